@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The executor: runs a plan against configfs. */
+#pragma once
+
+#include "../configfs/cfs.h"
+#include "plan.h"
+
+/* What failed: the operation, the configfs path the kernel refused, and its errno. */
+struct tm_exec_failure {
+	const struct tm_op *op;
+	char *path;
+	int err; /* negative errno */
+};
+
+/*
+ * Executes the operations in order and stops at the first failure, filling *failure.
+ * Returns the number of operations completed, or a negative errno.  Apart from configfs it
+ * creates missing fileio backing files (sparse, of the declared size) just before their
+ * backstore.
+ */
+int tm_exec(struct tm_cfs *cfs, const struct tm_plan *plan, struct tm_exec_failure *failure);
+void tm_exec_failure_clear(struct tm_exec_failure *f);
+
+/* The configfs directory (relative to the root) of the object an operation acts on. */
+char *tm_op_object_path(const struct tm_op *op);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Ownership: which kernel objects targetmgr created.
+ *
+ * configfs has no free-form field to mark a target as ours, so targetmgr keeps a ledger,
+ * <state-dir>/owned (default /run/targetmgr/owned).  /run is a tmpfs: the ledger lives exactly
+ * as long as the configfs state it describes, and both are gone after a reboot.  A target or
+ * backstore is recorded *before* it is created, so an interrupted apply can leave a stale
+ * entry (harmless: it names nothing) but never an unrecorded object.  Everything below an
+ * owned target (TPG, portals, LUNs, ACLs, mapped LUNs) is owned with it.  Objects another
+ * tool made are never modified or removed, unless adopted with `apply --adopt`.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "plan.h"
+
+struct tm_ledger;
+
+/* Reads <state_dir>/owned; a missing file is an empty ledger. */
+int tm_ledger_open(const char *state_dir, struct tm_ledger **ret);
+void tm_ledger_free(struct tm_ledger *l);
+static inline void tm_ledger_freep(struct tm_ledger **l)
+{
+	if (*l)
+		tm_ledger_free(*l);
+}
+#define _cleanup_ledger_ __attribute__((cleanup(tm_ledger_freep)))
+
+/* kind is TM_OBJ_TARGET (name: the IQN) or TM_OBJ_BACKSTORE (name: "<hba>/<name>"). */
+bool tm_ledger_owns(const struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
+int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
+
+/*
+ * Records every declared target and backstore (once planning succeeded, each is owned
+ * already, about to be created, or adopted), then saves atomically (temporary file, fsync,
+ * rename) if anything was added.  Called before the plan is executed.
+ */
+int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want);
+
+/* Planner callback (struct tm_plan_options.owned). */
+bool tm_ledger_owned_cb(void *ledger, enum tm_obj_kind kind, const char *name);

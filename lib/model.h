@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The model: one representation for both the declared state (read from target files) and the
+ * running state (read back from configfs).  Everything the planner compares lives here.
+ *
+ * Each object has identity fields (what it is: changing them means recreating the object) and
+ * a list of settings (attribute files below its configfs directory that the kernel lets us
+ * rewrite in place).  Declared objects list every setting targetmgr manages, defaults
+ * included, so that removing a key from a file reverts the kernel to the default.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where a declaration came from, for messages of the form "file:line: ...". */
+struct tm_origin {
+	const char *file; /* NULL for running state */
+	unsigned line;
+};
+
+/* One attribute file below an object's configfs directory, e.g. "attrib/authentication". */
+struct tm_setting {
+	char *path;  /* relative to the object's directory */
+	char *value; /* exact bytes to write, never a trailing newline */
+	bool secret; /* passwords: never printed, never put in JSON */
+	struct tm_origin origin;
+};
+
+struct tm_settings {
+	struct tm_setting *v;
+	size_t n;
+};
+
+enum tm_backstore_type {
+	TM_BACKSTORE_IBLOCK,
+	TM_BACKSTORE_FILEIO,
+	TM_BACKSTORE_RAMDISK,
+	_TM_BACKSTORE_TYPE_MAX,
+};
+
+/*
+ * A LIO storage object: target/core/<hba>/<name>.
+ * Identity: type, hba, name, path, size, readonly, nullio.
+ * Settings: "wwn/vpd_unit_serial", pass-through "attrib/...", and "enable" (always last).
+ */
+struct tm_backstore {
+	enum tm_backstore_type type;
+	char *hba;      /* "iblock_1000", "fileio_1000", "rd_mcp_1000" */
+	char *name;     /* directory name below the HBA */
+	char *path;     /* backing device or file; NULL for RAM disks */
+	uint64_t size;  /* bytes; fileio: size to create a missing file with (0: the file's own
+			   size); RAM disk: its size; running state: size reported by the kernel */
+	bool readonly;  /* iblock only: opened read-only by the kernel (control readonly=1) */
+	bool nullio;    /* RAM disk only: no memory behind it (control rd_nullio=1) */
+	char *serial;   /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
+	struct tm_settings settings;
+	struct tm_origin origin;
+};
+
+/* A LUN of a TPG: tpgt_N/lun/lun_<number>, linked to a backstore. */
+struct tm_lun {
+	unsigned number;
+	char *backstore_hba;
+	char *backstore_name;
+	bool readonly; /* declared: mapped LUNs of this LUN are write-protected */
+	struct tm_origin origin;
+};
+
+/* A mapped LUN of an ACL: acls/<initiator>/lun_<number>, linked to TPG LUN <lun>. */
+struct tm_mapped_lun {
+	unsigned number;
+	unsigned lun;
+	struct tm_settings settings; /* "write_protect" */
+	struct tm_origin origin;
+};
+
+/* A node ACL: tpgt_N/acls/<initiator>.  Settings: "auth/...", "attrib/...". */
+struct tm_acl {
+	char *initiator;
+	struct tm_mapped_lun *mapped_luns;
+	size_t n_mapped_luns;
+	struct tm_settings settings;
+	bool has_session; /* running state: acls/<initiator>/info reports a session */
+	struct tm_origin origin;
+};
+
+/* A network portal: tpgt_N/np/<address>, "0.0.0.0:3260" or "[::1]:3260". */
+struct tm_portal {
+	char *address;
+	struct tm_origin origin;
+};
+
+/*
+ * An iSCSI target with its one TPG (tpgt_<tpgt>).  Settings are the TPG's: "attrib/...",
+ * "auth/...", "param/...", and "enable" (applied after everything below the TPG exists).
+ */
+struct tm_target {
+	char *iqn;
+	unsigned tpgt;
+	bool has_tpg; /* running state: the TPG directory exists */
+	struct tm_portal *portals;
+	size_t n_portals;
+	struct tm_lun *luns;
+	size_t n_luns;
+	struct tm_acl *acls;
+	size_t n_acls;
+	struct tm_settings settings;
+	char **sessions; /* running state: initiators logged in (ACL'd and demo-mode) */
+	size_t n_sessions;
+	struct tm_origin origin;
+};
+
+struct tm_config {
+	struct tm_backstore *backstores;
+	size_t n_backstores;
+	struct tm_target *targets;
+	size_t n_targets;
+	/* target/iscsi/discovery_auth settings; empty when the files do not declare any, so
+	   that targetmgr leaves the host-wide discovery authentication alone. */
+	struct tm_settings discovery;
+	char **files; /* names that tm_origin.file points into */
+	size_t n_files;
+};
+
+/* HBA index targetmgr creates its backstores under: <plugin>_<index>. */
+#define TM_HBA_INDEX 1000
+
+const char *tm_backstore_type_name(enum tm_backstore_type t); /* "iblock", "fileio", "ramdisk" */
+const char *tm_backstore_plugin(enum tm_backstore_type t);    /* "iblock", "fileio", "rd_mcp" */
+int tm_backstore_type_from_plugin(const char *plugin);        /* -EINVAL when unknown */
+
+struct tm_config *tm_config_new(void);
+void tm_config_free(struct tm_config *c);
+static inline void tm_config_freep(struct tm_config **c)
+{
+	if (*c)
+		tm_config_free(*c);
+}
+#define _cleanup_config_ __attribute__((cleanup(tm_config_freep)))
+
+/* Lookups return NULL when absent. */
+struct tm_target *tm_config_find_target(const struct tm_config *c, const char *iqn);
+struct tm_backstore *tm_config_find_backstore(const struct tm_config *c, const char *hba,
+					      const char *name);
+struct tm_lun *tm_target_find_lun(const struct tm_target *t, unsigned number);
+struct tm_acl *tm_target_find_acl(const struct tm_target *t, const char *initiator);
+struct tm_portal *tm_target_find_portal(const struct tm_target *t, const char *address);
+struct tm_mapped_lun *tm_acl_find_mapped_lun(const struct tm_acl *a, unsigned number);
+struct tm_setting *tm_settings_find(const struct tm_settings *s, const char *path);
+
+/* Sets path to value, replacing an existing entry of the same path.  0 or -ENOMEM. */
+int tm_settings_set(struct tm_settings *s, const char *path, const char *value, bool secret,
+		    struct tm_origin origin);
+void tm_settings_clear(struct tm_settings *s);
+
+/* Interns a file name in c->files and returns the stored copy (NULL on ENOMEM). */
+const char *tm_config_intern_file(struct tm_config *c, const char *file);
+
+/*
+ * Deterministic identity: the default backstore name for LUN <lun> of <iqn>, and the VPD unit
+ * serial for a backstore name (32 lowercase hex digits, so that LIO's NAA identifier in VPD
+ * 0x83, which it derives from the serial's hex digits, is stable too).
+ */
+char *tm_default_backstore_name(const char *iqn, unsigned lun);
+char *tm_default_serial(const char *backstore_name);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "util.h"
+
+#include <ctype.h>
+#include <stdint.h>
+
+void *tm_grow(void **array, size_t *n, size_t size)
+{
+	void *p = realloc(*array, (*n + 1) * size);
+	if (!p)
+		return NULL;
+	*array = p;
+	p = (char *)p + *n * size;
+	memset(p, 0, size);
+	(*n)++;
+	return p;
+}
+
+char *tm_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? NULL : s;
+}
+
+char *tm_strip_trailing(char *s)
+{
+	size_t l = strlen(s);
+	while (l > 0 && isspace((unsigned char)s[l - 1]))
+		s[--l] = '\0';
+	return s;
+}
+
+int tm_parse_size(const char *s, unsigned long long *ret)
+{
+	static const char units[] = "KMGTP";
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	if (*end) {
+		const char *u = strchr(units, toupper((unsigned char)*end));
+		if (!u || *u == '\0')
+			return -EINVAL;
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			return -EINVAL;
+		for (ptrdiff_t i = 0; i <= u - units; i++) {
+			if (v > UINT64_MAX / 1024)
+				return -ERANGE;
+			v *= 1024;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+void tm_format_size(unsigned long long bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	int u = -1;
+
+	while (bytes >= 1024 && bytes % 1024 == 0 && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", bytes);
+	else
+		snprintf(buf, len, "%llu%c", bytes, units[u]);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small helpers shared by the whole tree: cleanup attributes, growable arrays, strings. */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return streq(a, b);
+}
+
+static inline const char *startswith(const char *s, const char *prefix)
+{
+	size_t l = strlen(prefix);
+	return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+
+/* Appends one zeroed element to a (pointer, count) array; returns it, or NULL on ENOMEM. */
+void *tm_grow(void **array, size_t *n, size_t size);
+#define TM_PUSH(array, n) ((__typeof__(*(array)) *)tm_grow((void **)&(array), &(n), sizeof(*(array))))
+
+/* asprintf that returns NULL on failure instead of an undefined pointer. */
+char *tm_strdupf(const char *fmt, ...) _printf_(1, 2);
+
+/* Removes trailing whitespace (configfs attributes end in a newline) in place. */
+char *tm_strip_trailing(char *s);
+
+/* Parses "512", "64M", "10G", "1T" (powers of 1024) into bytes. */
+int tm_parse_size(const char *s, unsigned long long *ret);
+
+/* Formats bytes as "10G", "512M" or a plain byte count when not a whole unit. */
+void tm_format_size(unsigned long long bytes, char *buf, size_t len);

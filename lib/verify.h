@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Semantic checks of a declared model, before anything touches the kernel. */
+#pragma once
+
+#include "diag.h"
+#include "model.h"
+
+enum tm_verify_flags {
+	/* Also check the host: backing devices and files exist, secret files are root-only. */
+	TM_VERIFY_HOST = 1 << 0,
+};
+
+/* Appends errors and warnings to diags; returns the number of errors added (>= 0). */
+int tm_verify(const struct tm_config *config, unsigned flags, struct tm_diags *diags);
+
+/* RFC 3720 iSCSI names: "iqn.YYYY-MM.reversed.domain[:anything]", "eui." + 16 hex digits,
+   "naa." + 16 or 32 hex digits.  Returns NULL if valid, else a static reason. */
+const char *tm_iscsi_name_invalid(const char *name);

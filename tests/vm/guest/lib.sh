@@ -1,0 +1,112 @@
+# Shared by the guest scenario scripts: TAP output and the open-iscsi steps.
+# shellcheck shell=bash
+
+TM=${TM:-/work/build/targetmgr}
+PORTAL=127.0.0.1
+INITIATOR=$(sed -n 's/^InitiatorName=//p' /etc/iscsi/initiatorname.iscsi)
+tap_n=0
+tap_failed=0
+
+ok() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+
+not_ok() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+
+# check DESCRIPTION COMMAND...: one TAP line for a command's success; its output is shown as
+# TAP diagnostics when it fails.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		printf '%s\n' "$out" | sed 's/^/# /' | tail -n 25
+	fi
+}
+
+# refuse DESCRIPTION COMMAND...: passes when the command fails.
+refuse() {
+	local desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		not_ok "$desc (it succeeded)"
+	else
+		ok "$desc"
+	fi
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [[ $2 == "$3" ]]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "#   got:  '$2'"
+		echo "#   want: '$3'"
+	fi
+}
+
+tap_done() {
+	echo "1..$tap_n"
+	[[ $tap_failed -eq 0 ]]
+}
+
+start_iscsid() {
+	mkdir -p /run/lock /var/lock /etc/iscsi/nodes /etc/iscsi/send_targets
+	modprobe -a iscsi_tcp sd_mod
+	pgrep -x iscsid >/dev/null || iscsid
+	sleep 1
+}
+
+# node_set IQN NAME VALUE: one open-iscsi node record setting.
+node_set() {
+	iscsiadm -m node -T "$1" -p "$PORTAL" -o update -n "$2" -v "$3"
+}
+
+node_chap() { # IQN USER SECRET [IN_USER IN_SECRET]
+	node_set "$1" node.session.auth.authmethod CHAP
+	node_set "$1" node.session.auth.username "$2"
+	node_set "$1" node.session.auth.password "$3"
+	node_set "$1" node.session.auth.username_in "${4:-}"
+	node_set "$1" node.session.auth.password_in "${5:-}"
+}
+
+node_no_auth() {
+	node_set "$1" node.session.auth.authmethod None
+}
+
+login() {
+	iscsiadm -m node -T "$1" -p "$PORTAL" --login
+}
+
+logout() {
+	iscsiadm -m node -T "$1" -p "$PORTAL" --logout
+}
+
+# lun_dev IQN LUN: waits for udev's by-path link of a logged-in LUN and prints it.
+lun_dev() {
+	local link="/dev/disk/by-path/ip-$PORTAL:3260-iscsi-$1-lun-$2" i
+	for i in $(seq 1 100); do
+		udevadm settle -t 5 2>/dev/null || true
+		[[ -b $link ]] && { readlink -f "$link"; return 0; }
+		sleep 0.2
+	done
+	return 1
+}
+
+discover() {
+	iscsiadm -m discovery -t sendtargets -p "$PORTAL"
+}
+
+# configfs_writes LOG: configfs-changing calls an strace log records.
+configfs_writes() {
+	grep -E '^[0-9]+ +(mkdir|mkdirat|rmdir|symlink|symlinkat|unlink|unlinkat|rename|renameat2)\(|^[0-9]+ +openat\(.*/sys/kernel/config.*O_(WRONLY|RDWR)|^[0-9]+ +write\([3-9]|^[0-9]+ +write\([1-9][0-9]' "$1" |
+		grep -v -e '/run/targetmgr' || true
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the targetmgr subcommands share: options, logging, and the pipeline's first steps. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../configfs/cfs.h"
+#include "../lib/diag.h"
+#include "../lib/ledger.h"
+#include "../lib/model.h"
+#include "../lib/util.h"
+#include "print.h"
+
+#define TM_DEFAULT_CONFIG "/etc/targetmgr/targets.d"
+#define TM_DEFAULT_CONFIGFS "/sys/kernel/config"
+#define TM_DEFAULT_STATE_DIR "/run/targetmgr"
+
+/* Exit statuses, documented in targetmgr(8). */
+enum {
+	TM_EXIT_OK = 0,
+	TM_EXIT_FAILURE = 1,        /* bad input, or the kernel refused before anything changed */
+	TM_EXIT_CHANGES = 2,        /* plan: changes pending */
+	TM_EXIT_PARTIAL = 3,        /* apply: some operations were done, then one failed */
+	TM_EXIT_USAGE = 64,
+};
+
+struct tm_cli {
+	const char *config_path;   /* -c: a file or a directory of *.conf files */
+	const char *configfs_root; /* --configfs-root */
+	const char *state_dir;     /* --state-dir: the ownership ledger lives here */
+	const struct tm_printer *printer;
+	bool json;
+};
+
+struct tm_command {
+	const char *name;
+	const char *summary;
+	int (*run)(struct tm_cli *cli, int argc, char **argv);
+};
+
+int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv);
+int tm_cmd_check(struct tm_cli *cli, int argc, char **argv);
+int tm_cmd_plan(struct tm_cli *cli, int argc, char **argv);
+int tm_cmd_show(struct tm_cli *cli, int argc, char **argv);
+
+void log_msg(const char *fmt, ...) _printf_(1, 2);
+/* Logs "targetmgr: <message>: <strerror(-err)>" and returns err, for `return log_error_errno(r, ...)`. */
+int log_error_errno(int err, const char *fmt, ...) _printf_(2, 3);
+
+/* Parses and verifies the target files, prints their diagnostics once.  -EINVAL on errors. */
+int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config **ret);
+
+/* Loads modules and mounts configfs when the root is the real one (apply only). */
+int cli_prepare_kernel(struct tm_cli *cli);
+
+/* Opens configfs and reads the running state (want may be NULL). */
+int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **ret_cfs,
+	     struct tm_config **ret_have);
+
+/* Everything `plan` and `apply` hold between planning and printing or executing. */
+struct cli_plan_ctx {
+	struct tm_config *want;
+	struct tm_config *have;
+	struct tm_cfs *cfs;
+	struct tm_ledger *ledger;
+	struct tm_plan plan;
+};
+
+/* Target files -> verify (unless ctx->want is loaded already) -> running state -> ownership
+   -> plan. */
+int cli_build_plan(struct tm_cli *cli, bool adopt, struct cli_plan_ctx *ctx);
+void cli_plan_ctx_clear(struct cli_plan_ctx *ctx);
+
+/* Parses the only option most subcommands take besides the global ones; returns -1 on a usage
+   error after printing it. */
+int cli_no_arguments(const char *cmd, int argc, char **argv);

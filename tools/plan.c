@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* targetmgr plan: print what apply would do, change nothing. */
+#include "cli.h"
+
+int tm_cmd_plan(struct tm_cli *cli, int argc, char **argv)
+{
+	_cleanup_(cli_plan_ctx_clear) struct cli_plan_ctx ctx = {0};
+	int r = cli_no_arguments("plan", argc, argv);
+
+	if (r != 0)
+		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
+	if (cli_build_plan(cli, false, &ctx) < 0)
+		return TM_EXIT_FAILURE;
+	cli->printer->plan(stdout, &ctx.plan, "plan", 0);
+	return ctx.plan.n_ops > 0 ? TM_EXIT_CHANGES : TM_EXIT_OK;
+}

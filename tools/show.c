@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* targetmgr show: what LIO serves now, read back from configfs. */
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+#include "cli.h"
+
+/* configfs does not report an iblock device's size; the block device itself does. */
+static void fill_block_sizes(struct tm_config *have)
+{
+	for (size_t i = 0; i < have->n_backstores; i++) {
+		struct tm_backstore *b = &have->backstores[i];
+		_cleanup_close_ int fd = -EBADF;
+		uint64_t size;
+
+		if (b->type != TM_BACKSTORE_IBLOCK || b->size || !b->path)
+			continue;
+		fd = open(b->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0 && ioctl(fd, BLKGETSIZE64, &size) == 0)
+			b->size = size;
+	}
+}
+
+int tm_cmd_show(struct tm_cli *cli, int argc, char **argv)
+{
+	_cleanup_config_ struct tm_config *have = NULL;
+	_cleanup_cfs_ struct tm_cfs *cfs = NULL;
+	_cleanup_ledger_ struct tm_ledger *ledger = NULL;
+	int r = cli_no_arguments("show", argc, argv);
+
+	if (r != 0)
+		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
+	if (cli_scan(cli, NULL, &cfs, &have) < 0)
+		return TM_EXIT_FAILURE;
+	r = tm_ledger_open(cli->state_dir, &ledger);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the ownership ledger in %s", cli->state_dir),
+		       TM_EXIT_FAILURE;
+	fill_block_sizes(have);
+	cli->printer->show(stdout, have, tm_ledger_owned_cb, ledger);
+	return TM_EXIT_OK;
+}
