@@ -104,6 +104,14 @@ static char *backstore_control(const struct tm_backstore *b, int *err)
 		}                                                                                  \
 	} while (0)
 
+/* LUN and mapped-LUN directories may exist without their link after an interrupted apply;
+   the planner then asks for them again and only the link is missing. */
+static int mkdir_existing_ok(struct tm_cfs *cfs, const char *dir)
+{
+	int r = tm_cfs_mkdir(cfs, dir);
+	return r == -EEXIST ? 0 : r;
+}
+
 static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, const char *dir,
 			    struct tm_exec_failure *f)
 {
@@ -143,7 +151,7 @@ static int create_lun(struct tm_cfs *cfs, const struct tm_op *op, const char *di
 
 	if (!target || !link)
 		return -ENOMEM;
-	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
+	TRY(f, dir, mkdir_existing_ok(cfs, dir));
 	TRY(f, link, tm_cfs_symlink(cfs, target, link));
 	return 0;
 }
@@ -160,7 +168,7 @@ static int create_mapped_lun(struct tm_cfs *cfs, const struct tm_op *op, const c
 	link = tm_strdupf("%s/lun_%u", dir, op->mapped_lun->lun);
 	if (!target || !link)
 		return -ENOMEM;
-	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
+	TRY(f, dir, mkdir_existing_ok(cfs, dir));
 	TRY(f, link, tm_cfs_symlink(cfs, target, link));
 	return 0;
 }

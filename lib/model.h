@@ -62,7 +62,7 @@ struct tm_backstore {
 /* A LUN of a TPG: tpgt_N/lun/lun_<number>, linked to a backstore. */
 struct tm_lun {
 	unsigned number;
-	char *backstore_hba;
+	char *backstore_hba;  /* running state: NULL when the LUN directory has no link yet */
 	char *backstore_name;
 	bool readonly; /* declared: mapped LUNs of this LUN are write-protected */
 	struct tm_origin origin;
@@ -71,7 +71,7 @@ struct tm_lun {
 /* A mapped LUN of an ACL: acls/<initiator>/lun_<number>, linked to TPG LUN <lun>. */
 struct tm_mapped_lun {
 	unsigned number;
-	unsigned lun;
+	unsigned lun; /* running state: TM_LUN_UNLINKED when the directory has no link yet */
 	struct tm_settings settings; /* "write_protect" */
 	struct tm_origin origin;
 };
@@ -123,6 +123,8 @@ struct tm_config {
 	char **files; /* names that tm_origin.file points into */
 	size_t n_files;
 };
+
+#define TM_LUN_UNLINKED UINT32_MAX
 
 /* HBA index targetmgr creates its backstores under: <plugin>_<index>. */
 #define TM_HBA_INDEX 1000

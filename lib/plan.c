@@ -123,6 +123,8 @@ static int plan_acl(struct planner *p, const struct tm_target *t, const struct t
 
 		mbase.kind = TM_OBJ_MAPPED_LUN;
 		mbase.mapped_lun = m;
+		if (hm && hm->lun == TM_LUN_UNLINKED)
+			hm = NULL;
 		if (hm && hm->lun != m->lun)
 			return conflict(p, -EBUSY,
 					"%s: mapped LUN %u of %s points at LUN %u, not %u; remove it first",
@@ -180,6 +182,10 @@ static int plan_target(struct planner *p, const struct tm_target *t, const struc
 		const struct tm_lun *hl = h ? tm_target_find_lun(h, l->number) : NULL;
 		struct tm_op *op;
 
+		/* A LUN directory without its link (an interrupted apply) is finished by
+		   creating it again: the executor tolerates the existing directory. */
+		if (hl && !hl->backstore_name)
+			hl = NULL;
 		if (hl && (!streq_ptr(hl->backstore_hba, l->backstore_hba) ||
 			   !streq_ptr(hl->backstore_name, l->backstore_name)))
 			return conflict(p, -EBUSY, "%s: LUN %u serves %s/%s, not %s/%s; remove it first",

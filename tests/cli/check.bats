@@ -3,10 +3,10 @@
 load helpers
 
 @test "the tutorial's files check clean" {
-	truncate -s 1M "$T/disk2.img"
+	truncate -s 1M "$T/disk1.img" "$T/disk2.img"
 	conf target1.conf <<-EOF
 	[target iqn.2021-02.com.example:target1]
-	lun 1 = /dev/null type=fileio
+	lun 1 = $T/disk1.img
 	EOF
 	conf target2.conf <<-EOF
 	[target iqn.2021-02.com.example:target2]
@@ -94,4 +94,14 @@ load helpers
 	[ "$status" -eq 64 ]
 	run "$TM" --bogus show
 	[ "$status" -eq 64 ]
+}
+
+@test "a character device is not a backing store" {
+	conf t.conf <<-EOF
+	[target iqn.2021-02.com.example:t]
+	lun 1 = /dev/null
+	EOF
+	run tm check
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"t.conf:2: error:"* ]]
 }

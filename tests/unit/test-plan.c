@@ -31,6 +31,15 @@ static struct tm_config *model(const char *text)
 	return c;
 }
 
+/* The running state: what the scanner would read back after the seed was applied. */
+static struct tm_config *running(const char *text)
+{
+	struct tm_config *c = model(text);
+	for (size_t i = 0; i < c->n_targets; i++)
+		c->targets[i].has_tpg = true;
+	return c;
+}
+
 /* "create lun iscsi/...", "set target iscsi/... attrib/x=1": one line per operation. */
 static char *describe(const struct tm_op *op)
 {
@@ -116,7 +125,7 @@ static void test_serial_matches_model(void)
 
 static void test_no_change(void)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = model(seed);
+	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
 	struct tm_plan p;
 
 	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
@@ -127,7 +136,7 @@ static void test_no_change(void)
 
 static void test_one_setting_differs(void)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = model(seed);
+	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
 	struct tm_target *t = tm_config_find_target(have, "iqn.2021-02.com.example:t1");
 	struct tm_origin none = {0};
 	struct tm_plan p;
@@ -145,7 +154,7 @@ static void test_one_setting_differs(void)
 
 static void test_missing_acl_and_lun(void)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = model(seed);
+	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
 	struct tm_target *t = tm_config_find_target(have, "iqn.2021-02.com.example:t1");
 	struct tm_plan p;
 
@@ -177,7 +186,7 @@ static bool owns_nothing(void *u, enum tm_obj_kind k, const char *n)
 
 static void test_ownership(void)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = model(seed);
+	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
 	struct tm_plan_options opts = {.owned = owns_nothing};
 	_cleanup_free_ char *msg = NULL;
 	struct tm_plan p;
@@ -193,7 +202,7 @@ static void test_ownership(void)
 
 static void test_immutable_differences(void)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = model(seed);
+	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
 	struct tm_target *t = tm_config_find_target(have, "iqn.2021-02.com.example:t1");
 	_cleanup_free_ char *msg = NULL;
 	struct tm_plan p;
