@@ -17,7 +17,7 @@ enum tm_severity {
 
 struct tm_diag {
 	enum tm_severity severity;
-	char *file; /* may be NULL */
+	char *file;    /* may be NULL */
 	unsigned line; /* 0: the whole file */
 	char *message;
 };

@@ -145,8 +145,8 @@ static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, co
 static int create_lun(struct tm_cfs *cfs, const struct tm_op *op, const char *dir,
 		      struct tm_exec_failure *f)
 {
-	_cleanup_free_ char *target = tm_strdupf("target/core/%s/%s", op->lun->backstore_hba,
-						 op->lun->backstore_name);
+	_cleanup_free_ char *target =
+	    tm_strdupf("target/core/%s/%s", op->lun->backstore_hba, op->lun->backstore_name);
 	_cleanup_free_ char *link = tm_strdupf("%s/%s", dir, op->lun->backstore_name);
 
 	if (!target || !link)

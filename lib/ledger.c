@@ -149,8 +149,8 @@ int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)
 		added |= r > 0;
 	}
 	for (size_t i = 0; i < want->n_backstores; i++) {
-		_cleanup_free_ char *name = tm_strdupf("%s/%s", want->backstores[i].hba,
-						       want->backstores[i].name);
+		_cleanup_free_ char *name =
+		    tm_strdupf("%s/%s", want->backstores[i].hba, want->backstores[i].name);
 		if (!name)
 			return -ENOMEM;
 		r = tm_ledger_add(l, TM_OBJ_BACKSTORE, name);

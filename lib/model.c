@@ -11,9 +11,9 @@ static const struct {
 	const char *name;
 	const char *plugin;
 } backstore_types[_TM_BACKSTORE_TYPE_MAX] = {
-	[TM_BACKSTORE_IBLOCK] = {"iblock", "iblock"},
-	[TM_BACKSTORE_FILEIO] = {"fileio", "fileio"},
-	[TM_BACKSTORE_RAMDISK] = {"ramdisk", "rd_mcp"},
+    [TM_BACKSTORE_IBLOCK] = {"iblock", "iblock"},
+    [TM_BACKSTORE_FILEIO] = {"fileio", "fileio"},
+    [TM_BACKSTORE_RAMDISK] = {"ramdisk", "rd_mcp"},
 };
 
 const char *tm_backstore_type_name(enum tm_backstore_type t)

@@ -47,14 +47,14 @@ enum tm_backstore_type {
  */
 struct tm_backstore {
 	enum tm_backstore_type type;
-	char *hba;      /* "iblock_1000", "fileio_1000", "rd_mcp_1000" */
-	char *name;     /* directory name below the HBA */
-	char *path;     /* backing device or file; NULL for RAM disks */
-	uint64_t size;  /* bytes; fileio: size to create a missing file with (0: the file's own
-			   size); RAM disk: its size; running state: size reported by the kernel */
-	bool readonly;  /* iblock only: opened read-only by the kernel (control readonly=1) */
-	bool nullio;    /* RAM disk only: no memory behind it (control rd_nullio=1) */
-	char *serial;   /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
+	char *hba;     /* "iblock_1000", "fileio_1000", "rd_mcp_1000" */
+	char *name;    /* directory name below the HBA */
+	char *path;    /* backing device or file; NULL for RAM disks */
+	uint64_t size; /* bytes; fileio: size to create a missing file with (0: the file's own
+			  size); RAM disk: its size; running state: size reported by the kernel */
+	bool readonly; /* iblock only: opened read-only by the kernel (control readonly=1) */
+	bool nullio;   /* RAM disk only: no memory behind it (control rd_nullio=1) */
+	char *serial;  /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
 	struct tm_settings settings;
 	struct tm_origin origin;
 };
@@ -62,7 +62,7 @@ struct tm_backstore {
 /* A LUN of a TPG: tpgt_N/lun/lun_<number>, linked to a backstore. */
 struct tm_lun {
 	unsigned number;
-	char *backstore_hba;  /* running state: NULL when the LUN directory has no link yet */
+	char *backstore_hba; /* running state: NULL when the LUN directory has no link yet */
 	char *backstore_name;
 	bool readonly; /* declared: mapped LUNs of this LUN are write-protected */
 	struct tm_origin origin;

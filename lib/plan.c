@@ -23,8 +23,8 @@ static struct tm_op *push_op(struct planner *p, enum tm_op_type type, enum tm_ob
 
 /* Emits one SET per setting whose running value differs.  "enable" goes last: the caller
    passes late=true once everything below the object exists. */
-static int diff_settings(struct planner *p, const struct tm_op *base, const struct tm_settings *want,
-			 const struct tm_settings *have, bool late)
+static int diff_settings(struct planner *p, const struct tm_op *base,
+			 const struct tm_settings *want, const struct tm_settings *have, bool late)
 {
 	for (size_t i = 0; i < want->n; i++) {
 		const struct tm_setting *s = &want->v[i];
@@ -66,7 +66,8 @@ static int conflict(struct planner *p, int err, const char *fmt, ...)
 	return err;
 }
 
-static int plan_backstore(struct planner *p, const struct tm_backstore *b, const struct tm_config *have)
+static int plan_backstore(struct planner *p, const struct tm_backstore *b,
+			  const struct tm_config *have)
 {
 	const struct tm_backstore *h = tm_config_find_backstore(have, b->hba, b->name);
 	struct tm_op base = {.kind = TM_OBJ_BACKSTORE, .backstore = b};
@@ -76,17 +77,18 @@ static int plan_backstore(struct planner *p, const struct tm_backstore *b, const
 	if (!name)
 		return -ENOMEM;
 	if (h && !owned(p, TM_OBJ_BACKSTORE, name))
-		return conflict(p, -EEXIST,
-				"backstore %s exists and was not created by targetmgr (adopt it with --adopt)",
-				name);
+		return conflict(
+		    p, -EEXIST,
+		    "backstore %s exists and was not created by targetmgr (adopt it with --adopt)",
+		    name);
 	/* What the kernel cannot change in place.  Recreating is the reconciler's job; until it
 	   exists, refuse rather than touch a backstore that may be serving data. */
-	if (h && (h->type != b->type || !streq_ptr(h->path, b->path) || h->readonly != b->readonly ||
-		  h->nullio != b->nullio ||
-		  (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size)))
-		return conflict(p, -EBUSY,
-				"backstore %s exists with a different backing store; remove it first",
-				name);
+	if (h &&
+	    (h->type != b->type || !streq_ptr(h->path, b->path) || h->readonly != b->readonly ||
+	     h->nullio != b->nullio || (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size)))
+		return conflict(
+		    p, -EBUSY,
+		    "backstore %s exists with a different backing store; remove it first", name);
 	if (!h) {
 		struct tm_op *op = push_op(p, TM_OP_CREATE, TM_OBJ_BACKSTORE);
 		if (!op)
@@ -126,9 +128,10 @@ static int plan_acl(struct planner *p, const struct tm_target *t, const struct t
 		if (hm && hm->lun == TM_LUN_UNLINKED)
 			hm = NULL;
 		if (hm && hm->lun != m->lun)
-			return conflict(p, -EBUSY,
-					"%s: mapped LUN %u of %s points at LUN %u, not %u; remove it first",
-					t->iqn, m->number, a->initiator, hm->lun, m->lun);
+			return conflict(
+			    p, -EBUSY,
+			    "%s: mapped LUN %u of %s points at LUN %u, not %u; remove it first",
+			    t->iqn, m->number, a->initiator, hm->lun, m->lun);
 		if (!hm) {
 			struct tm_op *op = push_op(p, TM_OP_CREATE, TM_OBJ_MAPPED_LUN);
 			if (!op)
@@ -150,11 +153,13 @@ static int plan_target(struct planner *p, const struct tm_target *t, const struc
 	int r;
 
 	if (h && !owned(p, TM_OBJ_TARGET, t->iqn))
-		return conflict(p, -EEXIST,
-				"target %s exists and was not created by targetmgr (adopt it with --adopt)",
-				t->iqn);
+		return conflict(
+		    p, -EEXIST,
+		    "target %s exists and was not created by targetmgr (adopt it with --adopt)",
+		    t->iqn);
 	if (h && h->has_tpg && h->tpgt != t->tpgt)
-		return conflict(p, -EBUSY, "target %s has TPG %u, not %u", t->iqn, h->tpgt, t->tpgt);
+		return conflict(p, -EBUSY, "target %s has TPG %u, not %u", t->iqn, h->tpgt,
+				t->tpgt);
 	if (!h || !h->has_tpg) {
 		struct tm_op *op = push_op(p, TM_OP_CREATE, TM_OBJ_TARGET);
 		if (!op)
@@ -188,7 +193,8 @@ static int plan_target(struct planner *p, const struct tm_target *t, const struc
 			hl = NULL;
 		if (hl && (!streq_ptr(hl->backstore_hba, l->backstore_hba) ||
 			   !streq_ptr(hl->backstore_name, l->backstore_name)))
-			return conflict(p, -EBUSY, "%s: LUN %u serves %s/%s, not %s/%s; remove it first",
+			return conflict(p, -EBUSY,
+					"%s: LUN %u serves %s/%s, not %s/%s; remove it first",
 					t->iqn, l->number, hl->backstore_hba, hl->backstore_name,
 					l->backstore_hba, l->backstore_name);
 		if (hl)
@@ -239,9 +245,9 @@ void tm_plan_clear(struct tm_plan *plan)
 const char *tm_op_type_name(enum tm_op_type t)
 {
 	static const char *const names[] = {
-		[TM_OP_CREATE] = "create",
-		[TM_OP_DELETE] = "delete",
-		[TM_OP_SET] = "set",
+	    [TM_OP_CREATE] = "create",
+	    [TM_OP_DELETE] = "delete",
+	    [TM_OP_SET] = "set",
 	};
 	return t < ELEMENTSOF(names) ? names[t] : NULL;
 }
@@ -249,10 +255,13 @@ const char *tm_op_type_name(enum tm_op_type t)
 const char *tm_obj_kind_name(enum tm_obj_kind k)
 {
 	static const char *const names[] = {
-		[TM_OBJ_BACKSTORE] = "backstore", [TM_OBJ_TARGET] = "target",
-		[TM_OBJ_PORTAL] = "portal",       [TM_OBJ_LUN] = "lun",
-		[TM_OBJ_ACL] = "acl",             [TM_OBJ_MAPPED_LUN] = "mapped_lun",
-		[TM_OBJ_DISCOVERY] = "discovery",
+	    [TM_OBJ_BACKSTORE] = "backstore",
+	    [TM_OBJ_TARGET] = "target",
+	    [TM_OBJ_PORTAL] = "portal",
+	    [TM_OBJ_LUN] = "lun",
+	    [TM_OBJ_ACL] = "acl",
+	    [TM_OBJ_MAPPED_LUN] = "mapped_lun",
+	    [TM_OBJ_DISCOVERY] = "discovery",
 	};
 	return k < ELEMENTSOF(names) ? names[k] : NULL;
 }

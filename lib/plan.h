@@ -69,5 +69,5 @@ int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 		  const struct tm_plan_options *opts, struct tm_plan *ret, char **conflict);
 void tm_plan_clear(struct tm_plan *plan);
 
-const char *tm_op_type_name(enum tm_op_type t);  /* "create", "delete", "set" */
+const char *tm_op_type_name(enum tm_op_type t);   /* "create", "delete", "set" */
 const char *tm_obj_kind_name(enum tm_obj_kind k); /* "backstore", "target", ... */

@@ -9,9 +9,13 @@
 #include "util.h"
 
 const char *const tm_required_modules[] = {
-	"configfs",          "target_core_mod",  "iscsi_target_mod",
-	"target_core_iblock", "target_core_file", "crc32c",
-	NULL,
+    "configfs",
+    "target_core_mod",
+    "iscsi_target_mod",
+    "target_core_iblock",
+    "target_core_file",
+    "crc32c",
+    NULL,
 };
 
 static void kmod_unrefp(struct kmod_ctx **c)
@@ -111,8 +115,8 @@ int tm_configfs_mount(const char *root, bool *mounted)
 	cxt = mnt_new_context();
 	if (!cxt)
 		return -ENOMEM;
-	if (mnt_context_set_fstype(cxt, "configfs") < 0 || mnt_context_set_source(cxt, "configfs") < 0 ||
-	    mnt_context_set_target(cxt, root) < 0)
+	if (mnt_context_set_fstype(cxt, "configfs") < 0 ||
+	    mnt_context_set_source(cxt, "configfs") < 0 || mnt_context_set_target(cxt, root) < 0)
 		return -ENOMEM;
 	r = mnt_context_mount(cxt);
 	if (r != 0)

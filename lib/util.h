@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _unused_ __attribute__((unused))
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define _unused_       __attribute__((unused))
+#define ELEMENTSOF(a)  (sizeof(a) / sizeof((a)[0]))
 
 static inline void freep(void *p)
 {
@@ -59,7 +59,8 @@ static inline const char *startswith(const char *s, const char *prefix)
 
 /* Appends one zeroed element to a (pointer, count) array; returns it, or NULL on ENOMEM. */
 void *tm_grow(void **array, size_t *n, size_t size);
-#define TM_PUSH(array, n) ((__typeof__(*(array)) *)tm_grow((void **)&(array), &(n), sizeof(*(array))))
+#define TM_PUSH(array, n)                                                                          \
+	((__typeof__(*(array)) *)tm_grow((void **)&(array), &(n), sizeof(*(array))))
 
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *tm_strdupf(const char *fmt, ...) _printf_(1, 2);

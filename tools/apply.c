@@ -9,9 +9,9 @@
 int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"adopt", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"adopt", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	_cleanup_(cli_plan_ctx_clear) struct cli_plan_ctx ctx = {0};
 	struct tm_exec_failure failure = {0};
@@ -55,8 +55,8 @@ int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv)
 		return TM_EXIT_FAILURE;
 	}
 	r = tm_exec(ctx.cfs, &ctx.plan, &failure);
-	cli->printer->plan(stdout, &ctx.plan, "apply", r >= 0 ? ctx.plan.n_ops
-							   : (size_t)(failure.op - ctx.plan.ops));
+	cli->printer->plan(stdout, &ctx.plan, "apply",
+			   r >= 0 ? ctx.plan.n_ops : (size_t)(failure.op - ctx.plan.ops));
 	if (r < 0) {
 		_cleanup_free_ char *what = tm_op_describe(failure.op);
 		log_error_errno(r, "cannot %s %s (%s)", tm_op_type_name(failure.op->type),

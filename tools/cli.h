@@ -12,16 +12,16 @@
 #include "../lib/util.h"
 #include "print.h"
 
-#define TM_DEFAULT_CONFIG "/etc/targetmgr/targets.d"
-#define TM_DEFAULT_CONFIGFS "/sys/kernel/config"
+#define TM_DEFAULT_CONFIG    "/etc/targetmgr/targets.d"
+#define TM_DEFAULT_CONFIGFS  "/sys/kernel/config"
 #define TM_DEFAULT_STATE_DIR "/run/targetmgr"
 
 /* Exit statuses, documented in targetmgr(8). */
 enum {
 	TM_EXIT_OK = 0,
-	TM_EXIT_FAILURE = 1,        /* bad input, or the kernel refused before anything changed */
-	TM_EXIT_CHANGES = 2,        /* plan: changes pending */
-	TM_EXIT_PARTIAL = 3,        /* apply: some operations were done, then one failed */
+	TM_EXIT_FAILURE = 1, /* bad input, or the kernel refused before anything changed */
+	TM_EXIT_CHANGES = 2, /* plan: changes pending */
+	TM_EXIT_PARTIAL = 3, /* apply: some operations were done, then one failed */
 	TM_EXIT_USAGE = 64,
 };
 
@@ -45,7 +45,8 @@ int tm_cmd_plan(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_show(struct tm_cli *cli, int argc, char **argv);
 
 void log_msg(const char *fmt, ...) _printf_(1, 2);
-/* Logs "targetmgr: <message>: <strerror(-err)>" and returns err, for `return log_error_errno(r, ...)`. */
+/* Logs "targetmgr: <message>: <strerror(-err)>" and returns err, for `return log_error_errno(r,
+ * ...)`. */
 int log_error_errno(int err, const char *fmt, ...) _printf_(2, 3);
 
 /* Parses and verifies the target files, prints their diagnostics once.  -EINVAL on errors. */

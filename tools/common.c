@@ -81,7 +81,8 @@ int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **r
 		return log_error_errno(r, "cannot open configfs at %s", cli->configfs_root);
 	r = tm_scan(cfs, want, ret_have);
 	if (r < 0)
-		return log_error_errno(r, "cannot read the running state from %s", cli->configfs_root);
+		return log_error_errno(r, "cannot read the running state from %s",
+				       cli->configfs_root);
 	*ret_cfs = cfs;
 	cfs = NULL;
 	return 0;

@@ -13,8 +13,8 @@ struct json {
 	bool need_comma[JSON_MAX_DEPTH];
 };
 
-void json_open(struct json *j, const char *key, char bracket); /* '{' or '[' */
-void json_close(struct json *j, char bracket);                  /* '}' or ']' */
+void json_open(struct json *j, const char *key, char bracket);        /* '{' or '[' */
+void json_close(struct json *j, char bracket);                        /* '}' or ']' */
 void json_string(struct json *j, const char *key, const char *value); /* NULL -> null */
 void json_uint(struct json *j, const char *key, unsigned long long value);
 void json_bool(struct json *j, const char *key, bool value);

@@ -72,7 +72,7 @@ static void json_show(FILE *f, const struct tm_config *have,
 		for (size_t k = 0; k < t->n_luns; k++) {
 			const struct tm_lun *l = &t->luns[k];
 			const struct tm_backstore *b =
-				tm_config_find_backstore(have, l->backstore_hba, l->backstore_name);
+			    tm_config_find_backstore(have, l->backstore_hba, l->backstore_name);
 			json_open(&j, NULL, '{');
 			json_uint(&j, "lun", l->number);
 			if (b)
@@ -108,7 +108,8 @@ static void json_show(FILE *f, const struct tm_config *have,
 	for (size_t i = 0; i < have->n_backstores; i++) {
 		const struct tm_backstore *b = &have->backstores[i];
 		_cleanup_free_ char *name = tm_strdupf("%s/%s", b->hba, b->name);
-		json_backstore(&j, NULL, b, !owned || (name && owned(userdata, TM_OBJ_BACKSTORE, name)));
+		json_backstore(&j, NULL, b,
+			       !owned || (name && owned(userdata, TM_OBJ_BACKSTORE, name)));
 	}
 	json_close(&j, ']');
 	json_close(&j, '}');
@@ -173,7 +174,7 @@ static void json_check(FILE *f, const struct tm_config *config, const struct tm_
 }
 
 const struct tm_printer tm_printer_json = {
-	.show = json_show,
-	.plan = json_plan,
-	.check = json_check,
+    .show = json_show,
+    .plan = json_plan,
+    .check = json_check,
 };

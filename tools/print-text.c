@@ -34,11 +34,12 @@ static void print_backstore(FILE *f, const struct tm_backstore *b)
 	char size[32];
 
 	tm_format_size(b->size, size, sizeof(size));
-	fprintf(f, "            Type: %s, backstore %s/%s\n", tm_backstore_type_name(b->type), b->hba,
-		b->name);
+	fprintf(f, "            Type: %s, backstore %s/%s\n", tm_backstore_type_name(b->type),
+		b->hba, b->name);
 	fprintf(f, "            Backing store path: %s\n", b->path ? b->path : "None");
 	if (b->size)
-		fprintf(f, "            Size: %llu bytes (%s)\n", (unsigned long long)b->size, size);
+		fprintf(f, "            Size: %llu bytes (%s)\n", (unsigned long long)b->size,
+			size);
 	else
 		fprintf(f, "            Size: unknown\n");
 	fprintf(f, "            Serial: %s\n", b->serial && *b->serial ? b->serial : "None");
@@ -56,8 +57,9 @@ static void text_show(FILE *f, const struct tm_config *have,
 		bool auth = setting_is(&t->settings, "attrib/authentication", "1");
 
 		fprintf(f, "Target %zu: %s%s\n", i + 1, t->iqn,
-			owned && !owned(userdata, TM_OBJ_TARGET, t->iqn) ? " (not managed by targetmgr)"
-									 : "");
+			owned && !owned(userdata, TM_OBJ_TARGET, t->iqn)
+			    ? " (not managed by targetmgr)"
+			    : "");
 		fprintf(f, "    TPG: %u, %s\n", t->tpgt,
 			setting_is(&t->settings, "enable", "1") ? "enabled" : "disabled");
 		fprintf(f, "    Portals:\n");
@@ -70,7 +72,7 @@ static void text_show(FILE *f, const struct tm_config *have,
 		for (size_t j = 0; j < t->n_luns; j++) {
 			const struct tm_lun *l = &t->luns[j];
 			const struct tm_backstore *b =
-				tm_config_find_backstore(have, l->backstore_hba, l->backstore_name);
+			    tm_config_find_backstore(have, l->backstore_hba, l->backstore_name);
 			fprintf(f, "        LUN: %u\n", l->number);
 			if (b)
 				print_backstore(f, b);
@@ -140,7 +142,8 @@ static void text_plan(FILE *f, const struct tm_plan *plan, const char *verb, siz
 	if (plan->n_ops == 0)
 		fprintf(f, "No changes.\n");
 	else if (apply)
-		fprintf(f, "Applied %zu of %zu operations: %zu created, %zu changed, %zu deleted.\n",
+		fprintf(f,
+			"Applied %zu of %zu operations: %zu created, %zu changed, %zu deleted.\n",
 			done, plan->n_ops, created, set, deleted);
 	else
 		fprintf(f, "Plan: %zu to create, %zu to change, %zu to delete.\n", created, set,
@@ -161,7 +164,7 @@ static void text_check(FILE *f, const struct tm_config *config, const struct tm_
 }
 
 const struct tm_printer tm_printer_text = {
-	.show = text_show,
-	.plan = text_plan,
-	.check = text_check,
+    .show = text_show,
+    .plan = text_plan,
+    .check = text_check,
 };

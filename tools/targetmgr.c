@@ -9,10 +9,10 @@
 #endif
 
 static const struct tm_command commands[] = {
-	{"apply", "create what the target files declare and the kernel lacks", tm_cmd_apply},
-	{"plan", "print the operations apply would run", tm_cmd_plan},
-	{"check", "validate the target files without touching the kernel", tm_cmd_check},
-	{"show", "print what LIO serves now", tm_cmd_show},
+    {"apply", "create what the target files declare and the kernel lacks", tm_cmd_apply},
+    {"plan", "print the operations apply would run", tm_cmd_plan},
+    {"check", "validate the target files without touching the kernel", tm_cmd_check},
+    {"show", "print what LIO serves now", tm_cmd_show},
 };
 
 static void usage(FILE *f)
@@ -21,14 +21,15 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nOptions:\n"
-		   "  -c, --config PATH        target file or directory (default %s)\n"
-		   "      --configfs-root DIR  configfs mount point (default %s)\n"
-		   "      --state-dir DIR      where the ownership ledger lives (default %s)\n"
-		   "      --json               machine-readable output\n"
-		   "  -h, --help               this help\n"
-		   "      --version            print the version\n"
-		   "\nSee targetmgr(8) and targetmgr.conf(5).\n",
+	fprintf(f,
+		"\nOptions:\n"
+		"  -c, --config PATH        target file or directory (default %s)\n"
+		"      --configfs-root DIR  configfs mount point (default %s)\n"
+		"      --state-dir DIR      where the ownership ledger lives (default %s)\n"
+		"      --json               machine-readable output\n"
+		"  -h, --help               this help\n"
+		"      --version            print the version\n"
+		"\nSee targetmgr(8) and targetmgr.conf(5).\n",
 		TM_DEFAULT_CONFIG, TM_DEFAULT_CONFIGFS, TM_DEFAULT_STATE_DIR);
 }
 
@@ -36,19 +37,19 @@ int main(int argc, char **argv)
 {
 	enum { OPT_CONFIGFS = 0x100, OPT_STATE, OPT_JSON, OPT_VERSION };
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"configfs-root", required_argument, NULL, OPT_CONFIGFS},
-		{"state-dir", required_argument, NULL, OPT_STATE},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{},
+	    {"config", required_argument, NULL, 'c'},
+	    {"configfs-root", required_argument, NULL, OPT_CONFIGFS},
+	    {"state-dir", required_argument, NULL, OPT_STATE},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {},
 	};
 	struct tm_cli cli = {
-		.config_path = TM_DEFAULT_CONFIG,
-		.configfs_root = TM_DEFAULT_CONFIGFS,
-		.state_dir = TM_DEFAULT_STATE_DIR,
-		.printer = &tm_printer_text,
+	    .config_path = TM_DEFAULT_CONFIG,
+	    .configfs_root = TM_DEFAULT_CONFIGFS,
+	    .state_dir = TM_DEFAULT_STATE_DIR,
+	    .printer = &tm_printer_text,
 	};
 	const char *e;
 	int c;

@@ -8,14 +8,15 @@
 #include "../../lib/plan.h"
 #include "tap.h"
 
-static const char seed[] = "[target iqn.2021-02.com.example:t1]\n"
-			   "lun 1 = ramdisk size=4M nullio\n"
-			   "lun 2 = ramdisk size=8M\n"
-			   "chap = iscsiuser pruebaiscsi2021\n"
-			   "initiator = iqn.1993-08.org.debian:01:aaa iqn.1993-08.org.debian:01:bbb\n"
-			   "\n"
-			   "[target iqn.2021-02.com.example:t2]\n"
-			   "lun 0 = ramdisk size=1M\n";
+static const char seed[] =
+    "[target iqn.2021-02.com.example:t1]\n"
+    "lun 1 = ramdisk size=4M nullio\n"
+    "lun 2 = ramdisk size=8M\n"
+    "chap = iscsiuser pruebaiscsi2021\n"
+    "initiator = iqn.1993-08.org.debian:01:aaa iqn.1993-08.org.debian:01:bbb\n"
+    "\n"
+    "[target iqn.2021-02.com.example:t2]\n"
+    "lun 0 = ramdisk size=1M\n";
 
 static struct tm_config *model(const char *text)
 {
@@ -46,7 +47,8 @@ static char *describe(const struct tm_op *op)
 	_cleanup_free_ char *path = tm_op_object_path(op);
 	if (op->type == TM_OP_SET)
 		return tm_strdupf("set %s %s %s=%s", tm_obj_kind_name(op->kind), path,
-				  op->setting->path, op->setting->secret ? "(secret)" : op->setting->value);
+				  op->setting->path,
+				  op->setting->secret ? "(secret)" : op->setting->value);
 	return tm_strdupf("%s %s %s", tm_op_type_name(op->type), tm_obj_kind_name(op->kind), path);
 }
 
@@ -68,7 +70,7 @@ static void dump(const struct tm_plan *p)
 	}
 }
 
-#define T1 "target/iscsi/iqn.2021-02.com.example:t1/tpgt_1"
+#define T1  "target/iscsi/iqn.2021-02.com.example:t1/tpgt_1"
 #define BS1 "target/core/rd_mcp_1000/iqn.2021-02.com.example.t1-lun1"
 
 static void test_from_empty(void)
@@ -89,8 +91,8 @@ static void test_from_empty(void)
 	      "TPG before its portal");
 	CHECK(find(&p, "set target " T1 " attrib/generate_node_acls=0") < lun1,
 	      "TPG attributes before LUNs");
-	CHECK(find(&p, "set acl " T1 "/acls/iqn.1993-08.org.debian:01:aaa auth/password=(secret)") !=
-		      (size_t)-1,
+	CHECK(find(&p, "set acl " T1
+		       "/acls/iqn.1993-08.org.debian:01:aaa auth/password=(secret)") != (size_t)-1,
 	      "per-ACL CHAP password is planned and marked secret");
 	last_mapped = find(&p, "create mapped_lun " T1 "/acls/iqn.1993-08.org.debian:01:bbb/lun_2");
 	tpg_enable = find(&p, "set target " T1 " enable=1");
@@ -117,7 +119,8 @@ static void test_serial_matches_model(void)
 	struct tm_plan p;
 
 	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
-	line = tm_strdupf("set backstore " BS1 " wwn/vpd_unit_serial=%s", want->backstores[0].serial);
+	line =
+	    tm_strdupf("set backstore " BS1 " wwn/vpd_unit_serial=%s", want->backstores[0].serial);
 	CHECK(find(&p, line) < find(&p, "set backstore " BS1 " enable=1"),
 	      "the VPD serial is written before the backstore is enabled");
 	tm_plan_clear(&p);
@@ -146,7 +149,7 @@ static void test_one_setting_differs(void)
 	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
 	CHECK_EQ(p.n_ops, 2);
 	CHECK(p.n_ops > 0 && p.ops[0].type == TM_OP_SET && streq(p.ops[0].old_value, "0") &&
-		      streq(p.ops[0].setting->value, "1"),
+		  streq(p.ops[0].setting->value, "1"),
 	      "authentication 0 -> 1 is changed in place, with the old value");
 	CHECK(p.n_ops > 1 && p.ops[1].setting->secret, "a changed password is a secret set");
 	tm_plan_clear(&p);

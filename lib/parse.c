@@ -1,0 +1,1419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Target files -> declared model.
+ *
+ * inih splits "key = value" lines and strips inline comments; everything else is done here,
+ * because Debian's inih (55) is built without line numbers in the handler, with multi-line
+ * values, with a 200-byte stack line buffer that silently splits longer lines and with section
+ * names truncated to 49 bytes.  So our reader hands inih one whole line at a time: it counts
+ * lines (inih calls the handler for a line before asking for the next one, so the handler
+ * knows where it is), strips leading whitespace (no line is ever a continuation, indentation
+ * is harmless), refuses over-long lines, checks every line's syntax itself (so that every bad
+ * line is reported, not only inih's first one) and parses section headers itself.
+ *
+ * Each file is parsed into pending state and then finalized: only at the end of a file are all
+ * LUNs and ACLs of a target known, so the TPG and ACL settings are derived there.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "parse.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+#define WHITESPACE     " \t\r\n\v\f"
+#define MAX_LUN        65535U
+#define DEFAULT_PORT   3260U
+#define DEFAULT_PORTAL "0.0.0.0:3260"
+
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p = (p);                                                            \
+		(p) = NULL;                                                                        \
+		_p;                                                                                \
+	})
+
+struct chap {
+	char *user;
+	char *secret;            /* NULL when not declared, or when reading its file failed */
+	struct tm_origin origin; /* line 0: not declared */
+};
+
+struct pending_acl {
+	struct chap chap, mutual;
+	unsigned *luns; /* "luns =": mapped LUNs; not given: every LUN of the target */
+	size_t n_luns;
+	struct tm_origin luns_origin; /* line 0: "luns" not given */
+	struct tm_settings attributes;
+};
+
+struct pending_target {
+	size_t index; /* in config->targets */
+	struct chap chap, mutual;
+	struct tm_settings passthrough; /* attrib/... and param/..., in declaration order */
+	struct pending_acl *acls;       /* parallel to config->targets[index].acls */
+	size_t n_acls;
+};
+
+enum section {
+	SECTION_NONE,
+	SECTION_INVALID, /* a bad header: its keys are skipped, the header was reported */
+	SECTION_TARGET,
+	SECTION_INITIATOR,
+	SECTION_DISCOVERY,
+};
+
+struct parser {
+	struct tm_config *config;
+	struct tm_diags *diags;
+	const char *file; /* interned in config */
+
+	/* The reader's source: a stream, or text in memory. */
+	FILE *f;
+	const char *text;
+	char *buf;
+	size_t buf_size;
+	unsigned line;
+	int error; /* first fatal error (-ENOMEM, read error): stops the parse */
+
+	enum section section;
+	bool target_invalid; /* the last [target] header was bad: skip its [initiator]s */
+	size_t acl;          /* current [initiator]: index in the last target's acls */
+	struct pending_target *targets;
+	size_t n_targets;
+	struct chap discovery_chap, discovery_mutual;
+};
+
+static void erase_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void chap_done(struct chap *c)
+{
+	free(c->user);
+	erase_free(c->secret);
+	*c = (struct chap){0};
+}
+
+static void pending_acl_done(struct pending_acl *a)
+{
+	chap_done(&a->chap);
+	chap_done(&a->mutual);
+	free(a->luns);
+	tm_settings_clear(&a->attributes);
+}
+
+static void pending_target_done(struct pending_target *t)
+{
+	chap_done(&t->chap);
+	chap_done(&t->mutual);
+	tm_settings_clear(&t->passthrough);
+	for (size_t i = 0; i < t->n_acls; i++)
+		pending_acl_done(&t->acls[i]);
+	free(t->acls);
+}
+
+static void parser_done(struct parser *p)
+{
+	for (size_t i = 0; i < p->n_targets; i++)
+		pending_target_done(&p->targets[i]);
+	free(p->targets);
+	chap_done(&p->discovery_chap);
+	chap_done(&p->discovery_mutual);
+	if (p->buf) {
+		/* The buffer held CHAP lines. */
+		explicit_bzero(p->buf, p->buf_size);
+		free(p->buf);
+	}
+}
+
+static struct tm_origin here(const struct parser *p)
+{
+	return (struct tm_origin){.file = p->file, .line = p->line};
+}
+
+static _printf_(4, 5) int diag(struct parser *p, enum tm_severity sev, unsigned line,
+			       const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		msg = NULL;
+		return -ENOMEM;
+	}
+	return tm_diag_add(p->diags, sev, p->file, line, "%s", msg);
+}
+
+#define parse_error(p, ...) diag(p, TM_ERROR, (p)->line, __VA_ARGS__)
+
+/* Keys are echoed in messages, but a mistyped CHAP line may have put its secret on the key
+   side of the '=': only the first word is echoed, unless the others are numbers ("lun 1"). */
+static int key_error(struct parser *p, const char *fmt_prefix, const char *key,
+		     const char *fmt_suffix)
+{
+	size_t n = strcspn(key, WHITESPACE);
+
+	if (strspn(key + n, WHITESPACE "0123456789") == strlen(key + n))
+		n = strlen(key);
+	return parse_error(p, "%s'%.*s%s'%s", fmt_prefix, (int)n, key, key[n] ? " ..." : "",
+			   fmt_suffix);
+}
+
+static bool valid_name_char(char c, bool dot_dash)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || (dot_dash && (c == '.' || c == '-'));
+}
+
+/* 1..max characters of [A-Za-z0-9_], plus '.' and '-' with dot_dash. */
+static bool valid_name(const char *s, size_t max, bool dot_dash)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (; *s; s++)
+		if (!valid_name_char(*s, dot_dash))
+			return false;
+	return true;
+}
+
+/* Strict decimal: digits only, no sign, no blanks. */
+static int parse_unsigned(const char *s, unsigned max, unsigned *ret)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Splits s (modified) into at most max words; returns the number of words found (may exceed
+   max, the extra ones are not stored). */
+static size_t split_words(char *s, char **words, size_t max)
+{
+	char *state = NULL;
+	size_t n = 0;
+
+	for (char *w = strtok_r(s, WHITESPACE, &state); w; w = strtok_r(NULL, WHITESPACE, &state)) {
+		if (n < max)
+			words[n] = w;
+		n++;
+	}
+	return n;
+}
+
+/* ---- secrets ---------------------------------------------------------------------------- */
+
+/* Reads the first line of a secret file, without stdio so that no buffer we cannot wipe keeps
+   a copy.  *ret is NULL when that failed (diagnosed). */
+static int read_secret_file(struct parser *p, const char *path, char **ret)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[1024];
+	bool failed = false;
+	size_t n = 0;
+	struct stat st;
+	int r = 0;
+
+	*ret = NULL;
+	if (path[0] != '/')
+		return parse_error(p, "secret file '%s' is not an absolute path", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return parse_error(p, "cannot open secret file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return parse_error(p, "cannot stat secret file %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return parse_error(p, "secret file %s is not a regular file", path);
+	if (st.st_mode & 077)
+		return parse_error(p,
+				   "secret file %s is accessible by group or others (mode %04o); "
+				   "make it private with chmod 600",
+				   path, (unsigned)(st.st_mode & 07777));
+
+	/* Up to the first newline; a longer first line is cut, and verify rejects it as longer
+	   than LIO takes anyway. */
+	while (n < sizeof(buf) - 1 && !memchr(buf, '\n', n)) {
+		ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = parse_error(p, "cannot read secret file %s: %s", path, strerror(errno));
+			failed = true;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	if (!failed) {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		*ret = strdup(buf);
+		if (!*ret)
+			r = -ENOMEM;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return r;
+}
+
+static int parse_chap_words(struct parser *p, const char *key, char *value, struct chap *c)
+{
+	char *words[2];
+	int r;
+
+	if (split_words(value, words, 2) != 2)
+		return parse_error(p, "expected '%s = USER SECRET' or '%s = USER @FILE'", key, key);
+	c->origin = here(p);
+	c->user = strdup(words[0]);
+	if (!c->user)
+		return -ENOMEM;
+	if (words[1][0] != '@') {
+		c->secret = strdup(words[1]);
+		return c->secret ? 0 : -ENOMEM;
+	}
+	r = read_secret_file(p, words[1] + 1, &c->secret);
+	if (r < 0)
+		return r;
+	if (!c->secret) {
+		/* Diagnosed: the credentials count as absent. */
+		free(c->user);
+		c->user = NULL;
+	}
+	return 0;
+}
+
+/* "USER SECRET" or "USER @/path/to/file".  Values are never echoed: they hold secrets. */
+static int parse_chap(struct parser *p, const char *key, const char *value, struct chap *c)
+{
+	size_t len = strlen(value);
+	char *copy;
+	int r;
+
+	if (c->origin.line)
+		return parse_error(p, "'%s' already set at %s:%u", key, c->origin.file,
+				   c->origin.line);
+	copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	r = parse_chap_words(p, key, copy, c);
+	explicit_bzero(copy, len);
+	free(copy);
+	return r;
+}
+
+/* ---- keys ------------------------------------------------------------------------------- */
+
+/* attribute.NAME / parameter.NAME -> <prefix>NAME */
+static int parse_passthrough(struct parser *p, const char *key, const char *name,
+			     const char *prefix, const char *value, struct tm_settings *dest)
+{
+	_cleanup_free_ char *path = NULL;
+	const struct tm_setting *old;
+
+	if (!valid_name(name, 255, false))
+		return key_error(p, "invalid name in ", key,
+				 ": expected letters, digits and '_' after the '.'");
+	path = tm_strdupf("%s%s", prefix, name);
+	if (!path)
+		return -ENOMEM;
+	old = tm_settings_find(dest, path);
+	if (old)
+		return parse_error(p, "'%s' already set at %s:%u", key, old->origin.file,
+				   old->origin.line);
+	return tm_settings_set(dest, path, value, false, here(p));
+}
+
+struct lun_options {
+	int type; /* -1: from the path */
+	unsigned long long size;
+	bool has_size, ro, nullio;
+	const char *serial, *name;
+	struct tm_settings attributes;
+};
+
+static int parse_lun_option(struct parser *p, unsigned number, const char *o,
+			    struct lun_options *opts)
+{
+	const char *v;
+	int r;
+
+	if (streq(o, "ro") || streq(o, "readonly")) {
+		if (opts->ro)
+			return parse_error(p, "LUN %u: '%s' given twice", number, o);
+		opts->ro = true;
+	} else if (streq(o, "nullio")) {
+		if (opts->nullio)
+			return parse_error(p, "LUN %u: 'nullio' given twice", number);
+		opts->nullio = true;
+	} else if ((v = startswith(o, "size="))) {
+		if (opts->has_size)
+			return parse_error(p, "LUN %u: 'size=' given twice", number);
+		r = tm_parse_size(v, &opts->size);
+		if (r < 0)
+			return parse_error(p,
+					   "LUN %u: invalid size '%s': expected bytes or a "
+					   "number with K, M, G, T or P",
+					   number, v);
+		if (opts->size == 0 || opts->size % 512 != 0)
+			return parse_error(p,
+					   "LUN %u: size '%s' is not a positive multiple of "
+					   "512 bytes",
+					   number, v);
+		opts->has_size = true;
+	} else if ((v = startswith(o, "serial="))) {
+		if (opts->serial)
+			return parse_error(p, "LUN %u: 'serial=' given twice", number);
+		if (!valid_name(v, 64, true))
+			return parse_error(p,
+					   "LUN %u: invalid serial '%s': expected 1 to 64 "
+					   "characters of A-Z, a-z, 0-9, '.', '_', '-'",
+					   number, v);
+		opts->serial = v;
+	} else if ((v = startswith(o, "name="))) {
+		if (opts->name)
+			return parse_error(p, "LUN %u: 'name=' given twice", number);
+		if (!valid_name(v, 64, true) || streq(v, ".") || streq(v, ".."))
+			return parse_error(p,
+					   "LUN %u: invalid backstore name '%s': expected 1 to "
+					   "64 characters of A-Z, a-z, 0-9, '.', '_', '-'",
+					   number, v);
+		opts->name = v;
+	} else if ((v = startswith(o, "type="))) {
+		if (opts->type >= 0)
+			return parse_error(p, "LUN %u: 'type=' given twice", number);
+		if (streq(v, "iblock"))
+			opts->type = TM_BACKSTORE_IBLOCK;
+		else if (streq(v, "fileio"))
+			opts->type = TM_BACKSTORE_FILEIO;
+		else
+			return parse_error(p,
+					   "LUN %u: invalid type '%s': expected iblock or "
+					   "fileio",
+					   number, v);
+	} else if ((v = startswith(o, "attribute."))) {
+		_cleanup_free_ char *name = NULL, *path = NULL;
+		const char *eq = strchr(v, '=');
+
+		if (!eq || eq[1] == '\0')
+			return parse_error(p, "LUN %u: expected 'attribute.NAME=VALUE'", number);
+		name = strndup(v, (size_t)(eq - v));
+		if (!name)
+			return -ENOMEM;
+		if (!valid_name(name, 255, false))
+			return parse_error(p,
+					   "LUN %u: invalid attribute name '%s': expected "
+					   "letters, digits and '_'",
+					   number, name);
+		path = tm_strdupf("attrib/%s", name);
+		if (!path)
+			return -ENOMEM;
+		if (tm_settings_find(&opts->attributes, path))
+			return parse_error(p, "LUN %u: 'attribute.%s' given twice", number, name);
+		return tm_settings_set(&opts->attributes, path, eq + 1, false, here(p));
+	} else {
+		size_t n = strcspn(o, "=");
+		return parse_error(p,
+				   "LUN %u: unknown option '%.*s%s': expected size=, ro, "
+				   "serial=, name=, type=, nullio or attribute.NAME=",
+				   number, (int)n, o, o[n] ? "=" : "");
+	}
+	return 0;
+}
+
+/* "lun N = PATH|ramdisk [OPTION...]": a backstore and a LUN, complete at once. */
+static int parse_lun(struct parser *p, struct pending_target *pt, const char *arg,
+		     const char *value)
+{
+	struct tm_target *t = &p->config->targets[pt->index];
+	_cleanup_free_ char *copy = NULL, *name = NULL, *serial = NULL, *hba = NULL, *path = NULL,
+			    *lun_hba = NULL, *lun_name = NULL;
+	struct lun_options opts = {.type = -1};
+	size_t errors = p->diags->n_errors;
+	struct tm_settings settings = {0};
+	enum tm_backstore_type type;
+	struct tm_backstore *b;
+	struct tm_lun *l;
+	const char *target;
+	char *state = NULL;
+	unsigned number;
+	int r;
+
+	arg += strspn(arg, WHITESPACE);
+	r = parse_unsigned(arg, MAX_LUN, &number);
+	if (r < 0)
+		return parse_error(p, "expected 'lun N' with N from 0 to %u", MAX_LUN);
+
+	copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	target = strtok_r(copy, WHITESPACE, &state);
+	if (!target || (!streq(target, "ramdisk") && target[0] != '/'))
+		return parse_error(p, "LUN %u: expected an absolute path or 'ramdisk'", number);
+	if (strchr(target, ','))
+		return parse_error(p,
+				   "LUN %u: path %s contains ',', which LIO's control interface "
+				   "cannot take",
+				   number, target);
+	for (char *o = strtok_r(NULL, WHITESPACE, &state); o;
+	     o = strtok_r(NULL, WHITESPACE, &state)) {
+		r = parse_lun_option(p, number, o, &opts);
+		if (r < 0)
+			goto finish;
+		if (p->diags->n_errors > errors) {
+			/* One message per line is enough, and a LUN with a bad option is
+			   left out rather than guessed at. */
+			r = 0;
+			goto finish;
+		}
+	}
+
+	if (streq(target, "ramdisk")) {
+		if (opts.type >= 0) {
+			r = parse_error(p, "LUN %u: 'type=' does not apply to ramdisk", number);
+			goto finish;
+		}
+		type = TM_BACKSTORE_RAMDISK;
+	} else {
+		type = opts.type >= 0                ? (enum tm_backstore_type)opts.type
+		       : startswith(target, "/dev/") ? TM_BACKSTORE_IBLOCK
+						     : TM_BACKSTORE_FILEIO;
+		path = strdup(target);
+		if (!path) {
+			r = -ENOMEM;
+			goto finish;
+		}
+	}
+
+	name = opts.name ? strdup(opts.name) : tm_default_backstore_name(t->iqn, number);
+	if (!name) {
+		r = -ENOMEM;
+		goto finish;
+	}
+	serial = opts.serial ? strdup(opts.serial) : tm_default_serial(name);
+	hba = tm_strdupf("%s_%d", tm_backstore_plugin(type), TM_HBA_INDEX);
+	lun_hba = hba ? strdup(hba) : NULL;
+	lun_name = strdup(name);
+	if (!serial || !lun_hba || !lun_name) {
+		r = -ENOMEM;
+		goto finish;
+	}
+
+	r = tm_settings_set(&settings, "wwn/vpd_unit_serial", serial, false, here(p));
+	for (size_t i = 0; r >= 0 && i < opts.attributes.n; i++)
+		r = tm_settings_set(&settings, opts.attributes.v[i].path,
+				    opts.attributes.v[i].value, false, here(p));
+	if (r >= 0)
+		r = tm_settings_set(&settings, "enable", "1", false, here(p));
+	if (r < 0)
+		goto finish;
+
+	b = TM_PUSH(p->config->backstores, p->config->n_backstores);
+	if (!b) {
+		r = -ENOMEM;
+		goto finish;
+	}
+	*b = (struct tm_backstore){
+	    .type = type,
+	    .hba = TAKE_PTR(hba),
+	    .name = TAKE_PTR(name),
+	    .path = TAKE_PTR(path),
+	    .size = opts.size,
+	    .readonly = opts.ro && type == TM_BACKSTORE_IBLOCK,
+	    .nullio = opts.nullio,
+	    .serial = TAKE_PTR(serial),
+	    .settings = settings,
+	    .origin = here(p),
+	};
+	settings = (struct tm_settings){0};
+
+	l = TM_PUSH(t->luns, t->n_luns);
+	if (!l) {
+		r = -ENOMEM;
+		goto finish;
+	}
+	*l = (struct tm_lun){
+	    .number = number,
+	    .backstore_hba = TAKE_PTR(lun_hba),
+	    .backstore_name = TAKE_PTR(lun_name),
+	    .readonly = opts.ro,
+	    .origin = here(p),
+	};
+	r = 0;
+finish:
+	tm_settings_clear(&opts.attributes);
+	tm_settings_clear(&settings);
+	return r;
+}
+
+/*
+ * "10.0.0.1", "10.0.0.1:3261", "[fe80::1]:3260", "::1" -> LIO's np directory name,
+ * "A.B.C.D:PORT" or "[V6]:PORT" with the address in inet_ntop's canonical form.
+ */
+static int normalize_portal(const char *s, char **ret, const char **reason)
+{
+	char host[INET6_ADDRSTRLEN], canonical[INET6_ADDRSTRLEN];
+	const char *host_start = s, *host_end, *port = NULL;
+	unsigned char addr[sizeof(struct in6_addr)];
+	unsigned number = DEFAULT_PORT;
+	int family;
+
+	if (s[0] == '[') {
+		host_start = s + 1;
+		host_end = strchr(host_start, ']');
+		if (!host_end) {
+			*reason = "missing ']' after the IPv6 address";
+			return -EINVAL;
+		}
+		if (host_end[1] == ':')
+			port = host_end + 2;
+		else if (host_end[1] != '\0') {
+			*reason = "expected ':PORT' after ']'";
+			return -EINVAL;
+		}
+		family = AF_INET6;
+	} else if (strchr(s, ':') != strrchr(s, ':')) {
+		/* Two colons or more: a bare IPv6 address, which cannot take a port. */
+		host_end = s + strlen(s);
+		family = AF_INET6;
+	} else {
+		host_end = strchrnul(s, ':');
+		if (*host_end == ':')
+			port = host_end + 1;
+		family = AF_INET;
+	}
+
+	if ((size_t)(host_end - host_start) >= sizeof(host)) {
+		*reason = family == AF_INET6 ? "not an IPv6 address" : "not an IPv4 address";
+		return -EINVAL;
+	}
+	memcpy(host, host_start, (size_t)(host_end - host_start));
+	host[host_end - host_start] = '\0';
+	if (inet_pton(family, host, addr) != 1) {
+		*reason = family == AF_INET6 ? "not an IPv6 address"
+					     : "not an IPv4 address (host names are not accepted)";
+		return -EINVAL;
+	}
+	if (port && (parse_unsigned(port, 65535, &number) < 0 || number == 0)) {
+		*reason = "the port must be a number from 1 to 65535";
+		return -EINVAL;
+	}
+	if (!inet_ntop(family, addr, canonical, sizeof(canonical)))
+		return -errno;
+
+	*ret = family == AF_INET6 ? tm_strdupf("[%s]:%u", canonical, number)
+				  : tm_strdupf("%s:%u", canonical, number);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int parse_portal(struct parser *p, struct pending_target *pt, const char *value)
+{
+	struct tm_target *t = &p->config->targets[pt->index];
+	_cleanup_free_ char *copy = NULL;
+	const char *reason = NULL;
+	struct tm_portal *portal;
+	char *words[1], *address = NULL;
+	int r;
+
+	copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	if (split_words(copy, words, 1) != 1)
+		return parse_error(p, "expected 'portal = ADDRESS[:PORT]'");
+	r = normalize_portal(words[0], &address, &reason);
+	if (r == -EINVAL)
+		return parse_error(p, "invalid portal '%s': %s", words[0], reason);
+	if (r < 0)
+		return r;
+	portal = TM_PUSH(t->portals, t->n_portals);
+	if (!portal) {
+		free(address);
+		return -ENOMEM;
+	}
+	portal->address = address;
+	portal->origin = here(p);
+	return 0;
+}
+
+/* One ACL in the model and its pending twin, at the same index. */
+static int add_acl(struct parser *p, struct pending_target *pt, const char *initiator)
+{
+	struct tm_target *t = &p->config->targets[pt->index];
+	char *name = strdup(initiator);
+	struct tm_acl *a;
+
+	if (!name)
+		return -ENOMEM;
+	if (!TM_PUSH(pt->acls, pt->n_acls)) {
+		free(name);
+		return -ENOMEM;
+	}
+	a = TM_PUSH(t->acls, t->n_acls);
+	if (!a) {
+		free(name);
+		pending_acl_done(&pt->acls[--pt->n_acls]);
+		return -ENOMEM;
+	}
+	a->initiator = name;
+	a->origin = here(p);
+	return 0;
+}
+
+static int parse_initiators(struct parser *p, struct pending_target *pt, const char *value)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	char *state = NULL;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *w = strtok_r(copy, WHITESPACE, &state); w;
+	     w = strtok_r(NULL, WHITESPACE, &state)) {
+		r = add_acl(p, pt, w);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_luns(struct parser *p, struct pending_acl *a, const char *value)
+{
+	_cleanup_free_ char *copy = strdup(value);
+	char *state = NULL;
+	unsigned number;
+
+	if (!copy)
+		return -ENOMEM;
+	if (a->luns_origin.line)
+		return parse_error(p, "'luns' already set at %s:%u", a->luns_origin.file,
+				   a->luns_origin.line);
+	for (char *w = strtok_r(copy, WHITESPACE, &state); w;
+	     w = strtok_r(NULL, WHITESPACE, &state)) {
+		unsigned *slot;
+
+		if (parse_unsigned(w, MAX_LUN, &number) < 0)
+			return parse_error(p, "invalid LUN number '%s': expected 0 to %u", w,
+					   MAX_LUN);
+		for (size_t i = 0; i < a->n_luns; i++)
+			if (a->luns[i] == number)
+				return parse_error(p, "LUN %u listed twice", number);
+		slot = TM_PUSH(a->luns, a->n_luns);
+		if (!slot)
+			return -ENOMEM;
+		*slot = number;
+	}
+	a->luns_origin = here(p);
+	return 0;
+}
+
+/* Keys people bring along from tgt's targets.conf. */
+static const char *tgt_hint(const char *key)
+{
+	static const struct {
+		const char *tgt, *hint;
+	} hints[] = {
+	    {"backing-store", "'lun N = PATH'"},
+	    {"direct-store", "'lun N = PATH'"},
+	    {"incominguser", "'chap = USER SECRET'"},
+	    {"outgoinguser", "'mutual-chap = USER SECRET'"},
+	    {"initiator-name", "'initiator = IQN'"},
+	    {"initiator-address", "'initiator = IQN' (LIO grants access by initiator name)"},
+	    {"readonly", "the 'ro' option of a 'lun' line"},
+	    {"write-cache", "'attribute.emulate_write_cache=0' on a 'lun' line"},
+	    {"scsi_sn", "'serial=' on a 'lun' line"},
+	    {"MaxRecvDataSegmentLength", "'parameter.MaxRecvDataSegmentLength = N'"},
+	    {"lun", "'lun N = PATH'"},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(hints); i++)
+		if (streq(key, hints[i].tgt))
+			return hints[i].hint;
+	return NULL;
+}
+
+static int unknown_key(struct parser *p, const char *key, const char *section)
+{
+	const char *hint = tgt_hint(key);
+
+	if (hint)
+		return parse_error(p, "unknown key '%s' in [%s]: use %s", key, section, hint);
+	return key_error(
+	    p, "unknown key ", key,
+	    streq(section, "target") ? " in [target]: expected lun N, portal, initiator, chap, "
+				       "mutual-chap, attribute.NAME or parameter.NAME"
+	    : streq(section, "initiator") ? " in [initiator]: expected luns, chap, mutual-chap or "
+					    "attribute.NAME"
+					  : " in [discovery]: expected chap or mutual-chap");
+}
+
+static int parse_target_key(struct parser *p, const char *key, const char *value)
+{
+	struct pending_target *pt = &p->targets[p->n_targets - 1];
+	const char *s;
+
+	s = startswith(key, "lun");
+	if (s && s[0] != '\0' && strchr(WHITESPACE, s[0]))
+		return parse_lun(p, pt, s, value);
+	if (streq(key, "portal"))
+		return parse_portal(p, pt, value);
+	if (streq(key, "initiator"))
+		return parse_initiators(p, pt, value);
+	if (streq(key, "chap"))
+		return parse_chap(p, key, value, &pt->chap);
+	if (streq(key, "mutual-chap"))
+		return parse_chap(p, key, value, &pt->mutual);
+	if ((s = startswith(key, "attribute.")))
+		return parse_passthrough(p, key, s, "attrib/", value, &pt->passthrough);
+	if ((s = startswith(key, "parameter.")))
+		return parse_passthrough(p, key, s, "param/", value, &pt->passthrough);
+	return unknown_key(p, key, "target");
+}
+
+static int parse_initiator_key(struct parser *p, const char *key, const char *value)
+{
+	struct pending_acl *a = &p->targets[p->n_targets - 1].acls[p->acl];
+	const char *s;
+
+	if (streq(key, "luns"))
+		return parse_luns(p, a, value);
+	if (streq(key, "chap"))
+		return parse_chap(p, key, value, &a->chap);
+	if (streq(key, "mutual-chap"))
+		return parse_chap(p, key, value, &a->mutual);
+	if ((s = startswith(key, "attribute.")))
+		return parse_passthrough(p, key, s, "attrib/", value, &a->attributes);
+	return unknown_key(p, key, "initiator");
+}
+
+static int parse_discovery_key(struct parser *p, const char *key, const char *value)
+{
+	if (streq(key, "chap"))
+		return parse_chap(p, key, value, &p->discovery_chap);
+	if (streq(key, "mutual-chap"))
+		return parse_chap(p, key, value, &p->discovery_mutual);
+	return unknown_key(p, key, "discovery");
+}
+
+static int handler(void *user, const char *section _unused_, const char *key, const char *value)
+{
+	struct parser *p = user;
+	int r = 0;
+
+	/* inih's section name is ignored: it truncates long ones.  Ours is exact. */
+	if (p->error < 0 || p->section == SECTION_INVALID)
+		return 1;
+	if (!key || !*key)
+		r = parse_error(p, "missing key before '='");
+	else if (p->section == SECTION_NONE)
+		r = key_error(p, "", key,
+			      " is outside of any section: put it below a [target NAME], "
+			      "[initiator NAME] or [discovery] line");
+	else if (!value || !*value)
+		r = key_error(p, "missing value for ", key, "");
+	else if (p->section == SECTION_TARGET)
+		r = parse_target_key(p, key, value);
+	else if (p->section == SECTION_INITIATOR)
+		r = parse_initiator_key(p, key, value);
+	else
+		r = parse_discovery_key(p, key, value);
+	if (r < 0)
+		p->error = r;
+	return 1;
+}
+
+/* ---- lines and sections ------------------------------------------------------------------ */
+
+static int start_target(struct parser *p, const char *iqn)
+{
+	struct pending_target *pt;
+	struct tm_target *t;
+	char *name;
+
+	name = strdup(iqn);
+	if (!name)
+		return -ENOMEM;
+	pt = TM_PUSH(p->targets, p->n_targets);
+	if (!pt) {
+		free(name);
+		return -ENOMEM;
+	}
+	t = TM_PUSH(p->config->targets, p->config->n_targets);
+	if (!t) {
+		free(name);
+		p->n_targets--;
+		return -ENOMEM;
+	}
+	t->iqn = name;
+	t->tpgt = 1;
+	t->origin = here(p);
+	pt->index = p->config->n_targets - 1;
+	p->section = SECTION_TARGET;
+	p->target_invalid = false;
+	return 0;
+}
+
+static int start_initiator(struct parser *p, const char *iqn)
+{
+	struct pending_target *pt;
+	int r;
+
+	if (p->target_invalid)
+		return 0; /* its [target] line was reported; stay SECTION_INVALID */
+	if (p->n_targets == 0)
+		return parse_error(p, "[initiator] section without a [target] section above it "
+				      "in this file");
+	pt = &p->targets[p->n_targets - 1];
+	r = add_acl(p, pt, iqn);
+	if (r < 0)
+		return r;
+	p->acl = pt->n_acls - 1;
+	p->section = SECTION_INITIATOR;
+	return 0;
+}
+
+static int parse_section(struct parser *p, const char *s)
+{
+	_cleanup_free_ char *content = NULL;
+	const char *end, *rest;
+	char *words[2];
+	size_t n;
+
+	p->section = SECTION_INVALID;
+	end = strchr(s, ']');
+	if (!end)
+		return parse_error(p, "expected ']' at the end of the section header");
+	rest = end + 1 + strspn(end + 1, WHITESPACE);
+	if (*rest && *rest != ';' && *rest != '#')
+		return parse_error(p, "unexpected text after ']'");
+	content = strndup(s + 1, (size_t)(end - s - 1));
+	if (!content)
+		return -ENOMEM;
+	n = split_words(content, words, 2);
+	if (n == 0)
+		return parse_error(p, "empty section header: expected [target NAME], "
+				      "[initiator NAME] or [discovery]");
+	if (streq(words[0], "target")) {
+		p->target_invalid = true;
+		if (n != 2)
+			return parse_error(p, "expected [target NAME]");
+		return start_target(p, words[1]);
+	}
+	if (streq(words[0], "initiator")) {
+		if (n != 2)
+			return parse_error(p, "expected [initiator NAME]");
+		return start_initiator(p, words[1]);
+	}
+	if (streq(words[0], "discovery")) {
+		if (n != 1)
+			return parse_error(p, "expected [discovery] without a name");
+		p->section = SECTION_DISCOVERY;
+		return 0;
+	}
+	return parse_error(p,
+			   "unknown section [%s]: expected [target NAME], [initiator NAME] or "
+			   "[discovery]",
+			   words[0]);
+}
+
+/* Where inih ends the key: the first '=' or ':', unless an inline comment (';' after
+   whitespace) comes first.  NULL: no separator. */
+static const char *find_separator(const char *s)
+{
+	bool was_space = false;
+
+	for (; *s; s++) {
+		if (*s == '=' || *s == ':')
+			return s;
+		if (was_space && *s == ';')
+			return NULL;
+		was_space = isspace((unsigned char)*s);
+	}
+	return NULL;
+}
+
+/* A line in the syntax of tgt's targets.conf, "<target NAME>" or "tgt-key value": says what
+   to write instead.  Returns 0 if it is not one, 1 if diagnosed. */
+static int tgt_line_error(struct parser *p, const char *s)
+{
+	_cleanup_free_ char *word = strndup(s, strcspn(s, WHITESPACE));
+	const char *hint;
+	int r;
+
+	if (!word)
+		return -ENOMEM;
+	if (startswith(s, "</"))
+		r = parse_error(p, "tgt syntax: no closing line is needed after [target NAME]");
+	else if (*s == '<')
+		r = parse_error(p, "tgt syntax: write [target NAME] instead of <target NAME>");
+	else if (!streq(word, "lun") && (hint = tgt_hint(word)))
+		r = parse_error(p, "tgt syntax: write %s", hint);
+	else
+		return 0;
+	return r < 0 ? r : 1;
+}
+
+/* Returns 1 to pass the line to inih, 0 to pass an empty line instead (a section header, or
+   a line already diagnosed), negative errno on fatal errors. */
+static int check_line(struct parser *p, const char *s)
+{
+	int r;
+
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return 1;
+	if (*s == '[') {
+		r = parse_section(p, s);
+		return r < 0 ? r : 0;
+	}
+	r = tgt_line_error(p, s);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (!find_separator(s)) {
+		r = parse_error(p, "expected 'KEY = VALUE', a [section] line or a comment");
+		return r < 0 ? r : 0;
+	}
+	return 1;
+}
+
+/* 1 with a line (without its newline), 0 at the end, negative errno on read errors. */
+static int next_line(struct parser *p, const char **ret, size_t *len)
+{
+	if (p->f) {
+		ssize_t n;
+
+		errno = 0;
+		n = getline(&p->buf, &p->buf_size, p->f);
+		if (n < 0)
+			return ferror(p->f) ? (errno > 0 ? -errno : -EIO) : 0;
+		if (n > 0 && p->buf[n - 1] == '\n')
+			n--;
+		*ret = p->buf;
+		*len = (size_t)n;
+		return 1;
+	}
+	if (!*p->text)
+		return 0;
+	*ret = p->text;
+	*len = strcspn(p->text, "\n");
+	p->text += *len + (p->text[*len] == '\n');
+	return 1;
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	size_t len, max = num > 0 ? (size_t)num - 1 : 0;
+	const char *line;
+	int r;
+
+	if (p->error < 0)
+		return NULL;
+	r = next_line(p, &line, &len);
+	if (r <= 0) {
+		p->error = r;
+		return NULL;
+	}
+	p->line++;
+	str[0] = '\0';
+
+	if (p->line == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+		line += 3;
+		len -= 3;
+	}
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (memchr(line, '\0', len))
+		r = parse_error(p, "line contains a NUL byte");
+	else if (len > max) {
+		/* inih would split it silently.  A lost section header must not leave its
+		   keys to the section above. */
+		const char *s = line + strspn(line, WHITESPACE);
+		if (*s == '[') {
+			p->section = SECTION_INVALID;
+			p->target_invalid = true;
+		}
+		r = parse_error(p, "line longer than %zu characters", max);
+	} else {
+		while (len > 0 && isspace((unsigned char)*line)) {
+			line++;
+			len--;
+		}
+		memcpy(str, line, len);
+		str[len] = '\0';
+		r = check_line(p, str);
+		if (r > 0)
+			return str;
+		str[0] = '\0';
+	}
+	if (r < 0) {
+		p->error = r;
+		return NULL;
+	}
+	return str;
+}
+
+/* ---- finalize ---------------------------------------------------------------------------- */
+
+static int add_chap_settings(struct tm_settings *s, const char *prefix, const struct chap *chap,
+			     const struct chap *mutual)
+{
+	_cleanup_free_ char *userid = NULL, *password = NULL, *userid_mutual = NULL,
+			    *password_mutual = NULL;
+	int r;
+
+	userid = tm_strdupf("%suserid", prefix);
+	password = tm_strdupf("%spassword", prefix);
+	userid_mutual = tm_strdupf("%suserid_mutual", prefix);
+	password_mutual = tm_strdupf("%spassword_mutual", prefix);
+	if (!userid || !password || !userid_mutual || !password_mutual)
+		return -ENOMEM;
+	if (chap && chap->secret) {
+		r = tm_settings_set(s, userid, chap->user, false, chap->origin);
+		if (r < 0)
+			return r;
+		r = tm_settings_set(s, password, chap->secret, true, chap->origin);
+		if (r < 0)
+			return r;
+	}
+	if (mutual && mutual->secret) {
+		r = tm_settings_set(s, userid_mutual, mutual->user, false, mutual->origin);
+		if (r < 0)
+			return r;
+		r = tm_settings_set(s, password_mutual, mutual->secret, true, mutual->origin);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int add_mapped_lun(struct tm_acl *a, const struct tm_target *t, unsigned number,
+			  struct tm_origin origin)
+{
+	const struct tm_lun *l = tm_target_find_lun(t, number);
+	struct tm_mapped_lun *m;
+
+	if (tm_acl_find_mapped_lun(a, number))
+		return 0; /* a LUN declared twice: verify reports it */
+	m = TM_PUSH(a->mapped_luns, a->n_mapped_luns);
+	if (!m)
+		return -ENOMEM;
+	m->number = number;
+	m->lun = number;
+	m->origin = origin;
+	return tm_settings_set(&m->settings, "write_protect", l && l->readonly ? "1" : "0", false,
+			       origin);
+}
+
+static int finalize_acl(const struct pending_target *pt, struct tm_target *t, struct tm_acl *a,
+			const struct pending_acl *pa)
+{
+	const struct chap *chap = pa->chap.origin.line ? &pa->chap : &pt->chap;
+	const struct chap *mutual = pa->mutual.origin.line ? &pa->mutual : &pt->mutual;
+	int r;
+
+	if (pa->luns_origin.line)
+		for (size_t i = 0; i < pa->n_luns; i++) {
+			r = add_mapped_lun(a, t, pa->luns[i], pa->luns_origin);
+			if (r < 0)
+				return r;
+		}
+	else
+		for (size_t i = 0; i < t->n_luns; i++) {
+			r = add_mapped_lun(a, t, t->luns[i].number, a->origin);
+			if (r < 0)
+				return r;
+		}
+
+	r = add_chap_settings(&a->settings, "auth/", chap, mutual);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < pa->attributes.n; i++) {
+		const struct tm_setting *s = &pa->attributes.v[i];
+		r = tm_settings_set(&a->settings, s->path, s->value, false, s->origin);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int finalize_target(struct parser *p, const struct pending_target *pt)
+{
+	struct tm_target *t = &p->config->targets[pt->index];
+	struct tm_settings *s = &t->settings;
+	struct tm_origin o = t->origin;
+	bool open = t->n_acls == 0, auth = false;
+	int r;
+
+	if (t->n_portals == 0) {
+		struct tm_portal *portal = TM_PUSH(t->portals, t->n_portals);
+		if (!portal)
+			return -ENOMEM;
+		portal->address = strdup(DEFAULT_PORTAL);
+		if (!portal->address)
+			return -ENOMEM;
+		portal->origin = o;
+	}
+
+	for (size_t i = 0; i < t->n_acls; i++) {
+		r = finalize_acl(pt, t, &t->acls[i], &pt->acls[i]);
+		if (r < 0)
+			return r;
+		if (tm_settings_find(&t->acls[i].settings, "auth/userid"))
+			auth = true;
+	}
+
+	if (open) {
+		auth = pt->chap.secret;
+		r = tm_settings_set(s, "attrib/generate_node_acls", "1", false, o);
+		if (r >= 0)
+			r = tm_settings_set(s, "attrib/cache_dynamic_acls", "1", false, o);
+		if (r >= 0)
+			r = tm_settings_set(s, "attrib/demo_mode_write_protect", "0", false, o);
+	} else
+		r = tm_settings_set(s, "attrib/generate_node_acls", "0", false, o);
+	if (r < 0)
+		return r;
+	r = tm_settings_set(s, "attrib/authentication", auth ? "1" : "0", false,
+			    open && pt->chap.secret ? pt->chap.origin : o);
+	if (r < 0)
+		return r;
+	/* The TPG's own credentials only apply to initiators without an ACL (demo mode). */
+	if (open) {
+		r = add_chap_settings(s, "auth/", &pt->chap, &pt->mutual);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < pt->passthrough.n; i++) {
+		const struct tm_setting *e = &pt->passthrough.v[i];
+		r = tm_settings_set(s, e->path, e->value, false, e->origin);
+		if (r < 0)
+			return r;
+	}
+	return tm_settings_set(s, "enable", "1", false, o);
+}
+
+static int finalize_discovery(struct parser *p)
+{
+	struct tm_settings *s = &p->config->discovery;
+	const struct chap *chap = &p->discovery_chap, *mutual = &p->discovery_mutual;
+	int r;
+
+	if (!chap->secret && !mutual->secret)
+		return 0;
+	if (s->n > 0) {
+		const struct tm_origin *first = &s->v[0].origin;
+		return diag(p, TM_ERROR, chap->secret ? chap->origin.line : mutual->origin.line,
+			    "discovery CHAP already declared at %s:%u", first->file, first->line);
+	}
+	/* A mutual-chap without chap is kept, so that verify reports it. */
+	r = add_chap_settings(s, "", chap, mutual);
+	if (r < 0)
+		return r;
+	if (!chap->secret)
+		return 0;
+	return tm_settings_set(s, "enforce_discovery_auth", "1", false, chap->origin);
+}
+
+static int finalize(struct parser *p)
+{
+	int r;
+
+	for (size_t i = 0; i < p->n_targets; i++) {
+		r = finalize_target(p, &p->targets[i]);
+		if (r < 0)
+			return r;
+	}
+	return finalize_discovery(p);
+}
+
+/* ---- entry points ------------------------------------------------------------------------ */
+
+static bool has_error_at(const struct tm_diags *d, const char *file, unsigned line)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].severity == TM_ERROR && d->v[i].line == line &&
+		    streq_ptr(d->v[i].file, file))
+			return true;
+	return false;
+}
+
+static int parse_source(const char *name, FILE *f, const char *text, struct tm_config *config,
+			struct tm_diags *diags)
+{
+	_cleanup_(parser_done) struct parser p = {
+	    .config = config,
+	    .diags = diags,
+	    .f = f,
+	    .text = text,
+	};
+	int r, k;
+
+	p.file = tm_config_intern_file(config, name);
+	if (!p.file)
+		return -ENOMEM;
+
+	r = ini_parse_stream(reader, &p, handler, &p);
+	if (p.error == -ENOMEM || r == -2)
+		return -ENOMEM;
+	if (r > 0 && !has_error_at(diags, p.file, (unsigned)r)) {
+		/* Our own line check should have caught it; keep inih's word as a fallback. */
+		k = diag(&p, TM_ERROR, (unsigned)r, "syntax error");
+		if (k < 0)
+			return k;
+	}
+	if (p.error < 0) {
+		k = diag(&p, TM_ERROR, 0, "read error after line %u: %s", p.line,
+			 strerror(-p.error));
+		if (k < 0)
+			return k;
+	}
+	k = finalize(&p);
+	if (k < 0)
+		return k;
+	return p.error;
+}
+
+int tm_parse_string(const char *name, const char *text, struct tm_config *config,
+		    struct tm_diags *diags)
+{
+	return parse_source(name, NULL, text, config, diags);
+}
+
+static int parse_file(const char *path, struct tm_config *config, struct tm_diags *diags)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		return tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r)) < 0
+			   ? -ENOMEM
+			   : r;
+	}
+	return parse_source(path, f, NULL, config, diags);
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+static void strv_freep(char ***v)
+{
+	if (*v)
+		for (char **s = *v; *s; s++)
+			free(*s);
+	free(*v);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Regular files (symlinks to them too) named "*.conf", not hidden, sorted by name. */
+static int list_conf_files(const char *dir, char ***ret, size_t *ret_n)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_(strv_freep) char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	names = calloc(1, sizeof(char *));
+	if (!names)
+		return -ENOMEM;
+	for (errno = 0; (de = readdir(d)); errno = 0) {
+		size_t l = strlen(de->d_name);
+		struct stat st;
+		char **v;
+
+		if (de->d_name[0] == '.' || l < 5 || !streq(de->d_name + l - 5, ".conf"))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		v = realloc(names, (n + 2) * sizeof(char *));
+		if (!v)
+			return -ENOMEM;
+		names = v;
+		names[n] = strdup(de->d_name);
+		names[n + 1] = NULL;
+		if (!names[n])
+			return -ENOMEM;
+		n++;
+	}
+	if (errno > 0)
+		return -errno;
+	qsort(names, n, sizeof(char *), cmp_names);
+	*ret = TAKE_PTR(names);
+	*ret_n = n;
+	return 0;
+}
+
+int tm_parse_path(const char *path, struct tm_config *config, struct tm_diags *diags)
+{
+	_cleanup_(strv_freep) char **names = NULL;
+	struct stat st;
+	size_t n = 0;
+	int r, ret = 0;
+
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		return tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r)) < 0
+			   ? -ENOMEM
+			   : r;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return parse_file(path, config, diags);
+
+	r = list_conf_files(path, &names, &n);
+	if (r < 0)
+		return tm_diag_add(diags, TM_ERROR, path, 0, "cannot list directory: %s",
+				   strerror(-r)) < 0
+			   ? -ENOMEM
+			   : r;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(path);
+		_cleanup_free_ char *file =
+		    tm_strdupf("%s%s%s", path, l > 0 && path[l - 1] == '/' ? "" : "/", names[i]);
+		if (!file)
+			return -ENOMEM;
+		r = parse_file(file, config, diags);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}

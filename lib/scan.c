@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What is read, and why (kernel 6.1 formats, drivers/target/):
+ *
+ *   target/core/<plugin>_<index>/<name>/          one storage object per directory
+ *       udev_path      "%s\n", or nothing when never written (target_core_configfs.c)
+ *       info           transport_dump_dev_state() + the plugin's show_configfs_dev_params():
+ *           fileio  "TCM FILEIO ID: %u        File: %s  Size: %llu  Mode: %s Async: %d\n"
+ *           iblock  "iBlock device: %pg  UDEV PATH: %s  readonly: %d\n        Major: ..."
+ *                   (the device and UDEV PATH parts only when known)
+ *           rd_mcp  "TCM RamDisk ID: %u  RamDisk Makeup: rd_mcp\n"
+ *                   "        PAGES/PAGE_SIZE: %u*%lu  SG_table_count: %u  nullio: %d ..."
+ *       wwn/vpd_unit_serial  "T10 VPD Unit Serial Number: %s\n"
+ *   target/iscsi/<iqn>/tpgt_<N>/                  iscsi_target_configfs.c and
+ *       dynamic_sessions   "%s\n\0" per demo-mode session     target_core_fabric_configfs.c
+ *       np/<address>/, lun/lun_<N>/<link>, acls/<initiator>/{info,lun_<M>/<link>}
+ *
+ * Symlink bodies are relative ("../" up to the configfs root, then the target's path; newer
+ * kernels shorten them to the closest common parent), so only their last components are used.
+ * Directory names are numbered the way the kernel parses them: kstrto*(…, 0, …).
+ */
+#include "scan.h"
+
+#include <ctype.h>
+#include <limits.h>
+
+#include "util.h"
+
+#define SERIAL_PREFIX "T10 VPD Unit Serial Number:"
+#define NO_SESSION    "No active iSCSI Session"
+
+/* A mapped LUN whose link is missing (mkdir done, ln -s not yet): no TPG LUN has this number
+   (they are capped below it), so the planner sees a mismatch and recreates it. */
+#define SCAN_LUN_UNLINKED TM_LUN_UNLINKED
+#define SCAN_LUN_MAX      (UINT_MAX - 1)
+
+static bool endswith(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+	return ls >= lx && streq(s + ls - lx, suffix);
+}
+
+static bool is_secret(const char *path)
+{
+	return endswith(path, "password") || endswith(path, "password_mutual");
+}
+
+/* Parses a number the way kstrtoull(s, 0, …) does: decimal, 0x… hex or 0… octal. */
+static int parse_number(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	if (errno != 0 || end == s || *end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* "lun_7" -> 7, with the kernel's parsing; -EINVAL for anything else. */
+static int parse_prefixed(const char *name, const char *prefix, unsigned long long max,
+			  unsigned *ret)
+{
+	const char *s = startswith(name, prefix);
+	unsigned long long v;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	r = parse_number(s, max, &v);
+	if (r < 0)
+		return r;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Reads an optional attribute: a missing file reads as "" (plain-directory fixtures, and
+   attributes older kernels lack). */
+static int read_optional(struct tm_cfs *cfs, const char *path, char **ret)
+{
+	int r = tm_cfs_read(cfs, path, ret);
+	if (r == -ENOENT) {
+		*ret = strdup("");
+		return *ret ? 0 : -ENOMEM;
+	}
+	return r;
+}
+
+static const char *serial_from_vpd(const char *v)
+{
+	const char *s = startswith(v, SERIAL_PREFIX);
+
+	/* Like rtslib: everything after the first ':' when the prefix is not the expected one. */
+	if (!s) {
+		s = strchr(v, ':');
+		if (!s)
+			return v;
+		s++;
+	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Reads <dir>/<path> into s.  A missing attribute is simply absent from s. */
+static int read_setting(struct tm_cfs *cfs, const char *dir, const char *path,
+			struct tm_settings *s)
+{
+	_cleanup_free_ char *full = NULL, *v = NULL;
+	const char *value;
+	int r;
+
+	full = tm_strdupf("%s/%s", dir, path);
+	if (!full)
+		return -ENOMEM;
+	r = tm_cfs_read(cfs, full, &v);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	/* Stored as just the serial, so that it compares with the declared value. */
+	value = streq(path, "wwn/vpd_unit_serial") ? serial_from_vpd(v) : v;
+	return tm_settings_set(s, path, value, is_secret(path), (struct tm_origin){0});
+}
+
+/* The declared object's setting paths (declared may be NULL), then the always-read ones. */
+static int read_settings(struct tm_cfs *cfs, const char *dir, const struct tm_settings *declared,
+			 const char *const *always, struct tm_settings *s)
+{
+	int r;
+
+	for (size_t i = 0; declared && i < declared->n; i++) {
+		r = read_setting(cfs, dir, declared->v[i].path, s);
+		if (r < 0)
+			return r;
+	}
+	for (; always && *always; always++) {
+		if (declared && tm_settings_find(declared, *always))
+			continue;
+		r = read_setting(cfs, dir, *always, s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- info parsing ---- */
+
+/* Where the value of "<key>" starts: key found at the start of the text or after a blank,
+   so that "Size: " does not match inside "SectorSize: ". */
+static const char *info_find(const char *info, const char *key)
+{
+	for (const char *p = info; (p = strstr(p, key)); p++)
+		if (p == info || isspace((unsigned char)p[-1]))
+			return p + strlen(key);
+	return NULL;
+}
+
+/* The value of key up to stop (when on the same line) or else the end of the line; trailing
+   blanks removed.  For values that may contain blanks: paths. */
+static int info_until(const char *info, const char *key, const char *stop, char **ret)
+{
+	const char *v = info_find(info, key), *e, *nl;
+
+	if (!v)
+		return -ENOENT;
+	nl = v + strcspn(v, "\n");
+	e = stop ? strstr(v, stop) : NULL;
+	if (!e || e > nl)
+		e = nl;
+	while (e > v && isspace((unsigned char)e[-1]))
+		e--;
+	*ret = strndup(v, (size_t)(e - v));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int info_number(const char *info, const char *key, unsigned long long *ret)
+{
+	const char *v = info_find(info, key);
+	unsigned long long n;
+	char *end;
+
+	if (!v || !isdigit((unsigned char)*v))
+		return -ENOENT;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -errno;
+	*ret = n;
+	return 0;
+}
+
+static int parse_info(struct tm_backstore *b, const char *info, const char *udev_path)
+{
+	_cleanup_free_ char *path = NULL;
+	unsigned long long n, pages, page_size;
+	int r;
+
+	switch (b->type) {
+	case TM_BACKSTORE_FILEIO:
+		r = info_until(info, "File: ", "  Size: ", &path);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (info_number(info, "Size: ", &n) >= 0)
+			b->size = n;
+		break;
+	case TM_BACKSTORE_IBLOCK:
+		r = info_until(info, "UDEV PATH: ", "  readonly: ", &path);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		b->readonly = info_number(info, "readonly: ", &n) >= 0 && n != 0;
+		break;
+	case TM_BACKSTORE_RAMDISK: {
+		/* "PAGES/PAGE_SIZE: <pages>*<page size>" */
+		const char *v = info_find(info, "PAGES/PAGE_SIZE: ");
+		char *end;
+
+		if (v && isdigit((unsigned char)*v)) {
+			errno = 0;
+			pages = strtoull(v, &end, 10);
+			if (errno == 0 && *end == '*' && isdigit((unsigned char)end[1])) {
+				page_size = strtoull(end + 1, &end, 10);
+				if (errno == 0 && !__builtin_mul_overflow(pages, page_size, &n))
+					b->size = n;
+			}
+		}
+		b->nullio = info_number(info, "nullio: ", &n) >= 0 && n != 0;
+		return 0; /* no path */
+	}
+	default:
+		return -EINVAL;
+	}
+
+	/* udev_path is what targetmgr and rtslib write; info tells what the kernel opened. */
+	if (udev_path[0] != '\0') {
+		b->path = strdup(udev_path);
+		if (!b->path)
+			return -ENOMEM;
+	} else if (path && path[0] != '\0') {
+		b->path = path;
+		path = NULL;
+	}
+	return 0;
+}
+
+/* ---- backstores ---- */
+
+static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c,
+			  enum tm_backstore_type type, const char *hba, const char *name)
+{
+	static const char *const always[] = {"wwn/vpd_unit_serial", "enable", NULL};
+	_cleanup_free_ char *dir = NULL, *p_udev = NULL, *p_info = NULL;
+	_cleanup_free_ char *udev_path = NULL, *info = NULL;
+	const struct tm_backstore *wb = want ? tm_config_find_backstore(want, hba, name) : NULL;
+	const struct tm_setting *serial;
+	struct tm_backstore *b;
+	int r;
+
+	dir = tm_strdupf("target/core/%s/%s", hba, name);
+	if (!dir)
+		return -ENOMEM;
+
+	b = TM_PUSH(c->backstores, c->n_backstores);
+	if (!b)
+		return -ENOMEM;
+	b->type = type;
+	b->hba = strdup(hba);
+	b->name = strdup(name);
+	if (!b->hba || !b->name)
+		return -ENOMEM;
+
+	p_udev = tm_strdupf("%s/udev_path", dir);
+	p_info = tm_strdupf("%s/info", dir);
+	if (!p_udev || !p_info)
+		return -ENOMEM;
+	r = read_optional(cfs, p_udev, &udev_path);
+	if (r < 0)
+		return r;
+	r = read_optional(cfs, p_info, &info);
+	if (r < 0)
+		return r;
+	r = parse_info(b, info, udev_path);
+	if (r < 0)
+		return r;
+
+	r = read_settings(cfs, dir, wb ? &wb->settings : NULL, always, &b->settings);
+	if (r < 0)
+		return r;
+	serial = tm_settings_find(&b->settings, "wwn/vpd_unit_serial");
+	if (serial && serial->value[0] != '\0') {
+		b->serial = strdup(serial->value);
+		if (!b->serial)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * "rd_mcp_1000" -> the type of "rd_mcp".  Split like target_core_call_addhbatotarget(): the
+ * plugin ends at the second '_' if there is one, else at the first; the rest is the index.
+ * -EINVAL for other plugins (pscsi, user, ...) and for names like "alua".
+ */
+static int hba_type(const char *hba)
+{
+	_cleanup_free_ char *plugin = NULL;
+	const char *u = strchr(hba, '_'), *u2;
+	unsigned long long index;
+
+	if (!u)
+		return -EINVAL;
+	u2 = strchr(u + 1, '_');
+	if (u2)
+		u = u2;
+	if (parse_number(u + 1, ULONG_MAX, &index) < 0)
+		return -EINVAL;
+	plugin = strndup(hba, (size_t)(u - hba));
+	if (!plugin)
+		return -ENOMEM;
+	return tm_backstore_type_from_plugin(plugin);
+}
+
+static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c)
+{
+	_cleanup_strv_ char **hbas = NULL;
+	int r;
+
+	r = tm_cfs_list(cfs, "target/core", TM_CFS_DIR, &hbas);
+	if (r == -ENOENT)
+		return 0; /* target_core_mod not loaded */
+	if (r < 0)
+		return r;
+
+	for (char **h = hbas; *h; h++) {
+		_cleanup_strv_ char **names = NULL;
+		_cleanup_free_ char *dir = NULL;
+		int type = hba_type(*h);
+
+		if (type == -ENOMEM)
+			return type;
+		if (type < 0)
+			continue; /* pscsi, user (TCMU), alua/, ...: not ours to model */
+
+		dir = tm_strdupf("target/core/%s", *h);
+		if (!dir)
+			return -ENOMEM;
+		r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
+		if (r == -ENOENT)
+			continue; /* removed meanwhile */
+		if (r < 0)
+			return r;
+		for (char **n = names; *n; n++) {
+			r = scan_backstore(cfs, want, c, type, *h, *n);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ---- targets ---- */
+
+/* The single symlink of a LUN or mapped LUN directory; NULL (and 0) when there is none. */
+static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned components, char **ret)
+{
+	_cleanup_strv_ char **links = NULL;
+	_cleanup_free_ char *p = NULL;
+	int r;
+
+	*ret = NULL;
+	r = tm_cfs_list(cfs, dir, TM_CFS_LINK, &links);
+	if (r < 0)
+		return r;
+	if (!links[0])
+		return 0;
+	/* The kernel refuses a second link (-EEXIST); the first one is the one. */
+	p = tm_strdupf("%s/%s", dir, links[0]);
+	if (!p)
+		return -ENOMEM;
+	return tm_cfs_readlink_tail(cfs, p, components, ret);
+}
+
+static int cmp_lun(const void *a, const void *b)
+{
+	unsigned x = ((const struct tm_lun *)a)->number, y = ((const struct tm_lun *)b)->number;
+	return (x > y) - (x < y);
+}
+
+static int cmp_mapped_lun(const void *a, const void *b)
+{
+	unsigned x = ((const struct tm_mapped_lun *)a)->number;
+	unsigned y = ((const struct tm_mapped_lun *)b)->number;
+	return (x > y) - (x < y);
+}
+
+static int scan_luns(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
+{
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	dir = tm_strdupf("%s/lun", tpg);
+	if (!dir)
+		return -ENOMEM;
+	r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *ldir = NULL, *tail = NULL;
+		struct tm_lun *l;
+		unsigned number;
+		char *slash;
+
+		if (parse_prefixed(*n, "lun_", SCAN_LUN_MAX, &number) < 0)
+			continue;
+		ldir = tm_strdupf("%s/%s", dir, *n);
+		if (!ldir)
+			return -ENOMEM;
+		r = read_lun_link(cfs, ldir, 2, &tail);
+		if (r < 0)
+			return r;
+
+		l = TM_PUSH(t->luns, t->n_luns);
+		if (!l)
+			return -ENOMEM;
+		l->number = number;
+		/* No link yet: a LUN without a backstore (NULL hba and name). */
+		if (!tail)
+			continue;
+		slash = strchr(tail, '/'); /* "<hba>/<name>" */
+		if (!slash)
+			return -EBADMSG;
+		l->backstore_hba = strndup(tail, (size_t)(slash - tail));
+		l->backstore_name = strdup(slash + 1);
+		if (!l->backstore_hba || !l->backstore_name)
+			return -ENOMEM;
+	}
+	if (t->n_luns > 1)
+		qsort(t->luns, t->n_luns, sizeof(*t->luns), cmp_lun);
+	return 0;
+}
+
+static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct tm_acl *wa,
+			    struct tm_acl *a)
+{
+	static const char *const always[] = {"write_protect", NULL};
+	_cleanup_strv_ char **names = NULL;
+	int r;
+
+	r = tm_cfs_list(cfs, adir, TM_CFS_DIR, &names);
+	if (r < 0)
+		return r;
+
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *mdir = NULL, *tail = NULL;
+		const struct tm_mapped_lun *wm;
+		struct tm_mapped_lun *m;
+		unsigned number;
+
+		/* Also below the ACL: attrib/, auth/, param/, fabric_statistics/. */
+		if (parse_prefixed(*n, "lun_", UINT_MAX, &number) < 0)
+			continue;
+		mdir = tm_strdupf("%s/%s", adir, *n);
+		if (!mdir)
+			return -ENOMEM;
+		r = read_lun_link(cfs, mdir, 1, &tail);
+		if (r < 0)
+			return r;
+
+		m = TM_PUSH(a->mapped_luns, a->n_mapped_luns);
+		if (!m)
+			return -ENOMEM;
+		m->number = number;
+		m->lun = SCAN_LUN_UNLINKED;
+		if (tail) {
+			r = parse_prefixed(tail, "lun_", SCAN_LUN_MAX, &m->lun); /* "lun_<N>" */
+			if (r < 0)
+				return -EBADMSG;
+		}
+		wm = wa ? tm_acl_find_mapped_lun(wa, number) : NULL;
+		r = read_settings(cfs, mdir, wm ? &wm->settings : NULL, always, &m->settings);
+		if (r < 0)
+			return r;
+	}
+	if (a->n_mapped_luns > 1)
+		qsort(a->mapped_luns, a->n_mapped_luns, sizeof(*a->mapped_luns), cmp_mapped_lun);
+	return 0;
+}
+
+static int scan_acls(struct tm_cfs *cfs, const char *tpg, const struct tm_target *wt,
+		     struct tm_target *t)
+{
+	static const char *const always[] = {"auth/userid", "auth/userid_mutual", NULL};
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	dir = tm_strdupf("%s/acls", tpg);
+	if (!dir)
+		return -ENOMEM;
+	r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *adir = NULL, *p = NULL, *info = NULL;
+		const struct tm_acl *wa = wt ? tm_target_find_acl(wt, *n) : NULL;
+		struct tm_acl *a;
+
+		adir = tm_strdupf("%s/%s", dir, *n);
+		p = tm_strdupf("%s/%s/info", dir, *n);
+		if (!adir || !p)
+			return -ENOMEM;
+
+		a = TM_PUSH(t->acls, t->n_acls);
+		if (!a)
+			return -ENOMEM;
+		a->initiator = strdup(*n);
+		if (!a->initiator)
+			return -ENOMEM;
+
+		r = read_optional(cfs, p, &info);
+		if (r < 0)
+			return r;
+		/* "No active iSCSI Session for Initiator Endpoint: <name>" or the session. */
+		a->has_session = info[0] != '\0' && !startswith(info, NO_SESSION);
+
+		r = read_settings(cfs, adir, wa ? &wa->settings : NULL, always, &a->settings);
+		if (r < 0)
+			return r;
+		r = scan_mapped_luns(cfs, adir, wa, a);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int scan_portals(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
+{
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	dir = tm_strdupf("%s/np", tpg);
+	if (!dir)
+		return -ENOMEM;
+	r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (char **n = names; *n; n++) {
+		struct tm_portal *p = TM_PUSH(t->portals, t->n_portals);
+		if (!p)
+			return -ENOMEM;
+		p->address = strdup(*n);
+		if (!p->address)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_session(struct tm_target *t, const char *initiator)
+{
+	char **slot;
+
+	for (size_t i = 0; i < t->n_sessions; i++)
+		if (streq(t->sessions[i], initiator))
+			return 0;
+	slot = TM_PUSH(t->sessions, t->n_sessions);
+	if (!slot)
+		return -ENOMEM;
+	*slot = strdup(initiator);
+	return *slot ? 0 : -ENOMEM;
+}
+
+static int scan_sessions(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
+{
+	_cleanup_free_ char *p = NULL, *text = NULL;
+	char *line, *save = NULL;
+	int r;
+
+	/* Demo-mode sessions: initiators without an ACL of their own. */
+	p = tm_strdupf("%s/dynamic_sessions", tpg);
+	if (!p)
+		return -ENOMEM;
+	r = read_optional(cfs, p, &text);
+	if (r < 0)
+		return r;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		tm_strip_trailing(line);
+		while (isspace((unsigned char)*line))
+			line++;
+		if (*line == '\0')
+			continue;
+		r = add_session(t, line);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < t->n_acls; i++)
+		if (t->acls[i].has_session) {
+			r = add_session(t, t->acls[i].initiator);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}
+
+static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c,
+		       const char *iqn)
+{
+	static const char *const always[] = {
+	    "enable",      "attrib/generate_node_acls", "attrib/authentication",
+	    "auth/userid", "auth/userid_mutual",        NULL,
+	};
+	const struct tm_target *wt = want ? tm_config_find_target(want, iqn) : NULL;
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *dir = NULL, *tpg = NULL;
+	struct tm_target *t;
+	int r;
+
+	dir = tm_strdupf("target/iscsi/%s", iqn);
+	if (!dir)
+		return -ENOMEM;
+	t = TM_PUSH(c->targets, c->n_targets);
+	if (!t)
+		return -ENOMEM;
+	t->iqn = strdup(iqn);
+	if (!t->iqn)
+		return -ENOMEM;
+
+	/* Also below the IQN: fabric_statistics/. */
+	r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (char **n = names; *n; n++) {
+		unsigned tpgt;
+
+		if (parse_prefixed(*n, "tpgt_", UINT16_MAX, &tpgt) < 0)
+			continue;
+		if (wt && tpgt == wt->tpgt) {
+			t->tpgt = tpgt;
+			t->has_tpg = true;
+			break;
+		}
+		if (!t->has_tpg || tpgt < t->tpgt) {
+			t->tpgt = tpgt;
+			t->has_tpg = true;
+		}
+	}
+	if (!t->has_tpg)
+		return 0;
+
+	tpg = tm_strdupf("%s/tpgt_%u", dir, t->tpgt);
+	if (!tpg)
+		return -ENOMEM;
+	r = read_settings(cfs, tpg, wt ? &wt->settings : NULL, always, &t->settings);
+	if (r < 0)
+		return r;
+	r = scan_portals(cfs, tpg, t);
+	if (r < 0)
+		return r;
+	r = scan_luns(cfs, tpg, t);
+	if (r < 0)
+		return r;
+	r = scan_acls(cfs, tpg, wt, t);
+	if (r < 0)
+		return r;
+	return scan_sessions(cfs, tpg, t);
+}
+
+static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c)
+{
+	static const char *const discovery_default[] = {"enforce_discovery_auth", "userid", NULL};
+	_cleanup_strv_ char **names = NULL;
+	int r;
+
+	r = tm_cfs_list(cfs, "target/iscsi", TM_CFS_DIR, &names);
+	if (r == -ENOENT)
+		return 0; /* iscsi_target_mod not loaded */
+	if (r < 0)
+		return r;
+
+	for (char **n = names; *n; n++) {
+		if (streq(*n, "discovery_auth"))
+			continue;
+		r = scan_target(cfs, want, c, *n);
+		if (r < 0)
+			return r;
+	}
+
+	if (want && want->discovery.n > 0)
+		return read_settings(cfs, "target/iscsi/discovery_auth", &want->discovery, NULL,
+				     &c->discovery);
+	return read_settings(cfs, "target/iscsi/discovery_auth", NULL, discovery_default,
+			     &c->discovery);
+}
+
+int tm_scan(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config **ret)
+{
+	_cleanup_config_ struct tm_config *c = NULL;
+	int r;
+
+	c = tm_config_new();
+	if (!c)
+		return -ENOMEM;
+	r = scan_backstores(cfs, want, c);
+	if (r < 0)
+		return r;
+	r = scan_targets(cfs, want, c);
+	if (r < 0)
+		return r;
+	*ret = c;
+	c = NULL;
+	return 0;
+}
