@@ -1,0 +1,134 @@
+#!/bin/bash
+# Boot the cached Debian 12 guest under QEMU (TCG) and run one guest script.
+#
+#   run-vm.sh SCRIPT [--disk SERIAL:SIZE]... [--timeout SECS] [--qmp SOCKPATH]
+#             [--args A,B,...] [--out DIR] [--mem MiB]
+#
+# SCRIPT is a path inside this git checkout; the guest runs it with bash from
+# /work (the checkout, shared over 9p). Each --disk adds a sparse raw
+# virtio-blk disk that the guest sees as /dev/disk/by-id/virtio-SERIAL.
+# --args is passed as the script's arguments (comma separated).
+# --out keeps the results folder (guest /out: console.log, rc, ...) at DIR;
+# otherwise a temporary one is removed on success and kept on failure.
+# Exit status: the guest script's, 124 on timeout, 125 if the guest left none.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+log() { printf 'run-vm: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 2
+}
+usage() {
+	sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+script='' timeout=900 qmp='' args='' out='' mem=2048
+disks=()
+while (($#)); do
+	case $1 in
+	--disk) disks+=("${2:?--disk needs SERIAL:SIZE}") && shift 2 ;;
+	--timeout) timeout=${2:?} && shift 2 ;;
+	--qmp) qmp=${2:?} && shift 2 ;;
+	--args) args=${2:?} && shift 2 ;;
+	--out) out=${2:?} && shift 2 ;;
+	--mem) mem=${2:?} && shift 2 ;;
+	-h | --help) usage ;;
+	-*) die "unknown option $1" ;;
+	*)
+		[[ -z $script ]] || die "only one SCRIPT"
+		script=$1 && shift
+		;;
+	esac
+done
+[[ -n $script ]] || usage
+[[ $timeout =~ ^[0-9]+$ ]] || die "--timeout needs seconds"
+[[ $args =~ ^[^[:space:]]*$ ]] || die "--args must not contain white space (kernel command line)"
+
+repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
+# The guest sees the checkout at /work: pass the script relative to it.
+if [[ -f $script ]]; then
+	abs=$(realpath "$script")
+elif [[ -f $repo/$script ]]; then
+	abs=$(realpath "$repo/$script")
+else
+	die "no such script: $script"
+fi
+[[ $abs == "$repo"/* ]] || die "$script is not inside $repo"
+rel=${abs#"$repo"/}
+[[ $rel =~ ^[^[:space:]]+$ ]] || die "script path must not contain white space"
+
+# CI starts from a clean machine: install QEMU if it is missing.
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	log "installing qemu-system-x86"
+	apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2
+fi
+
+img=$(bash "$here/image.sh")
+
+if [[ -n $out ]]; then
+	mkdir -p "$out"
+	res=$(realpath "$out")
+	rm -f "$res/rc" "$res/console.log" "$res/boot-seconds"
+	keep=1
+else
+	res=$(mktemp -d "${TMPDIR:-/tmp}/targetmgr-vm.XXXXXX")
+	keep=${TARGETMGR_VM_KEEP:-0}
+fi
+diskdir=$(mktemp -d "${TMPDIR:-/tmp}/targetmgr-vm-disks.XXXXXX")
+trap 'rm -rf "$diskdir"' EXIT
+
+qemu=(
+	qemu-system-x86_64
+	-accel "tcg,thread=multi" -cpu max -smp 2 -m "$mem"
+	-nographic -no-reboot -nic none -vga none
+	-kernel "$img/vmlinuz" -initrd "$img/initrd.img"
+	-append "root=LABEL=tmroot rw console=ttyS0 init=/sbin/tm-vm-init tm.script=$rel${args:+ tm.args=$args} quiet panic=-1"
+	# snapshot=on: writes go to a temporary overlay, root.img never changes.
+	-drive "file=$img/root.img,format=raw,if=virtio,snapshot=on"
+	-virtfs "local,path=$repo,mount_tag=work,security_model=none"
+	-virtfs "local,path=$res,mount_tag=out,security_model=none"
+)
+i=0
+for d in "${disks[@]}"; do
+	serial=${d%%:*} size=${d#*:}
+	# virtio-blk serials hold at most 20 bytes; udev uses them in by-id names.
+	[[ $serial =~ ^[A-Za-z0-9_.-]{1,20}$ && $d == *:* ]] || die "bad --disk $d (SERIAL:SIZE, serial <= 20 chars)"
+	truncate -s "$size" "$diskdir/$serial.raw" # sparse
+	qemu+=(-drive "file=$diskdir/$serial.raw,format=raw,if=none,id=disk$i,cache=unsafe"
+		-device "virtio-blk-pci,drive=disk$i,serial=$serial")
+	i=$((i + 1))
+done
+[[ -z $qmp ]] || qemu+=(-qmp "unix:$qmp,server=on,wait=off")
+
+log "booting $(cat "$img/kver") for $rel (timeout ${timeout}s, results $res)"
+start=$(date +%s.%N)
+# The serial console streams to stdout and into serial.log; stdin is not the
+# terminal so QEMU never puts it into raw mode. --foreground keeps QEMU in
+# our process group so Ctrl-C or a CI kill of the group reaches it.
+set +e
+timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$res/serial.log"
+st=${PIPESTATUS[0]}
+set -e
+wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+boot=$(cat "$res/boot-seconds" 2>/dev/null || echo '?')
+if ((st == 124)); then
+	log "timeout after ${timeout}s: QEMU killed"
+	rc=124
+elif [[ -s $res/rc ]]; then
+	rc=$(<"$res/rc")
+else
+	log "guest left no exit status (QEMU exit $st)"
+	rc=125
+fi
+log "guest script exit $rc; boot to script ${boot}s guest uptime; whole VM run ${wall}s wall"
+if ((rc != 0 || keep)); then
+	log "results kept in $res"
+else
+	rm -rf "$res"
+fi
+exit "$rc"
