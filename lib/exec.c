@@ -9,6 +9,7 @@
 #include "util.h"
 
 #define RD_PAGE_SIZE 4096ULL
+#define ISCSI_FABRIC "target/iscsi"
 
 static char *tpg_path(const struct tm_target *t)
 {
@@ -121,9 +122,7 @@ static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, co
 
 	if (!hba)
 		return -ENOMEM;
-	r = tm_cfs_exists(cfs, hba);
-	if (r == 0)
-		TRY(f, hba, tm_cfs_mkdir(cfs, hba));
+	TRY(f, hba, mkdir_existing_ok(cfs, hba));
 	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
 	control = backstore_control(b, &r);
 	if (!control) {
@@ -177,13 +176,12 @@ static int create_target(struct tm_cfs *cfs, const struct tm_target *t, const ch
 			 struct tm_exec_failure *f)
 {
 	_cleanup_free_ char *wwn = tm_strdupf("target/iscsi/%s", t->iqn);
-	int r;
 
 	if (!wwn)
 		return -ENOMEM;
-	r = tm_cfs_exists(cfs, wwn);
-	if (r == 0)
-		TRY(f, wwn, tm_cfs_mkdir(cfs, wwn));
+	/* LIO instantiates the iSCSI fabric when target/iscsi is created, as rtslib does. */
+	TRY(f, ISCSI_FABRIC, mkdir_existing_ok(cfs, ISCSI_FABRIC));
+	TRY(f, wwn, mkdir_existing_ok(cfs, wwn));
 	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
 	return 0;
 }
@@ -195,6 +193,8 @@ static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_fa
 
 	if (!dir)
 		return -ENOMEM;
+	if (op->type == TM_OP_SET && op->kind == TM_OBJ_DISCOVERY)
+		TRY(f, ISCSI_FABRIC, mkdir_existing_ok(cfs, ISCSI_FABRIC));
 	if (op->type == TM_OP_SET) {
 		attr = tm_strdupf("%s/%s", dir, op->setting->path);
 		if (!attr)

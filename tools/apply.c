@@ -1,38 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* targetmgr apply: make the kernel match the target files. */
-#include <getopt.h>
-
 #include "../lib/exec.h"
 #include "../lib/verify.h"
 #include "cli.h"
 
 int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"adopt", no_argument, NULL, 'a'},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
 	_cleanup_(cli_plan_ctx_clear) struct cli_plan_ctx ctx = {0};
 	struct tm_exec_failure failure = {0};
-	bool adopt = false;
-	int c, r;
+	struct cli_command_opts opts;
+	int r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		if (c == 'a') {
-			adopt = true;
-		} else if (c == 'h') {
-			printf("Usage: targetmgr [OPTIONS] apply [--adopt]\n");
-			return TM_EXIT_OK;
-		} else {
-			return TM_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		log_msg("apply: unexpected argument '%s'", argv[optind]);
-		return TM_EXIT_USAGE;
-	}
+	r = cli_parse_command(cli, "apply", CLI_OPT_ADOPT, argc, argv, &opts);
+	if (r != 0)
+		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
 
 	/* Nothing touches the kernel before the whole configuration parsed and verified. */
 	r = cli_load_config(cli, TM_VERIFY_HOST, &ctx.want);
@@ -40,7 +21,7 @@ int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv)
 		return TM_EXIT_FAILURE;
 	if (cli_prepare_kernel(cli) < 0)
 		return TM_EXIT_FAILURE;
-	if (cli_build_plan(cli, adopt, &ctx) < 0)
+	if (cli_build_plan(cli, opts.adopt, &ctx) < 0)
 		return TM_EXIT_FAILURE;
 	if (ctx.plan.n_ops == 0) {
 		cli->printer->plan(stdout, &ctx.plan, "apply", 0);

@@ -8,7 +8,7 @@ int tm_cmd_check(struct tm_cli *cli, int argc, char **argv)
 {
 	_cleanup_config_ struct tm_config *config = tm_config_new();
 	struct tm_diags diags = {0};
-	int r = cli_no_arguments("check", argc, argv);
+	int r = cli_parse_command(cli, "check", 0, argc, argv, NULL);
 
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;

@@ -73,6 +73,15 @@ struct cli_plan_ctx {
 int cli_build_plan(struct tm_cli *cli, bool adopt, struct cli_plan_ctx *ctx);
 void cli_plan_ctx_clear(struct cli_plan_ctx *ctx);
 
-/* Parses the only option most subcommands take besides the global ones; returns -1 on a usage
-   error after printing it. */
-int cli_no_arguments(const char *cmd, int argc, char **argv);
+/* The options a subcommand takes after its name; --json and --help go with every one. */
+enum {
+	CLI_OPT_ADOPT = 1 << 0,
+};
+
+struct cli_command_opts {
+	bool adopt;
+};
+
+/* Returns 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */
+int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int argc,
+		      char **argv, struct cli_command_opts *ret);

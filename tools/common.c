@@ -88,24 +88,50 @@ int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **r
 	return 0;
 }
 
-int cli_no_arguments(const char *cmd, int argc, char **argv)
+int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int argc,
+		      char **argv, struct cli_command_opts *ret)
 {
-	static const struct option options[] = {{"help", no_argument, NULL, 'h'}, {}};
+	enum { OPT_JSON = 0x100 };
+	static const struct option options[] = {
+		{"adopt", no_argument, NULL, 'a'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct cli_command_opts opts = {0};
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		if (c == 'h') {
-			printf("Usage: targetmgr [OPTIONS] %s\n", cmd);
+		switch (c) {
+		case 'a':
+			if (!(allowed & CLI_OPT_ADOPT))
+				goto usage;
+			opts.adopt = true;
+			break;
+		case OPT_JSON:
+			/* Accepted after the command too: `targetmgr show --json`. */
+			cli->json = true;
+			cli->printer = &tm_printer_json;
+			break;
+		case 'h':
+			printf("Usage: targetmgr [OPTIONS] %s%s [--json]\n", cmd,
+			       allowed & CLI_OPT_ADOPT ? " [--adopt]" : "");
 			return 1;
+		default:
+			goto usage;
 		}
-		return -1;
 	}
 	if (optind < argc) {
 		log_msg("%s: unexpected argument '%s'", cmd, argv[optind]);
 		return -1;
 	}
+	if (ret)
+		*ret = opts;
 	return 0;
+usage:
+	log_msg("%s: see 'targetmgr %s --help'", cmd, cmd);
+	return -1;
 }
 
 int cli_build_plan(struct tm_cli *cli, bool adopt, struct cli_plan_ctx *ctx)

@@ -27,7 +27,7 @@ int tm_cmd_show(struct tm_cli *cli, int argc, char **argv)
 	_cleanup_config_ struct tm_config *have = NULL;
 	_cleanup_cfs_ struct tm_cfs *cfs = NULL;
 	_cleanup_ledger_ struct tm_ledger *ledger = NULL;
-	int r = cli_no_arguments("show", argc, argv);
+	int r = cli_parse_command(cli, "show", 0, argc, argv, NULL);
 
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			cli.json = true;
+			cli.printer = &tm_printer_json;
 			break;
 		case 'h':
 			usage(stdout);
@@ -93,8 +94,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
 		if (!streq(argv[optind], commands[i].name))
 			continue;
-		if (cli.json)
-			cli.printer = &tm_printer_json;
 		return commands[i].run(&cli, argc - optind, argv + optind);
 	}
 	log_msg("unknown command '%s'; see 'targetmgr --help'", argv[optind]);

@@ -42,9 +42,9 @@ refuse() {
 	fi
 }
 
-# is DESCRIPTION GOT WANT
+# is DESCRIPTION GOT WANT: an empty WANT fails, so that two broken sides never agree.
 is() {
-	if [[ $2 == "$3" ]]; then
+	if [[ -n $3 && $2 == "$3" ]]; then
 		ok "$1"
 	else
 		not_ok "$1"
@@ -105,8 +105,8 @@ discover() {
 	iscsiadm -m discovery -t sendtargets -p "$PORTAL"
 }
 
-# configfs_writes LOG: configfs-changing calls an strace log records.
+# configfs_writes LOG: the configfs-changing calls in an `strace -f -y` log.  targetmgr works
+# relative to a directory fd on /sys/kernel/config, so -y (fd paths) is what shows them.
 configfs_writes() {
-	grep -E '^[0-9]+ +(mkdir|mkdirat|rmdir|symlink|symlinkat|unlink|unlinkat|rename|renameat2)\(|^[0-9]+ +openat\(.*/sys/kernel/config.*O_(WRONLY|RDWR)|^[0-9]+ +write\([3-9]|^[0-9]+ +write\([1-9][0-9]' "$1" |
-		grep -v -e '/run/targetmgr' || true
+	grep -E '(mkdir|mkdirat|rmdir|symlink|symlinkat|unlink|unlinkat|rename|renameat2)\(.*/sys/kernel/config|openat\(.*/sys/kernel/config.*O_(WRONLY|RDWR)|write\([0-9]+</sys/kernel/config' "$1" || true
 }

@@ -80,7 +80,9 @@ lun 0 = ramdisk size=16M
 chap = user3 secret3secret3
 mutual-chap = target3 mutualsecret33
 CONF
-check "apply adds target3 and discovery auth" "$TM" apply
+check "apply adds target3 and discovery auth" strace -f -y -o /tmp/apply1.strace -e trace=%file,write "$TM" apply
+n=$(configfs_writes /tmp/apply1.strace | wc -l)
+check "strace counts that apply's configfs writes ($n)" test "$n" -gt 20
 iscsiadm -m discoverydb -t sendtargets -p "$PORTAL" -o delete >/dev/null 2>&1
 refuse "discovery without credentials is refused" discover
 iscsiadm -m discoverydb -t sendtargets -p "$PORTAL" -o new >/dev/null 2>&1
@@ -98,16 +100,18 @@ check "target3 LUN 0 visible" lun_dev "$T3" 0
 check "logout of target3" logout "$T3"
 
 # --- 4. Idempotence and show ---------------------------------------------------------------
-strace -f -o /tmp/apply2.strace -e trace=%file,write "$TM" apply >/tmp/apply2.out 2>&1
+strace -f -y -o /tmp/apply2.strace -e trace=%file,write "$TM" apply >/tmp/apply2.out 2>&1
 rc=$?
 is "a second apply succeeds" "$rc" 0
 is "a second apply says nothing changed" "$(cat /tmp/apply2.out)" "No changes."
 is "a second apply makes no configfs write (strace)" "$(configfs_writes /tmp/apply2.strace | wc -l)" 0
+check "strace saw the second apply read configfs (the count above is not vacuous)" \
+	grep -q 'openat([0-9]*</sys/kernel/config>, "target/iscsi/' /tmp/apply2.strace
 echo "# second apply: $(grep -c 'openat(' /tmp/apply2.strace) openat calls, $(configfs_writes /tmp/apply2.strace | wc -l) writes"
 check "targetmgr plan exits 0 with nothing to do" "$TM" plan
 
 "$TM" show --json >/tmp/show.json
-check "show --json is valid JSON" jq -e . /tmp/show.json
+check "show --json lists the three targets" jq -e '.targets | length == 3' /tmp/show.json
 "$TM" show >/tmp/show.txt
 check "show prints the CHAP user" grep -q 'user iscsiuser' /tmp/show.txt
 refuse "show never prints a secret" grep -rqE 'pruebaiscsi2021|secret3secret3|mutualsecret33|discsecret1234' /tmp/show.txt /tmp/show.json
@@ -119,7 +123,7 @@ for spec in "$T1 1" "$T2 1" "$T2 2" "$T3 0"; do
 	[[ $1 == "$T3" ]] && url="iscsi://user3%secret3secret3@$PORTAL/$1/$2"
 	size=$(iscsi-readcapacity16 -s -i "$INITIATOR" "$url" 2>&1)
 	is "show: size of $1 LUN $2 is what READ CAPACITY reports" "$(lun_field "$1" "$2" size)" "$size"
-	serial=$(iscsi-inq -i "$INITIATOR" -e 1 -c 0x80 "$url" 2>&1 | sed -n 's/^Unit Serial Number:\[\(.*\)\]$/\1/p')
+	serial=$(iscsi-inq -i "$INITIATOR" -e 1 -c 128 "$url" 2>&1 | sed -n 's/^Unit Serial Number:\[\(.*\)\]$/\1/p')
 	is "show: serial of $1 LUN $2 is what INQUIRY VPD 0x80 returns" "$(lun_field "$1" "$2" serial)" "$serial"
 done
 is "show: the LUN numbers of target2 are the ones open-iscsi saw" \
@@ -135,7 +139,7 @@ for spec in "$T1 1" "$T2 1" "$T2 2"; do
 	set -- $spec
 	url="iscsi://iscsiuser%pruebaiscsi2021@$PORTAL/$1/$2"
 	echo "# $1 LUN $2: $(iscsi-readcapacity16 -s -i "$INITIATOR" "$url" 2>&1) bytes," \
-		"$(iscsi-inq -i "$INITIATOR" -e 1 -c 0x80 "$url" 2>&1 | grep Serial)"
+		"$(iscsi-inq -i "$INITIATOR" -e 1 -c 128 "$url" 2>&1 | grep Serial)"
 done
 echo "# --- targetmgr show ---"
 sed 's/^/# /' /tmp/show.txt
