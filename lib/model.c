@@ -59,13 +59,16 @@ static void target_free(struct tm_target *t)
 	for (size_t i = 0; i < t->n_luns; i++) {
 		free(t->luns[i].backstore_hba);
 		free(t->luns[i].backstore_name);
+		free(t->luns[i].link);
 	}
 	free(t->luns);
 	for (size_t i = 0; i < t->n_acls; i++) {
 		struct tm_acl *a = &t->acls[i];
 		free(a->initiator);
-		for (size_t j = 0; j < a->n_mapped_luns; j++)
+		for (size_t j = 0; j < a->n_mapped_luns; j++) {
 			tm_settings_clear(&a->mapped_luns[j].settings);
+			free(a->mapped_luns[j].link);
+		}
 		free(a->mapped_luns);
 		tm_settings_clear(&a->settings);
 	}

@@ -64,6 +64,7 @@ struct tm_lun {
 	unsigned number;
 	char *backstore_hba; /* running state: NULL when the LUN directory has no link yet */
 	char *backstore_name;
+	char *link; /* running state: the link's name inside lun_<number>/ (any tool's choice) */
 	bool readonly; /* declared: mapped LUNs of this LUN are write-protected */
 	struct tm_origin origin;
 };
@@ -72,6 +73,7 @@ struct tm_lun {
 struct tm_mapped_lun {
 	unsigned number;
 	unsigned lun; /* running state: TM_LUN_UNLINKED when the directory has no link yet */
+	char *link;   /* running state: the link's name inside lun_<number>/ */
 	struct tm_settings settings; /* "write_protect" */
 	struct tm_origin origin;
 };

@@ -365,8 +365,10 @@ static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, str
 
 /* ---- targets ---- */
 
-/* The single symlink of a LUN or mapped LUN directory; NULL (and 0) when there is none. */
-static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned components, char **ret)
+/* The single symlink of a LUN or mapped LUN directory: its target's last components and its
+   own name (which the executor needs to unlink it); NULL (and 0) when there is none. */
+static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned components, char **ret,
+			 char **ret_name)
 {
 	_cleanup_strv_ char **links = NULL;
 	_cleanup_free_ char *p = NULL;
@@ -382,7 +384,11 @@ static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned component
 	p = tm_strdupf("%s/%s", dir, links[0]);
 	if (!p)
 		return -ENOMEM;
-	return tm_cfs_readlink_tail(cfs, p, components, ret);
+	r = tm_cfs_readlink_tail(cfs, p, components, ret);
+	if (r < 0)
+		return r;
+	*ret_name = strdup(links[0]);
+	return *ret_name ? 0 : -ENOMEM;
 }
 
 static int cmp_lun(const void *a, const void *b)
@@ -414,7 +420,7 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
 		return r;
 
 	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *ldir = NULL, *tail = NULL;
+		_cleanup_free_ char *ldir = NULL, *tail = NULL, *link = NULL;
 		struct tm_lun *l;
 		unsigned number;
 		char *slash;
@@ -424,7 +430,7 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
 		ldir = tm_strdupf("%s/%s", dir, *n);
 		if (!ldir)
 			return -ENOMEM;
-		r = read_lun_link(cfs, ldir, 2, &tail);
+		r = read_lun_link(cfs, ldir, 2, &tail, &link);
 		if (r < 0)
 			return r;
 
@@ -435,6 +441,8 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
 		/* No link yet: a LUN without a backstore (NULL hba and name). */
 		if (!tail)
 			continue;
+		l->link = link;
+		link = NULL;
 		slash = strchr(tail, '/'); /* "<hba>/<name>" */
 		if (!slash)
 			return -EBADMSG;
@@ -460,7 +468,7 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 		return r;
 
 	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *mdir = NULL, *tail = NULL;
+		_cleanup_free_ char *mdir = NULL, *tail = NULL, *link = NULL;
 		const struct tm_mapped_lun *wm;
 		struct tm_mapped_lun *m;
 		unsigned number;
@@ -471,7 +479,7 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 		mdir = tm_strdupf("%s/%s", adir, *n);
 		if (!mdir)
 			return -ENOMEM;
-		r = read_lun_link(cfs, mdir, 1, &tail);
+		r = read_lun_link(cfs, mdir, 1, &tail, &link);
 		if (r < 0)
 			return r;
 
@@ -484,6 +492,8 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 			r = parse_prefixed(tail, "lun_", SCAN_LUN_MAX, &m->lun); /* "lun_<N>" */
 			if (r < 0)
 				return -EBADMSG;
+			m->link = link;
+			link = NULL;
 		}
 		wm = wa ? tm_acl_find_mapped_lun(wa, number) : NULL;
 		r = read_settings(cfs, mdir, wm ? &wm->settings : NULL, always, &m->settings);

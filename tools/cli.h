@@ -43,6 +43,8 @@ int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_check(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_plan(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_show(struct tm_cli *cli, int argc, char **argv);
+int tm_cmd_clear(struct tm_cli *cli, int argc, char **argv);
+int tm_cmd_save(struct tm_cli *cli, int argc, char **argv);
 
 void log_msg(const char *fmt, ...) _printf_(1, 2);
 /* Logs "targetmgr: <message>: <strerror(-err)>" and returns err, for `return log_error_errno(r,
@@ -75,11 +77,17 @@ void cli_plan_ctx_clear(struct cli_plan_ctx *ctx);
 
 /* The options a subcommand takes after its name; --json and --help go with every one. */
 enum {
-	CLI_OPT_ADOPT = 1 << 0,
+	CLI_OPT_ADOPT = 1 << 0,  /* --adopt: manage declared objects another tool made */
+	CLI_OPT_FORCE = 1 << 1,  /* --force: delete objects that have logged-in sessions */
+	CLI_OPT_ALL = 1 << 2,    /* --all: include objects another tool made */
+	CLI_OPT_OUTPUT = 1 << 3, /* -o, --output PATH */
 };
 
 struct cli_command_opts {
 	bool adopt;
+	bool force;
+	bool all;
+	const char *output;
 };
 
 /* Returns 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */

@@ -94,6 +94,9 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 	enum { OPT_JSON = 0x100 };
 	static const struct option options[] = {
 		{"adopt", no_argument, NULL, 'a'},
+		{"force", no_argument, NULL, 'f'},
+		{"all", no_argument, NULL, 'A'},
+		{"output", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -102,12 +105,27 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (!(allowed & CLI_OPT_ADOPT))
 				goto usage;
 			opts.adopt = true;
+			break;
+		case 'f':
+			if (!(allowed & CLI_OPT_FORCE))
+				goto usage;
+			opts.force = true;
+			break;
+		case 'A':
+			if (!(allowed & CLI_OPT_ALL))
+				goto usage;
+			opts.all = true;
+			break;
+		case 'o':
+			if (!(allowed & CLI_OPT_OUTPUT))
+				goto usage;
+			opts.output = optarg;
 			break;
 		case OPT_JSON:
 			/* Accepted after the command too: `targetmgr show --json`. */
@@ -115,8 +133,11 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 			cli->printer = &tm_printer_json;
 			break;
 		case 'h':
-			printf("Usage: targetmgr [OPTIONS] %s%s [--json]\n", cmd,
-			       allowed & CLI_OPT_ADOPT ? " [--adopt]" : "");
+			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s [--json]\n", cmd,
+			       allowed & CLI_OPT_ADOPT ? " [--adopt]" : "",
+			       allowed & CLI_OPT_FORCE ? " [--force]" : "",
+			       allowed & CLI_OPT_ALL ? " [--all]" : "",
+			       allowed & CLI_OPT_OUTPUT ? " [-o PATH]" : "");
 			return 1;
 		default:
 			goto usage;

@@ -15,11 +15,13 @@ suite=bookworm
 img_size=2G
 
 # Guest packages. libkmod2/libmount1/libinih1 are targetmgr's runtime
-# libraries so host-built binaries run in the guest as they are.
+# libraries so host-built binaries run in the guest as they are; fio drives
+# I/O during online changes; python3-rtslib-fb's targetctl is the benchmark's
+# reference.
 packages=(
 	linux-image-amd64 initramfs-tools udev kmod systemd open-iscsi
 	libiscsi-bin e2fsprogs util-linux iproute2 procps strace sg3-utils jq
-	libkmod2 libmount1 libinih1 bash coreutils
+	libkmod2 libmount1 libinih1 bash coreutils fio python3-rtslib-fb
 )
 
 t0=$(date +%s)
