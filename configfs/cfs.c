@@ -73,6 +73,12 @@ const char *tm_cfs_root(const struct tm_cfs *cfs)
 	return cfs->root;
 }
 
+/* The executor calls in from several threads at once. */
+static void count(unsigned long *counter)
+{
+	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
 const struct tm_cfs_stats *tm_cfs_get_stats(const struct tm_cfs *cfs)
 {
 	return &cfs->stats;
@@ -83,7 +89,7 @@ int tm_cfs_mkdir(struct tm_cfs *cfs, const char *path)
 	int r = check_path(path);
 	if (r < 0)
 		return r;
-	cfs->stats.mkdirs++;
+	count(&cfs->stats.mkdirs);
 	if (mkdirat(cfs->fd, path, 0755) < 0)
 		return -errno;
 	return 0;
@@ -94,7 +100,7 @@ int tm_cfs_rmdir(struct tm_cfs *cfs, const char *path)
 	int r = check_path(path);
 	if (r < 0)
 		return r;
-	cfs->stats.rmdirs++;
+	count(&cfs->stats.rmdirs);
 	if (unlinkat(cfs->fd, path, AT_REMOVEDIR) < 0)
 		return -errno;
 	return 0;
@@ -110,7 +116,7 @@ int tm_cfs_write(struct tm_cfs *cfs, const char *path, const char *value)
 	r = check_path(path);
 	if (r < 0)
 		return r;
-	cfs->stats.writes++;
+	count(&cfs->stats.writes);
 	/* O_TRUNC changes nothing on configfs, and lets plain-directory fixtures hold exactly the
 	   last value written.  No O_CREAT: configfs attributes exist or the path is wrong. */
 	fd = openat(cfs->fd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
@@ -140,7 +146,7 @@ int tm_cfs_read(struct tm_cfs *cfs, const char *path, char **ret)
 	r = check_path(path);
 	if (r < 0)
 		return r;
-	cfs->stats.reads++;
+	count(&cfs->stats.reads);
 	fd = openat(cfs->fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
@@ -197,7 +203,7 @@ int tm_cfs_symlink(struct tm_cfs *cfs, const char *target_path, const char *link
 	target = tm_strdupf("%s%s%s", cfs->root, streq(cfs->root, "/") ? "" : "/", target_path);
 	if (!target)
 		return -ENOMEM;
-	cfs->stats.symlinks++;
+	count(&cfs->stats.symlinks);
 	if (symlinkat(target, cfs->fd, link_path) < 0)
 		return -errno;
 	return 0;
@@ -208,7 +214,7 @@ int tm_cfs_unlink(struct tm_cfs *cfs, const char *path)
 	int r = check_path(path);
 	if (r < 0)
 		return r;
-	cfs->stats.unlinks++;
+	count(&cfs->stats.unlinks);
 	if (unlinkat(cfs->fd, path, 0) < 0)
 		return -errno;
 	return 0;
@@ -228,7 +234,7 @@ int tm_cfs_readlink_tail(struct tm_cfs *cfs, const char *path, unsigned componen
 		return r;
 	if (components == 0)
 		return -EINVAL;
-	cfs->stats.reads++;
+	count(&cfs->stats.reads);
 	for (;;) {
 		char *p = realloc(body, size);
 		if (!p)
@@ -288,7 +294,7 @@ int tm_cfs_list(struct tm_cfs *cfs, const char *path, unsigned types, char ***re
 	r = check_path(path);
 	if (r < 0)
 		return r;
-	cfs->stats.reads++;
+	count(&cfs->stats.reads);
 	fd = openat(cfs->fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -383,7 +389,7 @@ int tm_cfs_exists(struct tm_cfs *cfs, const char *path)
 	r = check_path(path);
 	if (r < 0)
 		return r;
-	cfs->stats.reads++;
+	count(&cfs->stats.reads);
 	if (fstatat(cfs->fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return 1;

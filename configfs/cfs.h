@@ -7,7 +7,8 @@
  * "target/iscsi/iqn.2003-01.org.example:t1/tpgt_1/enable".  All calls are *at() calls on the
  * root fd, return 0 (or a count) on success and a negative errno on failure, and never log.
  * Attribute values are written with one write(2) of the exact bytes: configfs stores a
- * trailing newline as part of CHAP secrets, so none is ever added.
+ * trailing newline as part of CHAP secrets, so none is ever added.  Calls are safe from several
+ * threads at once.
  */
 #pragma once
 

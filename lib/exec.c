@@ -2,6 +2,7 @@
 #include "exec.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -105,6 +106,24 @@ static char *backstore_control(const struct tm_backstore *b, int *err)
 		}                                                                                  \
 	} while (0)
 
+struct executor {
+	struct tm_cfs *cfs;
+	struct tm_plan *plan;
+	unsigned workers;
+	struct tm_exec_failure *failure;
+	pthread_mutex_t lock; /* guards everything below and the failure */
+	bool failed;
+	char **ready; /* directories created (or found) once per run: fabric, HBAs */
+	size_t n_ready;
+};
+
+static void ensure_free(struct executor *x)
+{
+	for (size_t i = 0; i < x->n_ready; i++)
+		free(x->ready[i]);
+	free(x->ready);
+}
+
 /* LUN and mapped-LUN directories may exist without their link after an interrupted apply;
    the planner then asks for them again and only the link is missing. */
 static int mkdir_existing_ok(struct tm_cfs *cfs, const char *dir)
@@ -113,16 +132,43 @@ static int mkdir_existing_ok(struct tm_cfs *cfs, const char *dir)
 	return r == -EEXIST ? 0 : r;
 }
 
-static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, const char *dir,
+/* A directory many operations share (the iSCSI fabric, an HBA): made at most once per run. */
+static int ensure_dir(struct executor *x, const char *path)
+{
+	char **slot;
+	int r;
+
+	pthread_mutex_lock(&x->lock);
+	for (size_t i = 0; i < x->n_ready; i++) {
+		if (streq(x->ready[i], path)) {
+			pthread_mutex_unlock(&x->lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+
+	r = mkdir_existing_ok(x->cfs, path); /* a racing thread makes it exist: fine */
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&x->lock);
+	slot = TM_PUSH(x->ready, x->n_ready);
+	if (slot && !(*slot = strdup(path)))
+		x->n_ready--;
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+static int create_backstore(struct executor *x, const struct tm_backstore *b, const char *dir,
 			    struct tm_exec_failure *f)
 {
+	struct tm_cfs *cfs = x->cfs;
 	_cleanup_free_ char *hba = tm_strdupf("target/core/%s", b->hba);
 	_cleanup_free_ char *control = NULL, *control_path = NULL, *udev_path = NULL;
 	int r;
 
 	if (!hba)
 		return -ENOMEM;
-	TRY(f, hba, mkdir_existing_ok(cfs, hba));
+	TRY(f, hba, ensure_dir(x, hba));
 	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
 	control = backstore_control(b, &r);
 	if (!control) {
@@ -179,22 +225,79 @@ static int create_target(struct tm_cfs *cfs, const struct tm_target *t, const ch
 
 	if (!wwn)
 		return -ENOMEM;
-	/* LIO instantiates the iSCSI fabric when target/iscsi is created, as rtslib does. */
-	TRY(f, ISCSI_FABRIC, mkdir_existing_ok(cfs, ISCSI_FABRIC));
 	TRY(f, wwn, mkdir_existing_ok(cfs, wwn));
 	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
 	return 0;
 }
 
-static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_failure *f)
+static int delete_linked_dir(struct tm_cfs *cfs, const char *dir, const char *link,
+			     struct tm_exec_failure *f)
 {
+	_cleanup_free_ char *path = link ? tm_strdupf("%s/%s", dir, link) : NULL;
+
+	if (link && !path)
+		return -ENOMEM;
+	if (path)
+		TRY(f, path, tm_cfs_unlink(cfs, path));
+	TRY(f, dir, tm_cfs_rmdir(cfs, dir));
+	return 0;
+}
+
+static int delete_target(struct tm_cfs *cfs, const struct tm_target *t, const char *dir,
+			 struct tm_exec_failure *f)
+{
+	_cleanup_free_ char *wwn = tm_strdupf("target/iscsi/%s", t->iqn);
+
+	if (!wwn)
+		return -ENOMEM;
+	if (t->has_tpg)
+		TRY(f, dir, tm_cfs_rmdir(cfs, dir));
+	TRY(f, wwn, tm_cfs_rmdir(cfs, wwn));
+	return 0;
+}
+
+static int exec_delete(struct tm_cfs *cfs, const struct tm_op *op, const char *dir,
+		       struct tm_exec_failure *f)
+{
+	switch (op->kind) {
+	case TM_OBJ_MAPPED_LUN:
+		return delete_linked_dir(cfs, dir, op->mapped_lun->link, f);
+	case TM_OBJ_LUN:
+		return delete_linked_dir(cfs, dir, op->lun->link, f);
+	case TM_OBJ_TARGET:
+		return delete_target(cfs, op->target, dir, f);
+	case TM_OBJ_BACKSTORE:
+	case TM_OBJ_ACL:
+	case TM_OBJ_PORTAL:
+		TRY(f, dir, tm_cfs_rmdir(cfs, dir));
+		return 0;
+	case TM_OBJ_DISCOVERY:
+		break;
+	}
+	return -EOPNOTSUPP;
+}
+
+static int exec_op(struct executor *x, const struct tm_op *op, struct tm_exec_failure *f)
+{
+	struct tm_cfs *cfs = x->cfs;
 	_cleanup_free_ char *dir = tm_op_object_path(op);
 	_cleanup_free_ char *attr = NULL;
+	int r;
 
 	if (!dir)
 		return -ENOMEM;
-	if (op->type == TM_OP_SET && op->kind == TM_OBJ_DISCOVERY)
-		TRY(f, ISCSI_FABRIC, mkdir_existing_ok(cfs, ISCSI_FABRIC));
+	if (op->type == TM_OP_DELETE)
+		return exec_delete(cfs, op, dir, f);
+	if (op->kind == TM_OBJ_DISCOVERY ||
+	    (op->type == TM_OP_CREATE && op->kind == TM_OBJ_TARGET)) {
+		/* LIO instantiates the iSCSI fabric when target/iscsi is created, as rtslib does.
+		 */
+		r = ensure_dir(x, ISCSI_FABRIC);
+		if (r < 0) {
+			f->path = strdup(ISCSI_FABRIC);
+			return r;
+		}
+	}
 	if (op->type == TM_OP_SET) {
 		attr = tm_strdupf("%s/%s", dir, op->setting->path);
 		if (!attr)
@@ -202,11 +305,9 @@ static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_fa
 		TRY(f, attr, tm_cfs_write(cfs, attr, op->setting->value));
 		return 0;
 	}
-	if (op->type != TM_OP_CREATE)
-		return -EOPNOTSUPP;
 	switch (op->kind) {
 	case TM_OBJ_BACKSTORE:
-		return create_backstore(cfs, op->backstore, dir, f);
+		return create_backstore(x, op->backstore, dir, f);
 	case TM_OBJ_TARGET:
 		return create_target(cfs, op->target, dir, f);
 	case TM_OBJ_LUN:
@@ -223,18 +324,135 @@ static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_fa
 	return -EOPNOTSUPP;
 }
 
-int tm_exec(struct tm_cfs *cfs, const struct tm_plan *plan, struct tm_exec_failure *failure)
+/* A task: the consecutive operations of one object tree in one phase, run in order. */
+struct task {
+	size_t first, n;
+};
+
+static void fail(struct executor *x, struct tm_op *op, int err, struct tm_exec_failure *local)
 {
-	*failure = (struct tm_exec_failure){0};
-	for (size_t i = 0; i < plan->n_ops; i++) {
-		int r = exec_op(cfs, &plan->ops[i], failure);
-		if (r < 0) {
-			failure->op = &plan->ops[i];
-			failure->err = r;
-			return r;
-		}
+	pthread_mutex_lock(&x->lock);
+	if (!x->failed) {
+		x->failed = true;
+		*x->failure = *local;
+		x->failure->op = op;
+		x->failure->err = err;
+		local->path = NULL;
 	}
-	return (int)plan->n_ops;
+	pthread_mutex_unlock(&x->lock);
+	free(local->path);
+}
+
+static void run_task(struct executor *x, const struct task *t)
+{
+	for (size_t i = t->first; i < t->first + t->n; i++) {
+		struct tm_exec_failure local = {0};
+		struct tm_op *op = &x->plan->ops[i];
+		int r;
+
+		if (__atomic_load_n(&x->failed, __ATOMIC_RELAXED))
+			return;
+		r = exec_op(x, op, &local);
+		if (r < 0) {
+			fail(x, op, r, &local);
+			return;
+		}
+		op->done = true;
+	}
+}
+
+struct phase_run {
+	struct executor *x;
+	const struct task *tasks;
+	size_t n_tasks;
+	size_t next; /* the next task to take, under x->lock */
+};
+
+static void *worker(void *userdata)
+{
+	struct phase_run *pr = userdata;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&pr->x->lock);
+		i = pr->x->failed ? pr->n_tasks : pr->next++;
+		pthread_mutex_unlock(&pr->x->lock);
+		if (i >= pr->n_tasks)
+			return NULL;
+		run_task(pr->x, &pr->tasks[i]);
+	}
+}
+
+/* Runs the tasks of one phase on up to x->workers threads; the kernel's configfs calls mostly
+   sleep (RCU grace periods, device setup), so independent trees overlap well. */
+static int run_phase(struct executor *x, const struct task *tasks, size_t n_tasks)
+{
+	struct phase_run pr = {.x = x, .tasks = tasks, .n_tasks = n_tasks};
+	pthread_t threads[TM_EXEC_MAX_WORKERS];
+	size_t n_threads = n_tasks < x->workers ? n_tasks : x->workers;
+	size_t started = 0;
+
+	if (n_threads <= 1) {
+		worker(&pr);
+		return 0;
+	}
+	for (; started < n_threads; started++)
+		if (pthread_create(&threads[started], NULL, worker, &pr) != 0)
+			break;
+	if (started == 0)
+		worker(&pr); /* no thread could start: do the work here */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	return 0;
+}
+
+int tm_exec(struct tm_cfs *cfs, struct tm_plan *plan, unsigned workers,
+	    struct tm_exec_failure *failure)
+{
+	struct executor x = {
+	    .cfs = cfs,
+	    .plan = plan,
+	    .workers = workers == 0                    ? 1
+		       : workers > TM_EXEC_MAX_WORKERS ? TM_EXEC_MAX_WORKERS
+						       : workers,
+	    .failure = failure,
+	    .lock = PTHREAD_MUTEX_INITIALIZER,
+	};
+	_cleanup_free_ struct task *tasks = NULL;
+	size_t n_tasks = 0, done = 0;
+
+	*failure = (struct tm_exec_failure){0};
+	for (size_t i = 0; i < plan->n_ops; i++)
+		plan->ops[i].done = false;
+
+	for (size_t i = 0; i < plan->n_ops && !x.failed;) {
+		enum tm_phase phase = plan->ops[i].phase;
+
+		/* One phase: split it into tasks, runs of operations on the same tree. */
+		n_tasks = 0;
+		while (i < plan->n_ops && plan->ops[i].phase == phase) {
+			struct task *t;
+			size_t j = i + 1;
+
+			while (j < plan->n_ops && plan->ops[j].phase == phase &&
+			       plan->ops[j].tree == plan->ops[i].tree)
+				j++;
+			t = TM_PUSH(tasks, n_tasks);
+			if (!t) {
+				ensure_free(&x);
+				return -ENOMEM;
+			}
+			t->first = i;
+			t->n = j - i;
+			i = j;
+		}
+		run_phase(&x, tasks, n_tasks);
+	}
+	ensure_free(&x);
+	for (size_t i = 0; i < plan->n_ops; i++)
+		done += plan->ops[i].done;
+	return x.failed ? failure->err : (int)done;
 }
 
 void tm_exec_failure_clear(struct tm_exec_failure *f)

@@ -12,13 +12,18 @@ struct tm_exec_failure {
 	int err; /* negative errno */
 };
 
+#define TM_EXEC_MAX_WORKERS 64
+
 /*
- * Executes the operations in order and stops at the first failure, filling *failure.
- * Returns the number of operations completed, or a negative errno.  Apart from configfs it
+ * Executes a plan, phase by phase; within a phase the object trees run on up to `workers`
+ * threads at once, each tree's operations in plan order.  Marks each operation done.  After a
+ * failure no new operation starts; *failure names the first one that failed.  Returns the
+ * number of operations done, or the failed operation's negative errno.  Apart from configfs it
  * creates missing fileio backing files (sparse, of the declared size) just before their
  * backstore.
  */
-int tm_exec(struct tm_cfs *cfs, const struct tm_plan *plan, struct tm_exec_failure *failure);
+int tm_exec(struct tm_cfs *cfs, struct tm_plan *plan, unsigned workers,
+	    struct tm_exec_failure *failure);
 void tm_exec_failure_clear(struct tm_exec_failure *f);
 
 /* The configfs directory (relative to the root) of the object an operation acts on. */

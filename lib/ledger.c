@@ -137,6 +137,42 @@ static int ledger_save(struct tm_ledger *l)
 	return 0;
 }
 
+static bool declared(const struct tm_config *want, const char *entry)
+{
+	const char *name;
+
+	if ((name = startswith(entry, "target ")))
+		return tm_config_find_target(want, name) != NULL;
+	if ((name = startswith(entry, "backstore "))) {
+		const char *slash = strchr(name, '/');
+		_cleanup_free_ char *hba = slash ? strndup(name, (size_t)(slash - name)) : NULL;
+		return hba && tm_config_find_backstore(want, hba, slash + 1) != NULL;
+	}
+	return false;
+}
+
+int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
+{
+	_cleanup_free_ char *path = NULL;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < l->n_entries; i++) {
+		if (declared(want, l->entries[i]))
+			l->entries[kept++] = l->entries[i];
+		else
+			free(l->entries[i]);
+	}
+	if (kept == l->n_entries)
+		return 0;
+	l->n_entries = kept;
+	if (kept > 0)
+		return ledger_save(l);
+	path = tm_strdupf("%s/owned", l->dir);
+	if (!path)
+		return -ENOMEM;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)
 {
 	bool added = false;

@@ -39,5 +39,11 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
  */
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want);
 
+/*
+ * After a plan ran to the end, targetmgr owns exactly the declared objects: drops every other
+ * entry and saves if anything changed (removes the file when nothing is left).
+ */
+int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want);
+
 /* Planner callback (struct tm_plan_options.owned). */
 bool tm_ledger_owned_cb(void *ledger, enum tm_obj_kind kind, const char *name);

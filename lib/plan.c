@@ -5,51 +5,41 @@
 
 #include "util.h"
 
-struct planner {
-	const struct tm_plan_options *opts;
-	struct tm_plan *plan;
-	char **conflict;
+/* Running objects the plan deletes (to prune them, or to recreate them). */
+struct doomed {
+	const void **v;
+	size_t n;
 };
 
-static struct tm_op *push_op(struct planner *p, enum tm_op_type type, enum tm_obj_kind kind)
+struct planner {
+	const struct tm_plan_options *opts;
+	const struct tm_config *have;
+	struct tm_plan *plan;
+	char **conflict;
+	struct doomed doomed;
+};
+
+static const struct tm_setting tpg_disable = {.path = (char *)"enable", .value = (char *)"0"};
+
+static bool is_doomed(const struct planner *p, const void *obj)
 {
-	struct tm_op *op = TM_PUSH(p->plan->ops, p->plan->n_ops);
-	if (op) {
-		op->type = type;
-		op->kind = kind;
-	}
-	return op;
+	for (size_t i = 0; i < p->doomed.n; i++)
+		if (p->doomed.v[i] == obj)
+			return true;
+	return false;
 }
 
-/* Emits one SET per setting whose running value differs.  "enable" goes last: the caller
-   passes late=true once everything below the object exists. */
-static int diff_settings(struct planner *p, const struct tm_op *base,
-			 const struct tm_settings *want, const struct tm_settings *have, bool late)
+static int doom(struct planner *p, const void *obj)
 {
-	for (size_t i = 0; i < want->n; i++) {
-		const struct tm_setting *s = &want->v[i];
-		const struct tm_setting *h;
-		struct tm_op *op;
+	const void **slot;
 
-		if (streq(s->path, "enable") != late)
-			continue;
-		h = have ? tm_settings_find(have, s->path) : NULL;
-		if (h && streq(h->value, s->value))
-			continue;
-		op = push_op(p, TM_OP_SET, base->kind);
-		if (!op)
-			return -ENOMEM;
-		*op = *base;
-		op->type = TM_OP_SET;
-		op->setting = s;
-		op->old_value = h ? h->value : NULL;
-	}
-	return 0;
-}
-
-static bool owned(const struct planner *p, enum tm_obj_kind kind, const char *name)
-{
-	return p->opts->adopt || !p->opts->owned || p->opts->owned(p->opts->userdata, kind, name);
+	if (is_doomed(p, obj))
+		return 0;
+	slot = TM_PUSH(p->doomed.v, p->doomed.n);
+	if (!slot)
+		return -ENOMEM;
+	*slot = obj;
+	return 1;
 }
 
 static int conflict(struct planner *p, int err, const char *fmt, ...) _printf_(3, 4);
@@ -66,34 +56,352 @@ static int conflict(struct planner *p, int err, const char *fmt, ...)
 	return err;
 }
 
-static int plan_backstore(struct planner *p, const struct tm_backstore *b,
-			  const struct tm_config *have)
+static bool owned(const struct planner *p, enum tm_obj_kind kind, const char *name)
 {
-	const struct tm_backstore *h = tm_config_find_backstore(have, b->hba, b->name);
-	struct tm_op base = {.kind = TM_OBJ_BACKSTORE, .backstore = b};
-	_cleanup_free_ char *name = tm_strdupf("%s/%s", b->hba, b->name);
+	return !p->opts->owned || p->opts->owned(p->opts->userdata, kind, name);
+}
+
+static struct tm_op *push_op(struct planner *p, const struct tm_op *op)
+{
+	struct tm_op *o = TM_PUSH(p->plan->ops, p->plan->n_ops);
+	if (o)
+		*o = *op;
+	return o;
+}
+
+/*
+ * What the kernel gives an object it has just created (iscsi_target_core.h TA_* defaults,
+ * target_fabric_mappedlun_link()): writing these to a new object would change nothing, so a
+ * create costs only the operations it needs.  A wrong entry would show up as a write on the
+ * next apply, which the real-kernel tests check never happens.
+ */
+static bool kernel_default(enum tm_obj_kind kind, const struct tm_setting *s)
+{
+	static const struct {
+		enum tm_obj_kind kind;
+		const char *path, *value;
+	} defaults[] = {
+	    {TM_OBJ_TARGET, "attrib/authentication", "1"},
+	    {TM_OBJ_TARGET, "attrib/generate_node_acls", "0"},
+	    {TM_OBJ_TARGET, "attrib/cache_dynamic_acls", "0"},
+	    {TM_OBJ_TARGET, "attrib/demo_mode_write_protect", "1"},
+	    {TM_OBJ_TARGET, "attrib/prod_mode_write_protect", "0"},
+	    {TM_OBJ_MAPPED_LUN, "write_protect", "0"},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+		if (defaults[i].kind == kind && streq(defaults[i].path, s->path))
+			return streq(defaults[i].value, s->value);
+	return false;
+}
+
+/*
+ * Emits one SET per setting whose running value differs; have is NULL for an object created by
+ * this plan.  "enable" is handled apart, with late=true, once everything below the object
+ * exists.
+ */
+static int diff_settings(struct planner *p, const struct tm_op *base,
+			 const struct tm_settings *want, const struct tm_settings *have, bool late)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		const struct tm_setting *s = &want->v[i];
+		const struct tm_setting *h;
+		struct tm_op op = *base;
+
+		if (streq(s->path, "enable") != late)
+			continue;
+		if (!have && kernel_default(base->kind, s))
+			continue;
+		h = have ? tm_settings_find(have, s->path) : NULL;
+		if (h && streq(h->value, s->value))
+			continue;
+		op.type = TM_OP_SET;
+		op.setting = s;
+		op.old_value = h ? h->value : NULL;
+		if (!push_op(p, &op))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static char *backstore_key(const struct tm_backstore *b)
+{
+	return tm_strdupf("%s/%s", b->hba, b->name);
+}
+
+static bool backstore_identity_differs(const struct tm_backstore *h, const struct tm_backstore *b)
+{
+	return h->type != b->type || !streq_ptr(h->path, b->path) || h->readonly != b->readonly ||
+	       h->nullio != b->nullio || (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size);
+}
+
+/* ---- what goes: decided for every running object before anything is emitted ---- */
+
+static int doom_backstores(struct planner *p, const struct tm_config *want)
+{
+	for (size_t i = 0; i < p->have->n_backstores; i++) {
+		const struct tm_backstore *h = &p->have->backstores[i];
+		const struct tm_backstore *b = tm_config_find_backstore(want, h->hba, h->name);
+		_cleanup_free_ char *key = backstore_key(h);
+		int r;
+
+		if (!key)
+			return -ENOMEM;
+		if (b && !owned(p, TM_OBJ_BACKSTORE, key) && !p->opts->adopt)
+			return conflict(p, -EEXIST,
+					"backstore %s exists and was not created by targetmgr "
+					"(adopt it with --adopt)",
+					key);
+		/* Undeclared and not ours: another tool's, left alone. */
+		if (!b && !owned(p, TM_OBJ_BACKSTORE, key))
+			continue;
+		if (b && !backstore_identity_differs(h, b))
+			continue;
+		r = doom(p, h);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A LUN goes when it is no longer declared, serves another backstore, or its backstore goes. */
+static bool lun_goes(const struct planner *p, const struct tm_target *wt, const struct tm_lun *hl)
+{
+	const struct tm_lun *l = wt ? tm_target_find_lun(wt, hl->number) : NULL;
+	const struct tm_backstore *hb;
+
+	if (!l || !hl->backstore_name)
+		return true;
+	if (!streq_ptr(hl->backstore_hba, l->backstore_hba) ||
+	    !streq_ptr(hl->backstore_name, l->backstore_name))
+		return true;
+	hb = tm_config_find_backstore(p->have, hl->backstore_hba, hl->backstore_name);
+	return hb && is_doomed(p, hb);
+}
+
+static bool target_open(const struct tm_target *t)
+{
+	const struct tm_setting *s = tm_settings_find(&t->settings, "attrib/generate_node_acls");
+	return s && streq(s->value, "1");
+}
+
+/* Refuses, unless forced, to cut off an initiator that is logged in. */
+static int check_sessions(struct planner *p, const struct tm_target *h, const char *what, bool busy)
+{
+	if (!busy || p->opts->force)
+		return 0;
+	return conflict(p, -EBUSY,
+			"%s: %s has a logged-in session; log the initiator out or use --force",
+			h->iqn, what);
+}
+
+static bool lun_in_use(const struct tm_target *h, unsigned lun)
+{
+	if (target_open(h))
+		return h->n_sessions > 0;
+	for (size_t i = 0; i < h->n_acls; i++) {
+		const struct tm_acl *a = &h->acls[i];
+		if (!a->has_session)
+			continue;
+		for (size_t j = 0; j < a->n_mapped_luns; j++)
+			if (a->mapped_luns[j].lun == lun)
+				return true;
+	}
+	return false;
+}
+
+static int doom_inside_target(struct planner *p, const struct tm_target *wt,
+			      const struct tm_target *h)
+{
+	_cleanup_free_ char *what = NULL;
 	int r;
 
-	if (!name)
-		return -ENOMEM;
-	if (h && !owned(p, TM_OBJ_BACKSTORE, name))
-		return conflict(
-		    p, -EEXIST,
-		    "backstore %s exists and was not created by targetmgr (adopt it with --adopt)",
-		    name);
-	/* What the kernel cannot change in place.  Recreating is the reconciler's job; until it
-	   exists, refuse rather than touch a backstore that may be serving data. */
-	if (h &&
-	    (h->type != b->type || !streq_ptr(h->path, b->path) || h->readonly != b->readonly ||
-	     h->nullio != b->nullio || (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size)))
-		return conflict(
-		    p, -EBUSY,
-		    "backstore %s exists with a different backing store; remove it first", name);
-	if (!h) {
-		struct tm_op *op = push_op(p, TM_OP_CREATE, TM_OBJ_BACKSTORE);
-		if (!op)
+	for (size_t i = 0; i < h->n_luns; i++) {
+		const struct tm_lun *hl = &h->luns[i];
+		if (!lun_goes(p, wt, hl))
+			continue;
+		free(what);
+		what = tm_strdupf("LUN %u", hl->number);
+		if (!what)
 			return -ENOMEM;
-		op->backstore = b;
+		r = check_sessions(p, h, what, lun_in_use(h, hl->number));
+		if (r < 0)
+			return r;
+		r = doom(p, hl);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < h->n_acls; i++) {
+		const struct tm_acl *ha = &h->acls[i];
+		const struct tm_acl *a = wt ? tm_target_find_acl(wt, ha->initiator) : NULL;
+
+		if (!a) {
+			free(what);
+			what = tm_strdupf("ACL %s", ha->initiator);
+			if (!what)
+				return -ENOMEM;
+			r = check_sessions(p, h, what, ha->has_session);
+			if (r < 0)
+				return r;
+			r = doom(p, ha);
+			if (r < 0)
+				return r;
+		}
+		for (size_t j = 0; j < ha->n_mapped_luns; j++) {
+			const struct tm_mapped_lun *hm = &ha->mapped_luns[j];
+			const struct tm_mapped_lun *m =
+			    a ? tm_acl_find_mapped_lun(a, hm->number) : NULL;
+			const struct tm_lun *hl =
+			    hm->lun == TM_LUN_UNLINKED ? NULL : tm_target_find_lun(h, hm->lun);
+
+			if (m && hm->lun == m->lun && hl && !is_doomed(p, hl))
+				continue;
+			r = doom(p, hm);
+			if (r < 0)
+				return r;
+		}
+	}
+	for (size_t i = 0; i < h->n_portals; i++) {
+		if (wt && tm_target_find_portal(wt, h->portals[i].address))
+			continue;
+		r = doom(p, &h->portals[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int doom_targets(struct planner *p, const struct tm_config *want)
+{
+	for (size_t i = 0; i < p->have->n_targets; i++) {
+		const struct tm_target *h = &p->have->targets[i];
+		const struct tm_target *wt = tm_config_find_target(want, h->iqn);
+		bool ours = owned(p, TM_OBJ_TARGET, h->iqn);
+		int r;
+
+		if (wt && !ours && !p->opts->adopt)
+			return conflict(p, -EEXIST,
+					"target %s exists and was not created by targetmgr "
+					"(adopt it with --adopt)",
+					h->iqn);
+		if (wt && h->has_tpg && h->tpgt != wt->tpgt)
+			return conflict(p, -EBUSY, "target %s has TPG %u, not %u; remove it first",
+					h->iqn, h->tpgt, wt->tpgt);
+		if (!wt && !ours) {
+			/* Another tool's target must not lose a backstore under it. */
+			for (size_t j = 0; j < h->n_luns; j++) {
+				const struct tm_backstore *hb = tm_config_find_backstore(
+				    p->have, h->luns[j].backstore_hba ?: "",
+				    h->luns[j].backstore_name ?: "");
+				if (hb && is_doomed(p, hb))
+					return conflict(
+					    p, -EBUSY,
+					    "backstore %s/%s serves LUN %u of %s, which "
+					    "targetmgr does not manage; not deleting it",
+					    hb->hba, hb->name, h->luns[j].number, h->iqn);
+			}
+			continue;
+		}
+		if (!wt) {
+			r = check_sessions(p, h, "the target", h->n_sessions > 0);
+			if (r < 0)
+				return r;
+			r = doom(p, h);
+			if (r < 0)
+				return r;
+		}
+		r = doom_inside_target(p, wt, h);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- emitting ---- */
+
+static int emit(struct planner *p, enum tm_op_type type, enum tm_obj_kind kind, enum tm_phase phase,
+		const void *tree, const struct tm_op *fields)
+{
+	struct tm_op op = *fields;
+
+	op.type = type;
+	op.kind = kind;
+	op.phase = phase;
+	op.tree = tree;
+	return push_op(p, &op) ? 0 : -ENOMEM;
+}
+
+/* Deletions inside one running target, children first; the target itself last if it goes. */
+static int emit_teardown(struct planner *p, const struct tm_target *h)
+{
+	const enum tm_phase ph = TM_PHASE_TARGET_TEARDOWN;
+	bool whole = is_doomed(p, h);
+	const struct tm_setting *enable = tm_settings_find(&h->settings, "enable");
+	int r;
+
+	/* A TPG stops accepting logins before its parts go. */
+	if (whole && h->has_tpg && (!enable || !streq(enable->value, "0"))) {
+		r = emit(p, TM_OP_SET, TM_OBJ_TARGET, ph, h,
+			 &(struct tm_op){.target = h,
+					 .setting = &tpg_disable,
+					 .old_value = enable ? enable->value : NULL});
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < h->n_acls; i++) {
+		const struct tm_acl *ha = &h->acls[i];
+		bool acl_goes = whole || is_doomed(p, ha);
+
+		for (size_t j = 0; j < ha->n_mapped_luns; j++) {
+			const struct tm_mapped_lun *hm = &ha->mapped_luns[j];
+			if (!acl_goes && !is_doomed(p, hm))
+				continue;
+			r = emit(p, TM_OP_DELETE, TM_OBJ_MAPPED_LUN, ph, h,
+				 &(struct tm_op){.target = h, .acl = ha, .mapped_lun = hm});
+			if (r < 0)
+				return r;
+		}
+		if (acl_goes) {
+			r = emit(p, TM_OP_DELETE, TM_OBJ_ACL, ph, h,
+				 &(struct tm_op){.target = h, .acl = ha});
+			if (r < 0)
+				return r;
+		}
+	}
+	for (size_t i = 0; i < h->n_luns; i++) {
+		if (!whole && !is_doomed(p, &h->luns[i]))
+			continue;
+		r = emit(p, TM_OP_DELETE, TM_OBJ_LUN, ph, h,
+			 &(struct tm_op){.target = h, .lun = &h->luns[i]});
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < h->n_portals; i++) {
+		if (!whole && !is_doomed(p, &h->portals[i]))
+			continue;
+		r = emit(p, TM_OP_DELETE, TM_OBJ_PORTAL, ph, h,
+			 &(struct tm_op){.target = h, .portal = &h->portals[i]});
+		if (r < 0)
+			return r;
+	}
+	if (whole)
+		return emit(p, TM_OP_DELETE, TM_OBJ_TARGET, ph, h, &(struct tm_op){.target = h});
+	return 0;
+}
+
+/* The running counterpart of a declared object, unless it is absent or about to go. */
+#define LIVE(p, x) ((x) && !is_doomed((p), (x)) ? (x) : NULL)
+
+static int emit_backstore_build(struct planner *p, const struct tm_backstore *b)
+{
+	const struct tm_backstore *h = LIVE(p, tm_config_find_backstore(p->have, b->hba, b->name));
+	const struct tm_op base = {
+	    .kind = TM_OBJ_BACKSTORE, .phase = TM_PHASE_BACKSTORE_BUILD, .tree = b, .backstore = b};
+	int r;
+
+	if (!h) {
+		r = emit(p, TM_OP_CREATE, TM_OBJ_BACKSTORE, base.phase, b, &base);
+		if (r < 0)
+			return r;
 	}
 	r = diff_settings(p, &base, &b->settings, h ? &h->settings : NULL, false);
 	if (r < 0)
@@ -101,43 +409,34 @@ static int plan_backstore(struct planner *p, const struct tm_backstore *b,
 	return diff_settings(p, &base, &b->settings, h ? &h->settings : NULL, true);
 }
 
-static int plan_acl(struct planner *p, const struct tm_target *t, const struct tm_acl *a,
-		    const struct tm_target *ht)
+static int emit_acl_build(struct planner *p, const struct tm_target *t, const struct tm_acl *a,
+			  const struct tm_target *ht)
 {
-	const struct tm_acl *ha = ht ? tm_target_find_acl(ht, a->initiator) : NULL;
-	struct tm_op base = {.kind = TM_OBJ_ACL, .target = t, .acl = a};
+	const struct tm_acl *ha = ht ? LIVE(p, tm_target_find_acl(ht, a->initiator)) : NULL;
+	const struct tm_op base = {
+	    .kind = TM_OBJ_ACL, .phase = TM_PHASE_TARGET_BUILD, .tree = t, .target = t, .acl = a};
 	int r;
 
 	if (!ha) {
-		struct tm_op *op = push_op(p, TM_OP_CREATE, TM_OBJ_ACL);
-		if (!op)
-			return -ENOMEM;
-		*op = base;
-		op->type = TM_OP_CREATE;
+		r = emit(p, TM_OP_CREATE, TM_OBJ_ACL, base.phase, t, &base);
+		if (r < 0)
+			return r;
 	}
 	r = diff_settings(p, &base, &a->settings, ha ? &ha->settings : NULL, false);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < a->n_mapped_luns; i++) {
 		const struct tm_mapped_lun *m = &a->mapped_luns[i];
-		const struct tm_mapped_lun *hm = ha ? tm_acl_find_mapped_lun(ha, m->number) : NULL;
+		const struct tm_mapped_lun *hm =
+		    ha ? LIVE(p, tm_acl_find_mapped_lun(ha, m->number)) : NULL;
 		struct tm_op mbase = base;
 
 		mbase.kind = TM_OBJ_MAPPED_LUN;
 		mbase.mapped_lun = m;
-		if (hm && hm->lun == TM_LUN_UNLINKED)
-			hm = NULL;
-		if (hm && hm->lun != m->lun)
-			return conflict(
-			    p, -EBUSY,
-			    "%s: mapped LUN %u of %s points at LUN %u, not %u; remove it first",
-			    t->iqn, m->number, a->initiator, hm->lun, m->lun);
 		if (!hm) {
-			struct tm_op *op = push_op(p, TM_OP_CREATE, TM_OBJ_MAPPED_LUN);
-			if (!op)
-				return -ENOMEM;
-			*op = mbase;
-			op->type = TM_OP_CREATE;
+			r = emit(p, TM_OP_CREATE, TM_OBJ_MAPPED_LUN, base.phase, t, &mbase);
+			if (r < 0)
+				return r;
 		}
 		r = diff_settings(p, &mbase, &m->settings, hm ? &hm->settings : NULL, false);
 		if (r < 0)
@@ -146,68 +445,41 @@ static int plan_acl(struct planner *p, const struct tm_target *t, const struct t
 	return 0;
 }
 
-static int plan_target(struct planner *p, const struct tm_target *t, const struct tm_config *have)
+static int emit_target_build(struct planner *p, const struct tm_target *t)
 {
-	const struct tm_target *h = tm_config_find_target(have, t->iqn);
-	struct tm_op base = {.kind = TM_OBJ_TARGET, .target = t};
+	const struct tm_target *h = LIVE(p, tm_config_find_target(p->have, t->iqn));
+	const struct tm_op base = {
+	    .kind = TM_OBJ_TARGET, .phase = TM_PHASE_TARGET_BUILD, .tree = t, .target = t};
 	int r;
 
-	if (h && !owned(p, TM_OBJ_TARGET, t->iqn))
-		return conflict(
-		    p, -EEXIST,
-		    "target %s exists and was not created by targetmgr (adopt it with --adopt)",
-		    t->iqn);
-	if (h && h->has_tpg && h->tpgt != t->tpgt)
-		return conflict(p, -EBUSY, "target %s has TPG %u, not %u", t->iqn, h->tpgt,
-				t->tpgt);
-	if (!h || !h->has_tpg) {
-		struct tm_op *op = push_op(p, TM_OP_CREATE, TM_OBJ_TARGET);
-		if (!op)
-			return -ENOMEM;
-		op->target = t;
+	if (h && !h->has_tpg)
 		h = NULL; /* nothing below a missing TPG exists */
+	if (!h) {
+		r = emit(p, TM_OP_CREATE, TM_OBJ_TARGET, base.phase, t, &base);
+		if (r < 0)
+			return r;
 	}
 	r = diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, false);
 	if (r < 0)
 		return r;
-
 	for (size_t i = 0; i < t->n_portals; i++) {
-		struct tm_op *op;
-		if (h && tm_target_find_portal(h, t->portals[i].address))
+		if (h && LIVE(p, tm_target_find_portal(h, t->portals[i].address)))
 			continue;
-		op = push_op(p, TM_OP_CREATE, TM_OBJ_PORTAL);
-		if (!op)
-			return -ENOMEM;
-		op->target = t;
-		op->portal = &t->portals[i];
+		r = emit(p, TM_OP_CREATE, TM_OBJ_PORTAL, base.phase, t,
+			 &(struct tm_op){.target = t, .portal = &t->portals[i]});
+		if (r < 0)
+			return r;
 	}
-
 	for (size_t i = 0; i < t->n_luns; i++) {
-		const struct tm_lun *l = &t->luns[i];
-		const struct tm_lun *hl = h ? tm_target_find_lun(h, l->number) : NULL;
-		struct tm_op *op;
-
-		/* A LUN directory without its link (an interrupted apply) is finished by
-		   creating it again: the executor tolerates the existing directory. */
-		if (hl && !hl->backstore_name)
-			hl = NULL;
-		if (hl && (!streq_ptr(hl->backstore_hba, l->backstore_hba) ||
-			   !streq_ptr(hl->backstore_name, l->backstore_name)))
-			return conflict(p, -EBUSY,
-					"%s: LUN %u serves %s/%s, not %s/%s; remove it first",
-					t->iqn, l->number, hl->backstore_hba, hl->backstore_name,
-					l->backstore_hba, l->backstore_name);
-		if (hl)
+		if (h && LIVE(p, tm_target_find_lun(h, t->luns[i].number)))
 			continue;
-		op = push_op(p, TM_OP_CREATE, TM_OBJ_LUN);
-		if (!op)
-			return -ENOMEM;
-		op->target = t;
-		op->lun = l;
+		r = emit(p, TM_OP_CREATE, TM_OBJ_LUN, base.phase, t,
+			 &(struct tm_op){.target = t, .lun = &t->luns[i]});
+		if (r < 0)
+			return r;
 	}
-
 	for (size_t i = 0; i < t->n_acls; i++) {
-		r = plan_acl(p, t, &t->acls[i], h);
+		r = emit_acl_build(p, t, &t->acls[i], h);
 		if (r < 0)
 			return r;
 	}
@@ -218,19 +490,38 @@ int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 		  const struct tm_plan_options *opts, struct tm_plan *ret, char **conflict_msg)
 {
 	static const struct tm_plan_options defaults = {0};
-	struct planner p = {.opts = opts ? opts : &defaults, .plan = ret, .conflict = conflict_msg};
-	struct tm_op base = {.kind = TM_OBJ_DISCOVERY};
-	int r = 0;
+	struct planner p = {
+	    .opts = opts ? opts : &defaults,
+	    .have = have,
+	    .plan = ret,
+	    .conflict = conflict_msg,
+	};
+	const struct tm_op discovery = {
+	    .kind = TM_OBJ_DISCOVERY, .phase = TM_PHASE_GLOBAL, .tree = &want->discovery};
+	int r;
 
 	*ret = (struct tm_plan){0};
 	if (conflict_msg)
 		*conflict_msg = NULL;
-	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++)
-		r = plan_backstore(&p, &want->backstores[i], have);
-	for (size_t i = 0; r >= 0 && i < want->n_targets; i++)
-		r = plan_target(&p, &want->targets[i], have);
+
+	r = doom_backstores(&p, want);
 	if (r >= 0)
-		r = diff_settings(&p, &base, &want->discovery, &have->discovery, false);
+		r = doom_targets(&p, want);
+	for (size_t i = 0; r >= 0 && i < have->n_targets; i++)
+		r = emit_teardown(&p, &have->targets[i]);
+	for (size_t i = 0; r >= 0 && i < have->n_backstores; i++)
+		if (is_doomed(&p, &have->backstores[i]))
+			r = emit(&p, TM_OP_DELETE, TM_OBJ_BACKSTORE, TM_PHASE_BACKSTORE_DELETE,
+				 &have->backstores[i],
+				 &(struct tm_op){.backstore = &have->backstores[i]});
+	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++)
+		r = emit_backstore_build(&p, &want->backstores[i]);
+	for (size_t i = 0; r >= 0 && i < want->n_targets; i++)
+		r = emit_target_build(&p, &want->targets[i]);
+	if (r >= 0)
+		r = diff_settings(&p, &discovery, &want->discovery, &have->discovery, false);
+
+	free(p.doomed.v);
 	if (r < 0)
 		tm_plan_clear(ret);
 	return r;

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The planner: compares the declared model with the running one and returns the plan, an
- * ordered list of typed operations.  It does no I/O: `plan` prints the list, `apply` hands it
- * to the executor.  Like mnt_diff_tables(), the result is data the caller iterates.
+ * ordered list of typed operations that turns one into the other.  It does no I/O: `plan`
+ * prints the list, `apply` hands it to the executor.  Like mnt_diff_tables(), the result is
+ * data the caller iterates.
  *
- * Order is the one the kernel accepts: backstores before the LUNs that link them, a TPG's
- * settings before its portals, LUNs and ACLs, mapped LUNs after the ACL and LUN they join,
- * and a TPG's or backstore's "enable" after everything below it.
+ * What the kernel can change in place is changed in place (TM_OP_SET); what it cannot (a
+ * backstore's backing store, a LUN's backstore, a mapped LUN's LUN) is deleted and created
+ * again.  Objects targetmgr owns that the files no longer declare are deleted.
+ *
+ * Every operation belongs to a phase and, within it, to one object tree (a target, or a
+ * backstore).  Phases run in order; the trees of one phase are independent, so the executor
+ * may run them at once.  Within a tree, operations run in plan order, which is the order the
+ * kernel needs: mapped LUNs before their ACL and LUN go, a TPG disabled before it goes, LUNs
+ * gone before their backstore; backstores enabled before LUNs link them, and a TPG's or
+ * backstore's "enable" after everything below it.
  */
 #pragma once
 
@@ -31,6 +39,15 @@ enum tm_obj_kind {
 	TM_OBJ_DISCOVERY,
 };
 
+enum tm_phase {
+	TM_PHASE_TARGET_TEARDOWN, /* deletions inside targets, whole targets */
+	TM_PHASE_BACKSTORE_DELETE,
+	TM_PHASE_BACKSTORE_BUILD,
+	TM_PHASE_TARGET_BUILD,
+	TM_PHASE_GLOBAL, /* discovery authentication */
+	_TM_PHASE_MAX,
+};
+
 /*
  * One operation.  The pointers refer into the declared model (create, set) or the running one
  * (delete); the plan does not own them, so both models must outlive it.
@@ -38,6 +55,9 @@ enum tm_obj_kind {
 struct tm_op {
 	enum tm_op_type type;
 	enum tm_obj_kind kind;
+	enum tm_phase phase;
+	const void *tree; /* the target or backstore the operation belongs to */
+	bool done;        /* set by the executor */
 	const struct tm_backstore *backstore;
 	const struct tm_target *target;
 	const struct tm_portal *portal;
@@ -54,12 +74,14 @@ struct tm_plan {
 };
 
 /*
- * Objects that exist in the kernel under a declared name but were not created by targetmgr
- * (see ledger.h) make planning fail with -EEXIST unless adopt is set; *conflict then names
- * the first such object (static buffer owned by the plan's caller, may be NULL).
+ * Planning fails, with *conflict naming the first offending object (malloc'ed, may be NULL):
+ * -EEXIST for a declared object that exists but was not created by targetmgr (see ledger.h)
+ * unless adopt is set; -EBUSY for a deletion that would cut off a logged-in initiator unless
+ * force is set, or for a change the kernel cannot make (a TPG tag).
  */
 struct tm_plan_options {
 	bool adopt;
+	bool force;
 	/* Callback telling whether targetmgr owns a running object; NULL: owns everything. */
 	bool (*owned)(void *userdata, enum tm_obj_kind kind, const char *name);
 	void *userdata;

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
+#include "../lib/exec.h"
 #include "../lib/parse.h"
 #include "../lib/scan.h"
 #include "../lib/system.h"
@@ -88,18 +92,18 @@ int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **r
 	return 0;
 }
 
-int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int argc,
-		      char **argv, struct cli_command_opts *ret)
+int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int argc, char **argv,
+		      struct cli_command_opts *ret)
 {
 	enum { OPT_JSON = 0x100 };
 	static const struct option options[] = {
-		{"adopt", no_argument, NULL, 'a'},
-		{"force", no_argument, NULL, 'f'},
-		{"all", no_argument, NULL, 'A'},
-		{"output", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	    {"adopt", no_argument, NULL, 'a'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"all", no_argument, NULL, 'A'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	struct cli_command_opts opts = {0};
 	int c;
@@ -155,10 +159,15 @@ usage:
 	return -1;
 }
 
-int cli_build_plan(struct tm_cli *cli, bool adopt, struct cli_plan_ctx *ctx)
+int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
+		   struct cli_plan_ctx *ctx)
 {
 	_cleanup_free_ char *conflict = NULL;
-	struct tm_plan_options opts = {.adopt = adopt, .owned = tm_ledger_owned_cb};
+	struct tm_plan_options opts = {
+	    .adopt = copts && copts->adopt,
+	    .force = copts && copts->force,
+	    .owned = tm_ledger_owned_cb,
+	};
 	int r;
 
 	if (!ctx->want) {
@@ -195,4 +204,66 @@ void cli_plan_ctx_clear(struct cli_plan_ctx *ctx)
 	if (ctx->want)
 		tm_config_free(ctx->want);
 	*ctx = (struct cli_plan_ctx){0};
+}
+
+int cli_lock(struct tm_cli *cli, int *ret_fd)
+{
+	_cleanup_free_ char *path = tm_strdupf("%s/lock", cli->state_dir);
+	int fd;
+
+	if (!path)
+		return log_error_errno(-ENOMEM, "cannot lock");
+	if (mkdir(cli->state_dir, 0700) < 0 && errno != EEXIST)
+		return log_error_errno(-errno, "cannot create %s", cli->state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return log_error_errno(-errno, "cannot open %s", path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int r = -errno;
+			close(fd);
+			return log_error_errno(r, "cannot lock %s", path);
+		}
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int cli_execute_plan(struct tm_cli *cli, struct cli_plan_ctx *ctx)
+{
+	struct tm_exec_failure failure = {0};
+	size_t done = 0;
+	int r;
+
+	if (ctx->plan.n_ops > 0) {
+		/* Record ownership before creating anything: an interrupted run leaves at worst
+		   a ledger entry that names nothing, never an object nobody owns. */
+		r = tm_ledger_record(ctx->ledger, ctx->want);
+		if (r < 0) {
+			log_error_errno(r, "cannot write the ownership ledger in %s",
+					cli->state_dir);
+			return TM_EXIT_FAILURE;
+		}
+		r = tm_exec(ctx->cfs, &ctx->plan, TM_DEFAULT_WORKERS, &failure);
+		for (size_t i = 0; i < ctx->plan.n_ops; i++)
+			done += ctx->plan.ops[i].done;
+	} else {
+		r = 0;
+	}
+	cli->printer->plan(stdout, &ctx->plan, true);
+	if (r < 0) {
+		_cleanup_free_ char *what = tm_op_describe(failure.op);
+		log_error_errno(r, "cannot %s %s (%s)", tm_op_type_name(failure.op->type),
+				what ? what : "?", failure.path ? failure.path : "?");
+		if (done > 0)
+			log_msg("partially applied: %zu of %zu operations done; run apply again "
+				"once the cause is fixed",
+				done, ctx->plan.n_ops);
+		tm_exec_failure_clear(&failure);
+		return done > 0 ? TM_EXIT_PARTIAL : TM_EXIT_FAILURE;
+	}
+	r = tm_ledger_keep_only(ctx->ledger, ctx->want);
+	if (r < 0)
+		log_error_errno(r, "cannot update the ownership ledger in %s", cli->state_dir);
+	return TM_EXIT_OK;
 }

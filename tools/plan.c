@@ -9,8 +9,8 @@ int tm_cmd_plan(struct tm_cli *cli, int argc, char **argv)
 
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
-	if (cli_build_plan(cli, false, &ctx) < 0)
+	if (cli_build_plan(cli, NULL, &ctx) < 0)
 		return TM_EXIT_FAILURE;
-	cli->printer->plan(stdout, &ctx.plan, "plan", 0);
+	cli->printer->plan(stdout, &ctx.plan, false);
 	return ctx.plan.n_ops > 0 ? TM_EXIT_CHANGES : TM_EXIT_OK;
 }

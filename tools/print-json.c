@@ -115,14 +115,16 @@ static void json_show(FILE *f, const struct tm_config *have,
 	json_close(&j, '}');
 }
 
-static void json_plan(FILE *f, const struct tm_plan *plan, const char *verb, size_t done)
+static void json_plan(FILE *f, const struct tm_plan *plan, bool executed)
 {
 	struct json j = {.f = f};
-	bool apply = streq(verb, "apply");
+	size_t done = 0;
 
+	for (size_t i = 0; i < plan->n_ops; i++)
+		done += plan->ops[i].done;
 	json_open(&j, NULL, '{');
 	json_bool(&j, "changes", plan->n_ops > 0);
-	if (apply) {
+	if (executed) {
 		json_uint(&j, "done", done);
 		json_uint(&j, "total", plan->n_ops);
 	}
@@ -144,8 +146,8 @@ static void json_plan(FILE *f, const struct tm_plan *plan, const char *verb, siz
 				json_string(&j, "old_value", op->old_value);
 			}
 		}
-		if (apply)
-			json_bool(&j, "done", i < done);
+		if (executed)
+			json_bool(&j, "done", op->done);
 		json_close(&j, '}');
 	}
 	json_close(&j, ']');

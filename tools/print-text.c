@@ -100,16 +100,19 @@ static void text_show(FILE *f, const struct tm_config *have,
 	}
 }
 
-static void text_plan(FILE *f, const struct tm_plan *plan, const char *verb, size_t done)
+static void text_plan(FILE *f, const struct tm_plan *plan, bool executed)
 {
-	bool apply = streq(verb, "apply");
-	size_t shown = apply ? done : plan->n_ops;
-	size_t created = 0, deleted = 0, set = 0;
+	size_t created = 0, deleted = 0, set = 0, done = 0;
 
-	for (size_t i = 0; i < shown; i++) {
+	for (size_t i = 0; i < plan->n_ops; i++) {
 		const struct tm_op *op = &plan->ops[i];
-		_cleanup_free_ char *what = tm_op_describe(op);
+		_cleanup_free_ char *what = NULL;
 
+		/* After a run, what happened; an operation that never ran is not news. */
+		if (executed && !op->done)
+			continue;
+		done++;
+		what = tm_op_describe(op);
 		switch (op->type) {
 		case TM_OP_CREATE:
 			created++;
@@ -141,7 +144,7 @@ static void text_plan(FILE *f, const struct tm_plan *plan, const char *verb, siz
 	}
 	if (plan->n_ops == 0)
 		fprintf(f, "No changes.\n");
-	else if (apply)
+	else if (executed)
 		fprintf(f,
 			"Applied %zu of %zu operations: %zu created, %zu changed, %zu deleted.\n",
 			done, plan->n_ops, created, set, deleted);

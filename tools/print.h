@@ -13,8 +13,8 @@ struct tm_printer {
 	void (*show)(FILE *f, const struct tm_config *have,
 		     bool (*owned)(void *userdata, enum tm_obj_kind kind, const char *name),
 		     void *userdata);
-	/* A plan; verb is "plan" or "apply" (apply adds done/total). */
-	void (*plan)(FILE *f, const struct tm_plan *plan, const char *verb, size_t done);
+	/* A plan; executed: it ran, and each operation's done flag says what was done. */
+	void (*plan)(FILE *f, const struct tm_plan *plan, bool executed);
 	/* The result of `check`. */
 	void (*check)(FILE *f, const struct tm_config *config, const struct tm_diags *diags);
 };

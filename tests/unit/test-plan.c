@@ -1,237 +1,278 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The planner in memory: declared model (from target-file text) against a running model (the
- * same text parsed again, then altered the way a kernel could differ), expected operations.
+ * Golden tests of the planner, in memory: each case under golden/plans/ holds a running state
+ * and a declared state (both in target-file syntax), directives for what target files cannot
+ * say about a running kernel (sessions, foreign objects, a half-made LUN), and the expected
+ * plan, one operation per line.  TM_GOLDEN_UPDATE=1 rewrites the expected plans.
+ *
+ *   --- running        target-file text parsed as the kernel's state
+ *   --- directives     session IQN INITIATOR | foreign target IQN | foreign backstore HBA/NAME
+ *                      | unlink IQN LUN | set IQN PATH VALUE | adopt | force
+ *   --- declared       the target files
+ *   --- plan           expected operations, or "error: <errno name>: <message substring>"
  */
+#include <dirent.h>
+
 #include "../../lib/exec.h"
 #include "../../lib/parse.h"
 #include "../../lib/plan.h"
 #include "tap.h"
 
-static const char seed[] =
-    "[target iqn.2021-02.com.example:t1]\n"
-    "lun 1 = ramdisk size=4M nullio\n"
-    "lun 2 = ramdisk size=8M\n"
-    "chap = iscsiuser pruebaiscsi2021\n"
-    "initiator = iqn.1993-08.org.debian:01:aaa iqn.1993-08.org.debian:01:bbb\n"
-    "\n"
-    "[target iqn.2021-02.com.example:t2]\n"
-    "lun 0 = ramdisk size=1M\n";
+struct golden_case {
+	char *running, *directives, *declared, *plan;
+	char *path;
+	char *foreign[16];
+	size_t n_foreign;
+};
 
-static struct tm_config *model(const char *text)
+static char *read_all(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	int c;
+
+	if (!f || !(m = open_memstream(&buf, &len)))
+		return NULL;
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	return buf;
+}
+
+/* Splits a case file at its "--- name" lines. */
+static int split_case(char *text, struct golden_case *c)
+{
+	char **slot = NULL;
+	char *line = text;
+
+	while (line && *line) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (startswith(line, "--- ")) {
+			const char *name = line + 4;
+			slot = streq(name, "running")      ? &c->running
+			       : streq(name, "directives") ? &c->directives
+			       : streq(name, "declared")   ? &c->declared
+			       : streq(name, "plan")       ? &c->plan
+							   : NULL;
+			if (!slot)
+				return -EINVAL;
+			*slot = strdup("");
+		} else if (slot) {
+			char *joined = tm_strdupf("%s%s\n", *slot, line);
+			free(*slot);
+			*slot = joined;
+		}
+		line = next;
+	}
+	return c->running && c->declared && c->plan ? 0 : -EINVAL;
+}
+
+static struct tm_config *model(const char *name, const char *text, bool running)
 {
 	struct tm_config *c = tm_config_new();
 	struct tm_diags d = {0};
 
-	if (!c || tm_parse_string("seed.conf", text, c, &d) < 0 || d.n_errors) {
+	if (!c || tm_parse_string(name, text, c, &d) < 0 || d.n_errors) {
 		tm_diags_print(&d, stdout);
-		printf("Bail out! cannot parse the seed\n");
-		exit(1);
+		tm_diags_clear(&d);
+		if (c)
+			tm_config_free(c);
+		return NULL;
 	}
 	tm_diags_clear(&d);
+	/* What the scanner reports of an applied configuration. */
+	for (size_t i = 0; running && i < c->n_targets; i++) {
+		struct tm_target *t = &c->targets[i];
+		t->has_tpg = true;
+		for (size_t j = 0; j < t->n_luns; j++)
+			t->luns[j].link = strdup(t->luns[j].backstore_name);
+		for (size_t j = 0; j < t->n_acls; j++)
+			for (size_t k = 0; k < t->acls[j].n_mapped_luns; k++)
+				t->acls[j].mapped_luns[k].link =
+				    tm_strdupf("lun_%u", t->acls[j].mapped_luns[k].lun);
+	}
 	return c;
 }
 
-/* The running state: what the scanner would read back after the seed was applied. */
-static struct tm_config *running(const char *text)
+static int apply_directive(struct golden_case *c, struct tm_config *have, char *line,
+			   struct tm_plan_options *opts)
 {
-	struct tm_config *c = model(text);
-	for (size_t i = 0; i < c->n_targets; i++)
-		c->targets[i].has_tpg = true;
-	return c;
+	char *w[4] = {0};
+	size_t n = 0;
+	struct tm_target *t;
+
+	for (char *tok = strtok(line, " \t"); tok && n < 4; tok = strtok(NULL, " \t"))
+		w[n++] = tok;
+	if (n == 0)
+		return 0;
+	if (streq(w[0], "adopt"))
+		return opts->adopt = true, 0;
+	if (streq(w[0], "force"))
+		return opts->force = true, 0;
+	if (streq(w[0], "foreign") && n == 3 && c->n_foreign < ELEMENTSOF(c->foreign))
+		return (c->foreign[c->n_foreign++] = tm_strdupf("%s %s", w[1], w[2])) ? 0 : -ENOMEM;
+	t = n > 1 ? tm_config_find_target(have, w[1]) : NULL;
+	if (!t)
+		return -EINVAL;
+	if (streq(w[0], "session") && n == 3) {
+		struct tm_acl *a = tm_target_find_acl(t, w[2]);
+		char **s = TM_PUSH(t->sessions, t->n_sessions);
+		if (!s)
+			return -ENOMEM;
+		*s = strdup(w[2]);
+		if (a)
+			a->has_session = true;
+		return 0;
+	}
+	if (streq(w[0], "unlink") && n == 3) {
+		struct tm_lun *l = tm_target_find_lun(t, (unsigned)atoi(w[2]));
+		if (!l)
+			return -EINVAL;
+		free(l->backstore_hba);
+		free(l->backstore_name);
+		free(l->link);
+		l->backstore_hba = l->backstore_name = l->link = NULL;
+		return 0;
+	}
+	if (streq(w[0], "set") && n == 4)
+		return tm_settings_set(&t->settings, w[2], w[3], false, (struct tm_origin){0});
+	return -EINVAL;
 }
 
-/* "create lun iscsi/...", "set target iscsi/... attrib/x=1": one line per operation. */
+static bool foreign(void *userdata, enum tm_obj_kind kind, const char *name)
+{
+	const struct golden_case *c = userdata;
+	_cleanup_free_ char *key =
+	    tm_strdupf("%s %s", kind == TM_OBJ_TARGET ? "target" : "backstore", name);
+
+	for (size_t i = 0; key && i < c->n_foreign; i++)
+		if (streq(c->foreign[i], key))
+			return false;
+	return true;
+}
+
 static char *describe(const struct tm_op *op)
 {
 	_cleanup_free_ char *path = tm_op_object_path(op);
+	const char *rel = path ? startswith(path, "target/") : NULL;
+
 	if (op->type == TM_OP_SET)
-		return tm_strdupf("set %s %s %s=%s", tm_obj_kind_name(op->kind), path,
-				  op->setting->path,
+		return tm_strdupf("~ %s %s = %s", rel, op->setting->path,
 				  op->setting->secret ? "(secret)" : op->setting->value);
-	return tm_strdupf("%s %s %s", tm_op_type_name(op->type), tm_obj_kind_name(op->kind), path);
+	return tm_strdupf("%c %s %s", op->type == TM_OP_CREATE ? '+' : '-',
+			  tm_obj_kind_name(op->kind), rel);
 }
 
-static size_t find(const struct tm_plan *p, const char *line)
+static char *render(int r, const struct tm_plan *p, const char *conflict)
 {
-	for (size_t i = 0; i < p->n_ops; i++) {
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return NULL;
+	if (r < 0)
+		fprintf(m, "error: %s: %s\n", strerrorname_np(-r), conflict ? conflict : "");
+	for (size_t i = 0; r >= 0 && i < p->n_ops; i++) {
 		_cleanup_free_ char *d = describe(&p->ops[i]);
-		if (d && streq(d, line))
-			return i;
+		fprintf(m, "%s\n", d);
 	}
-	return (size_t)-1;
+	fclose(m);
+	return buf;
 }
 
-static void dump(const struct tm_plan *p)
+/* Phases never go backwards, and every tree's operations of a phase are contiguous: what
+   the executor relies on to run trees at once. */
+static bool phases_well_formed(const struct tm_plan *p)
 {
-	for (size_t i = 0; i < p->n_ops; i++) {
-		_cleanup_free_ char *d = describe(&p->ops[i]);
-		tap_diag("  %s", d);
+	for (size_t i = 1; i < p->n_ops; i++) {
+		if (p->ops[i].phase < p->ops[i - 1].phase)
+			return false;
+		if (p->ops[i].tree == p->ops[i - 1].tree)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (p->ops[j].phase == p->ops[i].phase && p->ops[j].tree == p->ops[i].tree)
+				return false;
 	}
+	return true;
 }
 
-#define T1  "target/iscsi/iqn.2021-02.com.example:t1/tpgt_1"
-#define BS1 "target/core/rd_mcp_1000/iqn.2021-02.com.example.t1-lun1"
-
-static void test_from_empty(void)
+static void run_case(const char *dir, const char *name)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = tm_config_new();
-	struct tm_plan p;
-	size_t tpg_enable, last_mapped, bs_enable, lun1;
+	_cleanup_free_ char *path = tm_strdupf("%s/%s", dir, name);
+	_cleanup_free_ char *text = path ? read_all(path) : NULL;
+	_cleanup_free_ char *got = NULL, *conflict = NULL, *scratch = NULL;
+	_cleanup_config_ struct tm_config *have = NULL, *want = NULL;
+	struct golden_case c = {0};
+	struct tm_plan_options opts = {.owned = foreign, .userdata = &c};
+	struct tm_plan p = {0};
+	int r;
 
-	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
-	/* 3 backstores (create, serial, enable), 2 targets, 2 portals, 3 LUNs, 2 ACLs (create,
-	   userid, password), 4 mapped LUNs (create, write_protect), TPG settings. */
-	CHECK(find(&p, "create backstore " BS1) == 0, "the first operation creates a backstore");
-	bs_enable = find(&p, "set backstore " BS1 " enable=1");
-	CHECK(bs_enable != (size_t)-1, "the backstore is enabled");
-	lun1 = find(&p, "create lun " T1 "/lun/lun_1");
-	CHECK(lun1 != (size_t)-1 && bs_enable < lun1, "backstore enabled before its LUN links it");
-	CHECK(find(&p, "create target " T1) < find(&p, "create portal " T1 "/np/0.0.0.0:3260"),
-	      "TPG before its portal");
-	CHECK(find(&p, "set target " T1 " attrib/generate_node_acls=0") < lun1,
-	      "TPG attributes before LUNs");
-	CHECK(find(&p, "set acl " T1
-		       "/acls/iqn.1993-08.org.debian:01:aaa auth/password=(secret)") != (size_t)-1,
-	      "per-ACL CHAP password is planned and marked secret");
-	last_mapped = find(&p, "create mapped_lun " T1 "/acls/iqn.1993-08.org.debian:01:bbb/lun_2");
-	tpg_enable = find(&p, "set target " T1 " enable=1");
-	CHECK(last_mapped != (size_t)-1 && tpg_enable != (size_t)-1 && last_mapped < tpg_enable,
-	      "TPG enabled after everything below it");
-	CHECK(find(&p, "set target " T1 " attrib/authentication=1") != (size_t)-1,
-	      "CHAP turns authentication on");
-	for (size_t i = 0; i < p.n_ops; i++)
-		if (p.ops[i].type == TM_OP_SET && p.ops[i].old_value)
-			CHECK(0, "a set on a new object has no old value (op %zu)", i);
-	/* backstores 3 x (create, serial, enable); t1: target, 2 TPG settings, portal, 2 LUNs,
-	   2 x ACL (create, userid, password), 4 x mapped LUN (create, write_protect), enable;
-	   t2 (open): target, 4 TPG settings, portal, LUN, enable. */
-	CHECK_EQ(p.n_ops, 9 + (1 + 2 + 1 + 2 + 6 + 8 + 1) + (1 + 4 + 1 + 1 + 1));
-	if (tap_failures)
-		dump(&p);
+	if (!CHECK(text && split_case(text, &c) == 0, "%s: a well-formed case", name))
+		goto out;
+	have = model("running", c.running, true);
+	want = model("declared", c.declared, false);
+	if (!CHECK(have && want, "%s: both states parse", name))
+		goto out;
+	scratch = c.directives ? strdup(c.directives) : NULL; /* strtok cuts it up */
+	for (char *line = scratch, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!CHECK(apply_directive(&c, have, line, &opts) == 0, "%s: directive", name))
+			goto out;
+	}
+	r = tm_plan_build(want, have, &opts, &p, &conflict);
+	got = render(r, &p, conflict);
+	CHECK(phases_well_formed(&p), "%s: phases in order, trees contiguous", name);
+	if (secure_getenv("TM_GOLDEN_UPDATE")) {
+		FILE *f = fopen(path, "we");
+		if (f) {
+			fprintf(f, "--- running\n%s--- directives\n%s--- declared\n%s--- plan\n%s",
+				c.running, c.directives ? c.directives : "", c.declared, got);
+			fclose(f);
+		}
+	}
+	if (!CHECK(got && streq(got, c.plan), "%s: the plan is the expected one", name))
+		printf("# got:\n%s# expected:\n%s", got ? got : "", c.plan);
+out:
 	tm_plan_clear(&p);
+	free(c.running);
+	free(c.directives);
+	free(c.declared);
+	free(c.plan);
+	for (size_t i = 0; i < c.n_foreign; i++)
+		free(c.foreign[i]);
 }
 
-static void test_serial_matches_model(void)
+static int cmp_str(const void *a, const void *b)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = tm_config_new();
-	_cleanup_free_ char *line = NULL;
-	struct tm_plan p;
-
-	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
-	line =
-	    tm_strdupf("set backstore " BS1 " wwn/vpd_unit_serial=%s", want->backstores[0].serial);
-	CHECK(find(&p, line) < find(&p, "set backstore " BS1 " enable=1"),
-	      "the VPD serial is written before the backstore is enabled");
-	tm_plan_clear(&p);
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void test_no_change(void)
+int main(int argc, char **argv)
 {
-	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
-	struct tm_plan p;
+	_cleanup_free_ char *dir = tm_strdupf("%s/plans", argc > 1 ? argv[1] : "tests/unit/golden");
+	char *names[256];
+	size_t n = 0;
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
 
-	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
-	CHECK_EQ(p.n_ops, 0);
-	dump(&p);
-	tm_plan_clear(&p);
-}
-
-static void test_one_setting_differs(void)
-{
-	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
-	struct tm_target *t = tm_config_find_target(have, "iqn.2021-02.com.example:t1");
-	struct tm_origin none = {0};
-	struct tm_plan p;
-
-	tm_settings_set(&t->settings, "attrib/authentication", "0", false, none);
-	tm_settings_set(&t->acls[1].settings, "auth/password", "oldsecret123", true, none);
-	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
-	CHECK_EQ(p.n_ops, 2);
-	CHECK(p.n_ops > 0 && p.ops[0].type == TM_OP_SET && streq(p.ops[0].old_value, "0") &&
-		  streq(p.ops[0].setting->value, "1"),
-	      "authentication 0 -> 1 is changed in place, with the old value");
-	CHECK(p.n_ops > 1 && p.ops[1].setting->secret, "a changed password is a secret set");
-	tm_plan_clear(&p);
-}
-
-static void test_missing_acl_and_lun(void)
-{
-	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
-	struct tm_target *t = tm_config_find_target(have, "iqn.2021-02.com.example:t1");
-	struct tm_plan p;
-
-	/* The running target lacks ACL bbb and LUN 2 (and so aaa's mapping of it). */
-	t->n_acls = 1;
-	t->n_luns = 1;
-	t->acls[0].n_mapped_luns = 1;
-	CHECK_EQ(tm_plan_build(want, have, NULL, &p, NULL), 0);
-	CHECK(find(&p, "create lun " T1 "/lun/lun_2") == 0, "LUN 2 first");
-	CHECK(find(&p, "create mapped_lun " T1 "/acls/iqn.1993-08.org.debian:01:aaa/lun_2") == 1,
-	      "then the existing ACL's mapping of it");
-	CHECK(find(&p, "create acl " T1 "/acls/iqn.1993-08.org.debian:01:bbb") == 3,
-	      "then the missing ACL");
-	CHECK_EQ(p.n_ops, 1 + 2 + 1 + 2 + 2 * 2);
-	if (tap_failures)
-		dump(&p);
-	/* restore counts so that the model frees what it allocated */
-	t->n_acls = 2;
-	t->n_luns = 2;
-	t->acls[0].n_mapped_luns = 2;
-	tm_plan_clear(&p);
-}
-
-static bool owns_nothing(void *u, enum tm_obj_kind k, const char *n)
-{
-	(void)u, (void)k, (void)n;
-	return false;
-}
-
-static void test_ownership(void)
-{
-	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
-	struct tm_plan_options opts = {.owned = owns_nothing};
-	_cleanup_free_ char *msg = NULL;
-	struct tm_plan p;
-
-	CHECK_EQ(tm_plan_build(want, have, &opts, &p, &msg), (unsigned long long)-EEXIST);
-	CHECK(msg && strstr(msg, "not created by targetmgr"), "the conflict names the reason: %s",
-	      msg ? msg : "(none)");
-	CHECK_EQ(p.n_ops, 0);
-	opts.adopt = true;
-	CHECK_EQ(tm_plan_build(want, have, &opts, &p, NULL), 0);
-	tm_plan_clear(&p);
-}
-
-static void test_immutable_differences(void)
-{
-	_cleanup_config_ struct tm_config *want = model(seed), *have = running(seed);
-	struct tm_target *t = tm_config_find_target(have, "iqn.2021-02.com.example:t1");
-	_cleanup_free_ char *msg = NULL;
-	struct tm_plan p;
-
-	have->backstores[0].nullio = false;
-	CHECK_EQ(tm_plan_build(want, have, NULL, &p, &msg), (unsigned long long)-EBUSY);
-	CHECK(msg && strstr(msg, "rd_mcp_1000/iqn.2021-02.com.example.t1-lun1"),
-	      "a backstore that differs in what the kernel cannot change is named");
-	have->backstores[0].nullio = true;
-	free(msg);
-	msg = NULL;
-
-	free(t->luns[0].backstore_name);
-	t->luns[0].backstore_name = strdup("elsewhere");
-	CHECK_EQ(tm_plan_build(want, have, NULL, &p, &msg), (unsigned long long)-EBUSY);
-	CHECK(msg && strstr(msg, "LUN 1 serves rd_mcp_1000/elsewhere"), "a relinked LUN is named");
-}
-
-int main(void)
-{
-	test_from_empty();
-	test_serial_matches_model();
-	test_no_change();
-	test_one_setting_differs();
-	test_missing_acl_and_lun();
-	test_ownership();
-	test_immutable_differences();
+	if (!CHECK(d, "the golden plan cases are in %s", dir ? dir : "?"))
+		return tap_done();
+	while ((e = readdir(d)) && n < ELEMENTSOF(names))
+		if (e->d_name[0] != '.')
+			names[n++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	CHECK(n >= 10, "at least ten cases (%zu)", n);
+	for (size_t i = 0; i < n; i++) {
+		run_case(dir, names[i]);
+		free(names[i]);
+	}
 	return tap_done();
 }
