@@ -61,6 +61,23 @@ static bool owned(const struct planner *p, enum tm_obj_kind kind, const char *na
 	return !p->opts->owned || p->opts->owned(p->opts->userdata, kind, name);
 }
 
+static int note(char ***list, size_t *n, enum tm_obj_kind kind, const char *name)
+{
+	char **slot = TM_PUSH(*list, *n);
+	if (!slot)
+		return -ENOMEM;
+	*slot = tm_strdupf("%s %s", tm_obj_kind_name(kind), name);
+	return *slot ? 0 : -ENOMEM;
+}
+
+/* Another tool's object: records whether the plan adopts it or leaves it alone. */
+static int note_foreign(struct planner *p, enum tm_obj_kind kind, const char *name, bool declared)
+{
+	if (declared)
+		return note(&p->plan->adopted, &p->plan->n_adopted, kind, name);
+	return note(&p->plan->left_alone, &p->plan->n_left_alone, kind, name);
+}
+
 static struct tm_op *push_op(struct planner *p, const struct tm_op *op)
 {
 	struct tm_op *o = TM_PUSH(p->plan->ops, p->plan->n_ops);
@@ -151,9 +168,14 @@ static int doom_backstores(struct planner *p, const struct tm_config *want)
 					"backstore %s exists and was not created by targetmgr "
 					"(adopt it with --adopt)",
 					key);
-		/* Undeclared and not ours: another tool's, left alone. */
-		if (!b && !owned(p, TM_OBJ_BACKSTORE, key))
-			continue;
+		if (!owned(p, TM_OBJ_BACKSTORE, key)) {
+			r = note_foreign(p, TM_OBJ_BACKSTORE, key, b);
+			if (r < 0)
+				return r;
+			/* Undeclared and not ours: another tool's, left alone. */
+			if (!b)
+				continue;
+		}
 		if (b && !backstore_identity_differs(h, b))
 			continue;
 		r = doom(p, h);
@@ -283,6 +305,11 @@ static int doom_targets(struct planner *p, const struct tm_config *want)
 					"target %s exists and was not created by targetmgr "
 					"(adopt it with --adopt)",
 					h->iqn);
+		if (!ours) {
+			r = note_foreign(p, TM_OBJ_TARGET, h->iqn, wt);
+			if (r < 0)
+				return r;
+		}
 		if (wt && h->has_tpg && h->tpgt != wt->tpgt)
 			return conflict(p, -EBUSY, "target %s has TPG %u, not %u; remove it first",
 					h->iqn, h->tpgt, wt->tpgt);
@@ -529,6 +556,12 @@ int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 
 void tm_plan_clear(struct tm_plan *plan)
 {
+	for (size_t i = 0; i < plan->n_left_alone; i++)
+		free(plan->left_alone[i]);
+	free(plan->left_alone);
+	for (size_t i = 0; i < plan->n_adopted; i++)
+		free(plan->adopted[i]);
+	free(plan->adopted);
 	free(plan->ops);
 	*plan = (struct tm_plan){0};
 }

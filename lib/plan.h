@@ -71,6 +71,12 @@ struct tm_op {
 struct tm_plan {
 	struct tm_op *ops;
 	size_t n_ops;
+	/* Running objects another tool made, as "target <iqn>" or "backstore <hba>/<name>":
+	   those the plan leaves alone, and those it adopts (declared, with adopt set). */
+	char **left_alone;
+	size_t n_left_alone;
+	char **adopted;
+	size_t n_adopted;
 };
 
 /*

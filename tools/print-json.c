@@ -151,6 +151,14 @@ static void json_plan(FILE *f, const struct tm_plan *plan, bool executed)
 		json_close(&j, '}');
 	}
 	json_close(&j, ']');
+	json_open(&j, "adopted", '[');
+	for (size_t i = 0; i < plan->n_adopted; i++)
+		json_string(&j, NULL, plan->adopted[i]);
+	json_close(&j, ']');
+	json_open(&j, "left_alone", '[');
+	for (size_t i = 0; i < plan->n_left_alone; i++)
+		json_string(&j, NULL, plan->left_alone[i]);
+	json_close(&j, ']');
 	json_close(&j, '}');
 }
 

@@ -142,6 +142,10 @@ static void text_plan(FILE *f, const struct tm_plan *plan, bool executed)
 			break;
 		}
 	}
+	for (size_t i = 0; i < plan->n_adopted; i++)
+		fprintf(f, "= %s: adopted (made by another tool)\n", plan->adopted[i]);
+	for (size_t i = 0; i < plan->n_left_alone; i++)
+		fprintf(f, "= %s: left alone (made by another tool)\n", plan->left_alone[i]);
 	if (plan->n_ops == 0)
 		fprintf(f, "No changes.\n");
 	else if (executed)

@@ -181,6 +181,10 @@ static char *render(int r, const struct tm_plan *p, const char *conflict)
 		_cleanup_free_ char *d = describe(&p->ops[i]);
 		fprintf(m, "%s\n", d);
 	}
+	for (size_t i = 0; r >= 0 && i < p->n_adopted; i++)
+		fprintf(m, "= adopted %s\n", p->adopted[i]);
+	for (size_t i = 0; r >= 0 && i < p->n_left_alone; i++)
+		fprintf(m, "= left alone %s\n", p->left_alone[i]);
 	fclose(m);
 	return buf;
 }
