@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "diag.h"
 
-int tm_diag_add(struct tm_diags *d, enum tm_severity sev, const char *file, unsigned line,
-		const char *fmt, ...)
+int tm_diag_addv(struct tm_diags *d, enum tm_severity sev, const char *file, unsigned line,
+		 const char *fmt, va_list ap)
 {
 	struct tm_diag *e;
-	va_list ap;
 	char *msg;
-	int r;
 
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	if (vasprintf(&msg, fmt, ap) < 0)
 		return -ENOMEM;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].severity == sev && d->v[i].line == line &&
+		    streq_ptr(d->v[i].file, file) && streq(d->v[i].message, msg)) {
+			free(msg);
+			return 0;
+		}
+	}
 	e = TM_PUSH(d->v, d->n);
 	if (!e) {
 		free(msg);
@@ -26,6 +28,18 @@ int tm_diag_add(struct tm_diags *d, enum tm_severity sev, const char *file, unsi
 	if (sev == TM_ERROR)
 		d->n_errors++;
 	return 0;
+}
+
+int tm_diag_add(struct tm_diags *d, enum tm_severity sev, const char *file, unsigned line,
+		const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = tm_diag_addv(d, sev, file, line, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void tm_diags_clear(struct tm_diags *d)

@@ -28,9 +28,15 @@ struct tm_diags {
 	size_t n_errors;
 };
 
-/* Appends a message.  Returns 0, or -ENOMEM. */
+/*
+ * Appends a message, unless the very same one is already there for the same place (settings
+ * inherited by several ACLs share one origin, and one mistake deserves one message).
+ * Returns 0, or -ENOMEM.
+ */
 int tm_diag_add(struct tm_diags *d, enum tm_severity sev, const char *file, unsigned line,
 		const char *fmt, ...) _printf_(5, 6);
+int tm_diag_addv(struct tm_diags *d, enum tm_severity sev, const char *file, unsigned line,
+		 const char *fmt, va_list ap) _printf_(5, 0);
 void tm_diags_clear(struct tm_diags *d);
 
 /* Writes "file:line: error: message" lines, sorted by file and line. */

@@ -149,18 +149,13 @@ static struct tm_origin here(const struct parser *p)
 static _printf_(4, 5) int diag(struct parser *p, enum tm_severity sev, unsigned line,
 			       const char *fmt, ...)
 {
-	_cleanup_free_ char *msg = NULL;
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
+	r = tm_diag_addv(p->diags, sev, p->file, line, fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		msg = NULL;
-		return -ENOMEM;
-	}
-	return tm_diag_add(p->diags, sev, p->file, line, "%s", msg);
+	return r;
 }
 
 #define parse_error(p, ...) diag(p, TM_ERROR, (p)->line, __VA_ARGS__)

@@ -21,27 +21,15 @@
 #define WINDOWS_SECRET_MIN 12
 #define WINDOWS_SECRET_MAX 16
 
-/* Adds a message unless the very same one is already there: settings inherited by several
-   ACLs share one origin, and one mistake deserves one message. */
+/* On ENOMEM a message is lost; there is nothing more sensible to do with it. */
 static _printf_(4, 5) void report(struct tm_diags *d, enum tm_severity sev,
 				  const struct tm_origin *o, const char *fmt, ...)
 {
-	_cleanup_free_ char *msg = NULL;
 	va_list ap;
-	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
+	(void)tm_diag_addv(d, sev, o->file, o->line, fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		msg = NULL;
-		return; /* ENOMEM: nothing sensible left to do with a message */
-	}
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].severity == sev && d->v[i].line == o->line &&
-		    streq_ptr(d->v[i].file, o->file) && streq(d->v[i].message, msg))
-			return;
-	(void)tm_diag_add(d, sev, o->file, o->line, "%s", msg);
 }
 
 #define report_error(d, o, ...)   report(d, TM_ERROR, o, __VA_ARGS__)
