@@ -30,7 +30,9 @@ int log_error_errno(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err < 0 ? -err : err));
+	err = err < 0 ? -err : err;
+	fprintf(stderr, ": %s (%s)\n", strerror(err), strerrorname_np(err) ?: "?");
+	err = -err;
 	return err;
 }
 
