@@ -1,0 +1,1402 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Model -> target file text.  See save.h.
+ *
+ * Each target is worked out in two passes: first what can be written (LUNs, initiators, CHAP,
+ * settings), with a note for everything that cannot; then the text.  A target that cannot be
+ * written at all (a name the parser refuses, CHAP credentials of an open target that no line
+ * can hold) is written commented out, line by line, so that nothing is lost and nothing is
+ * opened up.  Every line stays within the parser's 199 characters, comments included.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "save.h"
+
+#include <arpa/inet.h>
+#include <stdint.h>
+
+#include "util.h"
+#include "verify.h"
+
+#define LINE_MAX_LEN   199 /* what the parser takes, not counting the newline */
+#define CHAP_MAX       255
+#define DEFAULT_PORTAL "0.0.0.0:3260"
+
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p = (p);                                                            \
+		(p) = NULL;                                                                        \
+		_p;                                                                                \
+	})
+
+struct notes {
+	char **v;
+	size_t n;
+};
+
+struct cred {
+	const char *user; /* NULL: none */
+	const char *secret;
+};
+
+struct lun_out {
+	const struct tm_lun *lun;
+	const struct tm_backstore *b; /* NULL: not written */
+	char *name, *serial;          /* as written */
+	bool with_name, with_serial;  /* false only when a line would be too long and the
+					 parser's default is the same */
+	const char *type_opt;         /* "iblock", "fileio", or NULL when the path tells */
+	uint64_t size;                /* size= (0: none) */
+	char *attributes;             /* " attribute.NAME=VALUE..." or NULL */
+	bool ro;
+	unsigned wp_yes, wp_no; /* mapped LUNs of written initiators, write-protected or not */
+	struct notes notes;
+};
+
+struct acl_out {
+	const struct tm_acl *acl;
+	bool keep;
+	unsigned *luns; /* LUN numbers, ascending */
+	bool *wp;       /* parallel to luns */
+	size_t n_luns;
+	struct cred chap, mutual;
+	bool own_chap, own_mutual, section;
+	struct notes notes;
+};
+
+/* What a written LUN made of a backstore, for the checks of later LUNs. */
+struct backstore_use {
+	bool referenced; /* some LUN of any target links it */
+	const char *iqn; /* the written LUN it serves; NULL: none */
+	unsigned lun;
+	char *name, *serial; /* as written */
+};
+
+struct writer {
+	const struct tm_config *c;
+	const struct tm_save_options *opts;
+	struct tm_diags *warnings;
+	struct backstore_use *uses; /* parallel to c->backstores */
+	bool foreign_hba, foreign_links, secrets;
+	int error; /* the first -ENOMEM */
+};
+
+struct target_out {
+	const struct tm_target *t;
+	bool open; /* running: generate_node_acls=1 */
+	char *fatal;
+	struct lun_out *luns;
+	struct acl_out *acls;
+	size_t n_kept;
+	struct cred chap, mutual; /* the target's chap = and mutual-chap = lines */
+	struct notes notes;       /* below the [target] line */
+	struct notes acl_notes;   /* initiators not written */
+	struct notes settings;    /* "attribute.X = V" and "parameter.X = V" lines */
+};
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+static void notes_clear(struct notes *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		free(n->v[i]);
+	free(n->v);
+	*n = (struct notes){0};
+}
+
+static void erase_free(char *s, size_t len)
+{
+	if (s) {
+		explicit_bzero(s, len);
+		free(s);
+	}
+}
+
+static bool push_string(struct writer *w, struct notes *n, char *s)
+{
+	char **slot;
+
+	if (!s) {
+		w->error = -ENOMEM;
+		return false;
+	}
+	slot = TM_PUSH(n->v, n->n);
+	if (!slot) {
+		free(s);
+		w->error = -ENOMEM;
+		return false;
+	}
+	*slot = s;
+	return true;
+}
+
+/*
+ * A comment for n and, with subject, the same message as a warning "<subject>: <message>".
+ * Control characters (from names read out of the kernel) become '?', so that a comment stays
+ * one line.  Callers never pass secrets.
+ */
+static _printf_(5, 6) void note(struct writer *w, struct notes *n, bool warn, const char *subject,
+				const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		w->error = -ENOMEM;
+		return;
+	}
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	if (warn && w->warnings &&
+	    tm_diag_add(w->warnings, TM_WARNING, NULL, 0, "%s%s%s", subject ? subject : "",
+			subject ? ": " : "", msg) < 0)
+		w->error = -ENOMEM;
+	push_string(w, n, msg);
+}
+
+/* Writes text as comment lines ("; ..."), broken at blanks to fit the parser's line limit. */
+static void write_comment(FILE *f, const char *text)
+{
+	const size_t width = LINE_MAX_LEN - 2;
+
+	while (*text) {
+		size_t n = strlen(text);
+
+		if (n > width) {
+			n = width;
+			for (size_t i = width; i > width / 2; i--)
+				if (text[i] == ' ') {
+					n = i;
+					break;
+				}
+		}
+		fprintf(f, "; %.*s\n", (int)n, text);
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+static void write_notes(FILE *f, const struct notes *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		write_comment(f, n->v[i]);
+}
+
+static const char *get(const struct tm_settings *s, const char *path)
+{
+	const struct tm_setting *e = tm_settings_find(s, path);
+	return e ? e->value : NULL;
+}
+
+static bool is_set(const char *s)
+{
+	return s && *s;
+}
+
+static bool has_blank_or_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* The parser's names: 1..max of [A-Za-z0-9_], with '.' and '-' too when dot_dash. */
+static bool valid_name(const char *s, size_t max, bool dot_dash)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' ||
+		      (dot_dash && (*s == '.' || *s == '-'))))
+			return false;
+	return true;
+}
+
+/* Why "key = value" would not read back as value; NULL when it would. */
+static const char *value_problem(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0)
+		return "it is empty";
+	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t')
+		return "it starts or ends with a blank";
+	for (const char *p = v; *p; p++) {
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return "it contains control characters";
+		if (*p == ';' && (p == v || p[-1] == ' ' || p[-1] == '\t'))
+			return "a ';' in it would start a comment";
+	}
+	return NULL;
+}
+
+/* Whether "attribute.NAME = VALUE" reads back as attrib/NAME = VALUE. */
+static bool attribute_line_ok(const char *name, const char *value)
+{
+	return valid_name(name, 255, false) && !value_problem(value) &&
+	       strlen("attribute.") + strlen(name) + 3 + strlen(value) <= LINE_MAX_LEN;
+}
+
+/* Why "key = USER SECRET" cannot hold these credentials; NULL when it can. */
+static const char *cred_problem(const struct cred *c, const char *key)
+{
+	size_t ul = strlen(c->user), sl = c->secret ? strlen(c->secret) : 0;
+
+	if (sl == 0)
+		return "it has no secret";
+	if (ul > CHAP_MAX || sl > CHAP_MAX)
+		return "the user or secret is longer than 255 bytes";
+	if (has_blank_or_control(c->user) || has_blank_or_control(c->secret))
+		return "the user or secret contains blanks or control characters";
+	if (c->user[0] == ';' || c->secret[0] == ';')
+		return "the user or secret starts with ';', which would start a comment";
+	if (c->secret[0] == '@')
+		return "the secret starts with '@', which a target file takes only from a secret "
+		       "file";
+	if (strlen(key) + 3 + ul + 1 + sl > LINE_MAX_LEN)
+		return "the user and secret are too long for one line";
+	return NULL;
+}
+
+/* <prefix>userid and <prefix>password, or their _mutual twins; user NULL when not set. */
+static void get_cred(const struct tm_settings *s, const char *prefix, bool mutual, struct cred *c)
+{
+	char user[64], secret[64];
+
+	snprintf(user, sizeof(user), "%suserid%s", prefix, mutual ? "_mutual" : "");
+	snprintf(secret, sizeof(secret), "%spassword%s", prefix, mutual ? "_mutual" : "");
+	c->user = get(s, user);
+	c->secret = get(s, secret);
+	/* LIO clears a credential when "NULL" is written to it, and then shows "NULL". */
+	if (!is_set(c->user) || streq(c->user, "NULL"))
+		*c = (struct cred){0};
+	else if (c->secret && streq(c->secret, "NULL"))
+		c->secret = NULL;
+}
+
+static bool cred_eq(const struct cred *a, const struct cred *b)
+{
+	return streq_ptr(a->user, b->user) && streq_ptr(a->secret, b->secret);
+}
+
+static void write_cred(struct writer *w, FILE *f, const char *key, const struct cred *c)
+{
+	if (!c->user)
+		return;
+	fprintf(f, "%s = %s %s\n", key, c->user, c->secret);
+	w->secrets = true;
+}
+
+/* "A.B.C.D:PORT" or "[V6]:PORT", as the parser reads it back. */
+static bool portal_ok(const char *s)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN];
+	const char *colon, *start = s, *end;
+	int family = AF_INET;
+	char *e;
+	unsigned long port;
+
+	if (s[0] == '[') {
+		start = s + 1;
+		end = strchr(start, ']');
+		if (!end || end[1] != ':')
+			return false;
+		colon = end + 1;
+		family = AF_INET6;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return false;
+		end = colon;
+	}
+	if ((size_t)(end - start) >= sizeof(host))
+		return false;
+	memcpy(host, start, (size_t)(end - start));
+	host[end - start] = '\0';
+	if (inet_pton(family, host, addr) != 1)
+		return false;
+	if (colon[1] < '0' || colon[1] > '9')
+		return false;
+	port = strtoul(colon + 1, &e, 10);
+	return *e == '\0' && port >= 1 && port <= 65535;
+}
+
+static size_t backstore_index(const struct writer *w, const struct tm_backstore *b)
+{
+	return (size_t)(b - w->c->backstores);
+}
+
+static bool selected(const struct writer *w, enum tm_obj_kind kind, const char *name)
+{
+	return !w->opts || !w->opts->select || w->opts->select(w->opts->userdata, kind, name);
+}
+
+/* ---- LUNs -------------------------------------------------------------------------------- */
+
+static char *format_lun(const struct lun_out *lo, bool ro)
+{
+	char *s = NULL, size[32];
+	size_t n = 0;
+	FILE *f;
+
+	f = open_memstream(&s, &n);
+	if (!f)
+		return NULL;
+	fprintf(f, "lun %u = %s", lo->lun->number,
+		lo->b->type == TM_BACKSTORE_RAMDISK ? "ramdisk" : lo->b->path);
+	if (lo->type_opt)
+		fprintf(f, " type=%s", lo->type_opt);
+	if (lo->size) {
+		tm_format_size(lo->size, size, sizeof(size));
+		fprintf(f, " size=%s", size);
+	}
+	if (lo->b->type == TM_BACKSTORE_RAMDISK && lo->b->nullio)
+		fputs(" nullio", f);
+	if (ro)
+		fputs(" ro", f);
+	if (lo->with_name)
+		fprintf(f, " name=%s", lo->name);
+	if (lo->with_serial)
+		fprintf(f, " serial=%s", lo->serial);
+	if (lo->attributes)
+		fputs(lo->attributes, f);
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The backstore's attrib/ settings as " attribute.NAME=VALUE" options; others are noted. */
+static int lun_attributes(struct writer *w, const struct tm_target *t, struct lun_out *lo)
+{
+	const struct tm_backstore *b = lo->b;
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	f = open_memstream(&s, &n);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->settings.n; i++) {
+		const struct tm_setting *e = &b->settings.v[i];
+		const char *name = startswith(e->path, "attrib/");
+
+		if (streq(e->path, "wwn/vpd_unit_serial") || streq(e->path, "enable"))
+			continue;
+		if (!name)
+			note(
+			    w, &lo->notes, true, t->iqn,
+			    "LUN %u: backstore %s/%s: setting %s = %s cannot be written: not saved",
+			    lo->lun->number, b->hba, b->name, e->path, e->value);
+		else if (!valid_name(name, 255, false) || !*e->value ||
+			 has_blank_or_control(e->value))
+			note(w, &lo->notes, true, t->iqn,
+			     "LUN %u: backstore %s/%s: attribute %s = '%s' cannot be written as an "
+			     "option: not saved",
+			     lo->lun->number, b->hba, b->name, name, e->value);
+		else
+			fprintf(f, " attribute.%s=%s", name, e->value);
+	}
+	if (fclose(f) != 0) {
+		free(s);
+		return -ENOMEM;
+	}
+	if (n > 0)
+		lo->attributes = s;
+	else
+		free(s);
+	return 0;
+}
+
+/* Whether another written backstore is already known by this name, serial or path. */
+static const struct backstore_use *used_by(const struct writer *w, size_t self, const char *name,
+					   const char *serial, const char *path)
+{
+	for (size_t i = 0; i < w->c->n_backstores; i++) {
+		const struct backstore_use *u = &w->uses[i];
+
+		if (i == self || !u->iqn)
+			continue;
+		if ((name && streq(u->name, name)) || (serial && streq(u->serial, serial)) ||
+		    (path && streq_ptr(w->c->backstores[i].path, path)))
+			return u;
+	}
+	return NULL;
+}
+
+/*
+ * Decides what LUN lo->lun becomes: lo->b stays NULL when it cannot be written (noted).  With
+ * claim, the backstore is recorded as serving it (not for a target written commented out, so
+ * that a later target may have it).
+ */
+static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_out *lo, bool claim)
+{
+	const struct tm_lun *l = lo->lun;
+	const struct backstore_use *other;
+	const struct tm_backstore *b;
+	_cleanup_free_ char *line = NULL, *own_hba = NULL;
+	const char *why = NULL;
+	size_t bi;
+	int r;
+
+	if (!l->backstore_hba || !l->backstore_name) {
+		note(w, &lo->notes, true, t->iqn, "LUN %u is not linked to a backstore: not saved",
+		     l->number);
+		return 0;
+	}
+	b = tm_config_find_backstore(w->c, l->backstore_hba, l->backstore_name);
+	if (!b) {
+		note(w, &lo->notes, true, t->iqn,
+		     "LUN %u serves backstore %s/%s, a kind targetmgr does not handle: not saved",
+		     l->number, l->backstore_hba, l->backstore_name);
+		return 0;
+	}
+	bi = backstore_index(w, b);
+	if (w->uses[bi].iqn) {
+		note(w, &lo->notes, true, t->iqn,
+		     "LUN %u serves backstore %s/%s, which already serves LUN %u of target %s, and "
+		     "a backstore can serve only one LUN in target files: not saved",
+		     l->number, b->hba, b->name, w->uses[bi].lun, w->uses[bi].iqn);
+		return 0;
+	}
+
+	if (b->type == TM_BACKSTORE_RAMDISK) {
+		if (b->size == 0 || b->size % 512 != 0) {
+			note(w, &lo->notes, true, t->iqn,
+			     "LUN %u: RAM disk %s/%s has no usable size (%llu bytes): not saved",
+			     l->number, b->hba, b->name, (unsigned long long)b->size);
+			return 0;
+		}
+		lo->size = b->size;
+	} else {
+		if (!is_set(b->path))
+			why = "it has no backing file or device";
+		else if (b->path[0] != '/')
+			why = "its path is not absolute";
+		else if (has_blank_or_control(b->path) || strchr(b->path, ','))
+			why = "its path contains blanks, control characters or ','";
+		if (why) {
+			note(w, &lo->notes, true, t->iqn,
+			     "LUN %u: backstore %s/%s cannot be written: %s: not saved", l->number,
+			     b->hba, b->name, why);
+			return 0;
+		}
+		other = used_by(w, bi, NULL, NULL, b->path);
+		if (other) {
+			note(
+			    w, &lo->notes, true, t->iqn,
+			    "LUN %u: %s already serves LUN %u of target %s, and one path can serve "
+			    "only one LUN in target files: not saved",
+			    l->number, b->path, other->lun, other->iqn);
+			return 0;
+		}
+		if (b->type == TM_BACKSTORE_IBLOCK && !startswith(b->path, "/dev/"))
+			lo->type_opt = "iblock";
+		else if (b->type == TM_BACKSTORE_FILEIO && startswith(b->path, "/dev/"))
+			lo->type_opt = "fileio";
+		/* size= only matters when the file is missing: then it is created that size.
+		   Never for a device path, where it would make a regular file in /dev. */
+		if (b->type == TM_BACKSTORE_FILEIO && !startswith(b->path, "/dev/") && b->size) {
+			if (b->size % 512 == 0)
+				lo->size = b->size;
+			else
+				note(w, &lo->notes, true, t->iqn,
+				     "LUN %u: size %llu is not a multiple of 512, so size= is left "
+				     "out: %s must exist when the file is applied",
+				     l->number, (unsigned long long)b->size, b->path);
+		}
+	}
+
+	/* Identity: the backstore's name and unit serial, which initiators see. */
+	if (!valid_name(b->name, 64, true) || streq(b->name, ".") || streq(b->name, ".."))
+		why = "a target file takes 1 to 64 characters of A-Z a-z 0-9 . _ -";
+	else if (used_by(w, bi, b->name, NULL, NULL))
+		why = "another saved backstore has that name";
+	else
+		why = NULL;
+	lo->name = why ? tm_default_backstore_name(t->iqn, l->number) : strdup(b->name);
+	if (!lo->name)
+		return -ENOMEM;
+	if (why)
+		note(w, &lo->notes, true, t->iqn,
+		     "LUN %u: backstore name %s cannot be kept (%s): it becomes %s", l->number,
+		     b->name, why, lo->name);
+
+	if (!is_set(b->serial))
+		why = "";
+	else if (!valid_name(b->serial, 64, true))
+		why = "a target file takes 1 to 64 characters of A-Z a-z 0-9 . _ -";
+	else if (used_by(w, bi, NULL, b->serial, NULL))
+		why = "another saved backstore has it";
+	else
+		why = NULL;
+	lo->serial = why ? tm_default_serial(lo->name) : strdup(b->serial);
+	if (!lo->serial)
+		return -ENOMEM;
+	if (why && !*why)
+		note(w, &lo->notes, true, t->iqn,
+		     "LUN %u: backstore %s/%s has no unit serial: targetmgr gives it %s", l->number,
+		     b->hba, b->name, lo->serial);
+	else if (why)
+		note(w, &lo->notes, true, t->iqn,
+		     "LUN %u: unit serial %s cannot be kept (%s): it becomes %s", l->number,
+		     b->serial, why, lo->serial);
+
+	lo->b = b;
+	lo->with_name = lo->with_serial = true;
+	r = lun_attributes(w, t, lo);
+	if (r < 0)
+		return r;
+
+	/* Too long for one line: leave out what the parser would choose anyway. */
+	line = format_lun(lo, true);
+	if (!line)
+		return -ENOMEM;
+	if (strlen(line) > LINE_MAX_LEN) {
+		_cleanup_free_ char *dname = tm_default_backstore_name(t->iqn, l->number);
+		_cleanup_free_ char *dserial = tm_default_serial(lo->name);
+
+		if (!dname || !dserial)
+			return -ENOMEM;
+		lo->with_name = !streq(dname, lo->name);
+		lo->with_serial = !streq(dserial, lo->serial);
+		free(line);
+		line = format_lun(lo, true);
+		if (!line)
+			return -ENOMEM;
+	}
+	if (strlen(line) > LINE_MAX_LEN) {
+		note(w, &lo->notes, true, t->iqn,
+		     "LUN %u (backstore %s/%s) needs a line longer than %d characters: not saved",
+		     l->number, b->hba, b->name, LINE_MAX_LEN);
+		lo->b = NULL;
+		return 0;
+	}
+
+	own_hba = tm_strdupf("%s_%d", tm_backstore_plugin(b->type), TM_HBA_INDEX);
+	if (!own_hba)
+		return -ENOMEM;
+	if (!streq(b->hba, own_hba))
+		w->foreign_hba = true;
+	if (l->link && !streq(l->link, lo->name))
+		w->foreign_links = true;
+
+	if (claim) {
+		struct backstore_use *u = &w->uses[bi];
+
+		u->iqn = t->iqn;
+		u->lun = l->number;
+		u->name = strdup(lo->name);
+		u->serial = strdup(lo->serial);
+		if (!u->name || !u->serial)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct lun_out *find_lun_out(const struct target_out *to, unsigned number)
+{
+	for (size_t i = 0; i < to->t->n_luns; i++)
+		if (to->luns[i].lun->number == number)
+			return &to->luns[i];
+	return NULL;
+}
+
+static size_t n_written_luns(const struct target_out *to)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < to->t->n_luns; i++)
+		n += to->luns[i].b != NULL;
+	return n;
+}
+
+/* ---- initiators -------------------------------------------------------------------------- */
+
+static void drop_acl(struct writer *w, struct target_out *to, struct acl_out *ao, const char *why)
+{
+	note(w, &to->acl_notes, true, to->t->iqn, "initiator %s: not saved: %s", ao->acl->initiator,
+	     why);
+	ao->keep = false;
+}
+
+static int analyze_acl(struct writer *w, struct target_out *to, struct acl_out *ao)
+{
+	const struct tm_target *t = to->t;
+	const struct tm_acl *a = ao->acl;
+	const char *why;
+	char buf[256];
+
+	ao->keep = false;
+	why = tm_iscsi_name_invalid(a->initiator);
+	if (why) {
+		snprintf(buf, sizeof(buf), "invalid iSCSI name (%s)", why);
+		drop_acl(w, to, ao, buf);
+		return 0;
+	}
+	if (strlen("[initiator ]") + strlen(a->initiator) > LINE_MAX_LEN) {
+		drop_acl(w, to, ao, "the name is too long for a target file line");
+		return 0;
+	}
+	ao->keep = true;
+
+	ao->luns = calloc(a->n_mapped_luns + 1, sizeof(*ao->luns));
+	ao->wp = calloc(a->n_mapped_luns + 1, sizeof(*ao->wp));
+	if (!ao->luns || !ao->wp)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_mapped_luns; i++) {
+		const struct tm_mapped_lun *m = &a->mapped_luns[i];
+		const char *wp = get(&m->settings, "write_protect");
+		const struct lun_out *lo;
+		bool dup = false;
+
+		if (m->lun == TM_LUN_UNLINKED) {
+			note(w, &ao->notes, true, t->iqn,
+			     "initiator %s: mapped LUN %u is not linked to a LUN: not saved",
+			     a->initiator, m->number);
+			continue;
+		}
+		lo = find_lun_out(to, m->lun);
+		if (!lo) {
+			note(w, &ao->notes, true, t->iqn,
+			     "initiator %s: mapped LUN %u links LUN %u, which the target does not "
+			     "have: not saved",
+			     a->initiator, m->number, m->lun);
+			continue;
+		}
+		if (!lo->b) {
+			note(w, &ao->notes, false, NULL,
+			     "initiator %s: mapped LUN %u links LUN %u, which is not saved",
+			     a->initiator, m->number, m->lun);
+			continue;
+		}
+		for (size_t j = 0; j < ao->n_luns; j++)
+			dup = dup || ao->luns[j] == m->lun;
+		if (dup) {
+			note(
+			    w, &ao->notes, true, t->iqn,
+			    "initiator %s sees LUN %u a second time, as LUN %u, which target files "
+			    "cannot say: saved once",
+			    a->initiator, m->lun, m->number);
+			continue;
+		}
+		if (m->number != m->lun)
+			note(w, &ao->notes, true, t->iqn,
+			     "initiator %s sees LUN %u as LUN %u, which target files cannot say: "
+			     "saved as LUN %u",
+			     a->initiator, m->lun, m->number, m->lun);
+		if (m->link &&
+		    !(startswith(m->link, "lun_") && strtoul(m->link + 4, NULL, 10) == m->lun))
+			w->foreign_links = true;
+		ao->luns[ao->n_luns] = m->lun;
+		ao->wp[ao->n_luns] = wp && streq(wp, "1");
+		ao->n_luns++;
+	}
+	/* Ascending, as "luns =" lists them (insertion sort: a handful of entries). */
+	for (size_t i = 1; i < ao->n_luns; i++)
+		for (size_t j = i; j > 0 && ao->luns[j - 1] > ao->luns[j]; j--) {
+			unsigned x = ao->luns[j];
+			bool y = ao->wp[j];
+
+			ao->luns[j] = ao->luns[j - 1];
+			ao->wp[j] = ao->wp[j - 1];
+			ao->luns[j - 1] = x;
+			ao->wp[j - 1] = y;
+		}
+	if (ao->n_luns == 0 && n_written_luns(to) > 0) {
+		drop_acl(w, to, ao,
+			 "it sees no saved LUN, and an initiator in a target file sees at least "
+			 "one");
+		return 0;
+	}
+
+	get_cred(&a->settings, "auth/", false, &ao->chap);
+	get_cred(&a->settings, "auth/", true, &ao->mutual);
+	if (ao->chap.user && (why = cred_problem(&ao->chap, "chap"))) {
+		snprintf(buf, sizeof(buf),
+			 "its CHAP credentials (user %.64s) cannot be written: %s", ao->chap.user,
+			 why);
+		drop_acl(w, to, ao, buf);
+		return 0;
+	}
+	if (ao->mutual.user && !ao->chap.user) {
+		note(w, &ao->notes, true, t->iqn,
+		     "initiator %s: mutual CHAP user %.64s without one-way CHAP: not saved",
+		     a->initiator, ao->mutual.user);
+		ao->mutual = (struct cred){0};
+	}
+	if (ao->mutual.user && (why = cred_problem(&ao->mutual, "mutual-chap"))) {
+		snprintf(buf, sizeof(buf),
+			 "its mutual CHAP credentials (user %.64s) cannot be written: %s",
+			 ao->mutual.user, why);
+		drop_acl(w, to, ao, buf);
+		return 0;
+	}
+
+	for (size_t i = 0; i < a->settings.n; i++) {
+		const struct tm_setting *e = &a->settings.v[i];
+		const char *name = startswith(e->path, "attrib/");
+
+		if (startswith(e->path, "auth/"))
+			continue;
+		if (!name)
+			note(w, &ao->notes, true, t->iqn,
+			     "initiator %s: setting %s = %s cannot be written: not saved",
+			     a->initiator, e->path, e->value);
+		else if (!attribute_line_ok(name, e->value))
+			note(w, &ao->notes, true, t->iqn,
+			     "initiator %s: attribute %s = '%s' cannot be written: not saved",
+			     a->initiator, name, e->value);
+		else
+			ao->section = true; /* attribute. keys need a section */
+	}
+	return w->error;
+}
+
+/* Index of the most common credentials among the written initiators' (which all have some),
+   or -1 when no two share them (and there is more than one initiator). */
+static ssize_t common_cred(const struct target_out *to, bool mutual)
+{
+	size_t best = 0, best_count = 0;
+
+	for (size_t i = 0; i < to->t->n_acls; i++) {
+		const struct acl_out *a = &to->acls[i];
+		size_t count = 0;
+
+		if (!a->keep)
+			continue;
+		for (size_t j = 0; j < to->t->n_acls; j++)
+			if (to->acls[j].keep &&
+			    cred_eq(mutual ? &a->mutual : &a->chap,
+				    mutual ? &to->acls[j].mutual : &to->acls[j].chap))
+				count++;
+		if (count > best_count) {
+			best = i;
+			best_count = count;
+		}
+	}
+	if (best_count == 0 || (best_count < 2 && to->n_kept > 1))
+		return -1;
+	return (ssize_t)best;
+}
+
+static bool same_luns(const struct target_out *to, const struct acl_out *ao)
+{
+	if (ao->n_luns != n_written_luns(to))
+		return false;
+	for (size_t i = 0; i < ao->n_luns; i++) {
+		const struct lun_out *lo = find_lun_out(to, ao->luns[i]);
+		if (!lo || !lo->b)
+			return false;
+	}
+	return true;
+}
+
+static char *format_luns(const struct acl_out *ao)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+
+	if (!f)
+		return NULL;
+	fputs("luns =", f);
+	for (size_t i = 0; i < ao->n_luns; i++)
+		fprintf(f, " %u", ao->luns[i]);
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Consistency across the initiators of a target, the target's own chap =, and the form each
+   initiator takes: an "initiator =" line, or an [initiator] section. */
+static int settle_acls(struct writer *w, struct target_out *to)
+{
+	const struct tm_target *t = to->t;
+	const char *auth = get(&t->settings, "attrib/authentication");
+	size_t with = 0;
+	ssize_t k;
+
+	to->n_kept = 0;
+	for (size_t i = 0; i < t->n_acls; i++)
+		if (to->acls[i].keep) {
+			to->n_kept++;
+			with += to->acls[i].chap.user != NULL;
+		}
+
+	/* LIO asks every initiator of a TPG for CHAP or none; target files say the same. */
+	if (with > 0 && with < to->n_kept) {
+		for (size_t i = 0; i < t->n_acls; i++) {
+			struct acl_out *ao = &to->acls[i];
+
+			if (!ao->keep)
+				continue;
+			if (!auth || !streq(auth, "0")) {
+				if (!ao->chap.user) {
+					drop_acl(w, to, ao,
+						 "it has no CHAP credentials, so it cannot log in "
+						 "while the target requires CHAP");
+					to->n_kept--;
+				}
+			} else if (ao->chap.user) {
+				note(w, &ao->notes, true, t->iqn,
+				     "initiator %s: CHAP user %.64s not saved: the target does not "
+				     "require CHAP, and other initiators have no credentials",
+				     ao->acl->initiator, ao->chap.user);
+				ao->chap = ao->mutual = (struct cred){0};
+			}
+		}
+	}
+
+	to->chap = to->mutual = (struct cred){0};
+	k = common_cred(to, false);
+	if (k >= 0 && to->acls[k].chap.user) {
+		bool all = true;
+
+		to->chap = to->acls[k].chap;
+		for (size_t i = 0; i < t->n_acls; i++)
+			if (to->acls[i].keep && !to->acls[i].mutual.user)
+				all = false;
+		k = all ? common_cred(to, true) : -1;
+		if (k >= 0)
+			to->mutual = to->acls[k].mutual;
+	}
+
+	for (size_t i = 0; i < t->n_acls; i++) {
+		struct acl_out *ao = &to->acls[i];
+		_cleanup_free_ char *luns = NULL;
+
+		if (!ao->keep)
+			continue;
+		ao->own_chap = ao->chap.user && !cred_eq(&ao->chap, &to->chap);
+		ao->own_mutual = ao->mutual.user && !cred_eq(&ao->mutual, &to->mutual);
+		ao->section = ao->section || ao->own_chap || ao->own_mutual || ao->notes.n > 0 ||
+			      !same_luns(to, ao);
+		if (same_luns(to, ao))
+			continue;
+		luns = format_luns(ao);
+		if (!luns)
+			return -ENOMEM;
+		if (strlen(luns) > LINE_MAX_LEN) {
+			drop_acl(w, to, ao, "its LUN list is too long for one 'luns =' line");
+			to->n_kept--;
+		}
+	}
+	if (to->n_kept == 0)
+		to->chap = to->mutual = (struct cred){0};
+
+	/* Read-only LUNs: a read-only block device, or write_protect on every mapping. */
+	for (size_t i = 0; i < t->n_acls; i++) {
+		const struct acl_out *ao = &to->acls[i];
+
+		if (!ao->keep)
+			continue;
+		for (size_t j = 0; j < ao->n_luns; j++) {
+			struct lun_out *lo = find_lun_out(to, ao->luns[j]);
+			if (ao->wp[j])
+				lo->wp_yes++;
+			else
+				lo->wp_no++;
+		}
+	}
+	for (size_t i = 0; i < t->n_luns; i++) {
+		struct lun_out *lo = &to->luns[i];
+		bool iblock_ro;
+
+		if (!lo->b)
+			continue;
+		iblock_ro = lo->b->type == TM_BACKSTORE_IBLOCK && lo->b->readonly;
+		lo->ro = iblock_ro || lo->lun->readonly || lo->wp_yes > 0;
+		if (iblock_ro || lo->lun->readonly || lo->wp_yes == 0)
+			continue;
+		if (lo->wp_no > 0)
+			note(w, &lo->notes, true, t->iqn,
+			     "LUN %u is write-protected for %u initiator(s) and writable for %u, "
+			     "which target files cannot say: saved read-only for all",
+			     lo->lun->number, lo->wp_yes, lo->wp_no);
+		else if (lo->b->type == TM_BACKSTORE_IBLOCK)
+			note(w, &lo->notes, false, NULL,
+			     "LUN %u is write-protected for every initiator; 'ro' also opens %s "
+			     "read-only",
+			     lo->lun->number, lo->b->path);
+	}
+	return w->error;
+}
+
+/* ---- the portal group's settings --------------------------------------------------------- */
+
+static void add_setting_line(struct writer *w, struct target_out *to, const char *key,
+			     const char *name, const char *value)
+{
+	const char *why = value_problem(value);
+
+	if (!why && !valid_name(name, 255, false))
+		why = "its name has characters other than letters, digits and '_'";
+	if (!why && strlen(key) + strlen(name) + 3 + strlen(value) > LINE_MAX_LEN)
+		why = "it is too long for one line";
+	if (why) {
+		note(w, &to->notes, true, to->t->iqn,
+		     "%s%s = '%s' cannot be written (%s): not saved", key, name, value, why);
+		return;
+	}
+	push_string(w, &to->settings, tm_strdupf("%s%s = %s", key, name, value));
+}
+
+static void analyze_tpg_settings(struct writer *w, struct target_out *to)
+{
+	const struct tm_target *t = to->t;
+	bool open = to->open || to->n_kept == 0;
+	bool chap = to->open ? to->chap.user != NULL : false;
+	static const char *const managed[] = {
+	    "attrib/generate_node_acls",
+	    "attrib/authentication",
+	    "attrib/cache_dynamic_acls",
+	    "attrib/demo_mode_write_protect",
+	};
+	const char *derived[ELEMENTSOF(managed)];
+
+	for (size_t i = 0; !to->open && i < t->n_acls; i++)
+		chap = chap || (to->acls[i].keep && to->acls[i].chap.user);
+	/* What the parser will write for what this file says (finalize_target()). */
+	derived[0] = open ? "1" : "0";
+	derived[1] = chap ? "1" : "0";
+	derived[2] = open ? "1" : NULL; /* only written, and only meaningful, in demo mode */
+	derived[3] = open ? "0" : NULL;
+
+	for (size_t i = 0; i < t->settings.n; i++) {
+		const struct tm_setting *e = &t->settings.v[i];
+		const char *name;
+		size_t m;
+
+		if (streq(e->path, "enable") || startswith(e->path, "auth/"))
+			continue;
+		for (m = 0; m < ELEMENTSOF(managed); m++)
+			if (streq(e->path, managed[m]))
+				break;
+		if (m < ELEMENTSOF(managed)) {
+			if (!derived[m] || !*e->value || streq(e->value, derived[m]))
+				continue;
+			if (m == 0 && streq(e->value, "0"))
+				note(w, &to->notes, false, NULL,
+				     "no initiator has a node ACL: generate_node_acls = 0 keeps "
+				     "every initiator out");
+			add_setting_line(w, to, "attribute.", e->path + strlen("attrib/"),
+					 e->value);
+		} else if ((name = startswith(e->path, "attrib/")))
+			add_setting_line(w, to, "attribute.", name, e->value);
+		else if ((name = startswith(e->path, "param/")))
+			add_setting_line(w, to, "parameter.", name, e->value);
+		else
+			note(w, &to->notes, true, t->iqn,
+			     "setting %s = %s cannot be written: not saved", e->path, e->value);
+	}
+}
+
+/* ---- targets ----------------------------------------------------------------------------- */
+
+static void target_out_done(struct target_out *to)
+{
+	for (size_t i = 0; to->luns && i < to->t->n_luns; i++) {
+		free(to->luns[i].name);
+		free(to->luns[i].serial);
+		free(to->luns[i].attributes);
+		notes_clear(&to->luns[i].notes);
+	}
+	free(to->luns);
+	for (size_t i = 0; to->acls && i < to->t->n_acls; i++) {
+		free(to->acls[i].luns);
+		free(to->acls[i].wp);
+		notes_clear(&to->acls[i].notes);
+	}
+	free(to->acls);
+	free(to->fatal);
+	notes_clear(&to->notes);
+	notes_clear(&to->acl_notes);
+	notes_clear(&to->settings);
+}
+
+/* The open target's own credentials (demo mode); a target whose credentials cannot be written
+   is not written at all, rather than opened to everyone. */
+static void analyze_tpg_chap(struct writer *w, struct target_out *to)
+{
+	const struct tm_target *t = to->t;
+	struct cred chap, mutual;
+	const char *why;
+
+	get_cred(&t->settings, "auth/", false, &chap);
+	get_cred(&t->settings, "auth/", true, &mutual);
+	if (!to->open) {
+		if (chap.user || mutual.user)
+			note(w, &to->notes, true, t->iqn,
+			     "the portal group's own CHAP user %.64s applies only to initiators "
+			     "without a node ACL, which this target does not let in: not saved",
+			     chap.user ? chap.user : mutual.user);
+		return;
+	}
+	if (chap.user && (why = cred_problem(&chap, "chap"))) {
+		to->fatal = tm_strdupf("its CHAP credentials (user %.64s) cannot be written: %s",
+				       chap.user, why);
+		if (!to->fatal)
+			w->error = -ENOMEM;
+		return;
+	}
+	if (mutual.user && !chap.user) {
+		note(w, &to->notes, true, t->iqn,
+		     "mutual CHAP user %.64s without one-way CHAP: not saved", mutual.user);
+		mutual = (struct cred){0};
+	}
+	if (mutual.user && (why = cred_problem(&mutual, "mutual-chap"))) {
+		to->fatal =
+		    tm_strdupf("its mutual CHAP credentials (user %.64s) cannot be written: %s",
+			       mutual.user, why);
+		if (!to->fatal)
+			w->error = -ENOMEM;
+		return;
+	}
+	to->chap = chap;
+	to->mutual = mutual;
+}
+
+static void emit_target(struct writer *w, FILE *f, struct target_out *to)
+{
+	const struct tm_target *t = to->t;
+
+	fprintf(f, "[target %s]\n", t->iqn);
+	write_notes(f, &to->notes);
+
+	if (!(t->n_portals == 1 && streq(t->portals[0].address, DEFAULT_PORTAL)))
+		for (size_t i = 0; i < t->n_portals; i++)
+			fprintf(f, "portal = %s\n", t->portals[i].address);
+
+	for (size_t i = 0; i < t->n_luns; i++) {
+		struct lun_out *lo = &to->luns[i];
+		_cleanup_free_ char *line = NULL;
+
+		write_notes(f, &lo->notes);
+		if (!lo->b)
+			continue;
+		line = format_lun(lo, lo->ro);
+		if (!line) {
+			w->error = -ENOMEM;
+			return;
+		}
+		fprintf(f, "%s\n", line);
+	}
+
+	write_cred(w, f, "chap", &to->chap);
+	write_cred(w, f, "mutual-chap", &to->mutual);
+	for (size_t i = 0; i < to->settings.n; i++)
+		fprintf(f, "%s\n", to->settings.v[i]);
+
+	write_notes(f, &to->acl_notes);
+	for (size_t i = 0; i < t->n_acls; i++)
+		if (to->acls[i].keep && !to->acls[i].section)
+			fprintf(f, "initiator = %s\n", to->acls[i].acl->initiator);
+
+	for (size_t i = 0; i < t->n_acls; i++) {
+		const struct acl_out *ao = &to->acls[i];
+
+		if (!ao->keep || !ao->section)
+			continue;
+		fprintf(f, "\n[initiator %s]\n", ao->acl->initiator);
+		write_notes(f, &ao->notes);
+		if (!same_luns(to, ao)) {
+			_cleanup_free_ char *luns = format_luns(ao);
+			if (!luns) {
+				w->error = -ENOMEM;
+				return;
+			}
+			fprintf(f, "%s\n", luns);
+		}
+		if (ao->own_chap)
+			write_cred(w, f, "chap", &ao->chap);
+		if (ao->own_mutual)
+			write_cred(w, f, "mutual-chap", &ao->mutual);
+		for (size_t j = 0; j < ao->acl->settings.n; j++) {
+			const struct tm_setting *e = &ao->acl->settings.v[j];
+			const char *name = startswith(e->path, "attrib/");
+
+			if (name && attribute_line_ok(name, e->value))
+				fprintf(f, "attribute.%s = %s\n", name, e->value);
+		}
+	}
+}
+
+/* Writes the target's text into out, or all of it commented out when it cannot be written. */
+static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
+{
+	_cleanup_(target_out_done) struct target_out to = {.t = t};
+	const char *gna = get(&t->settings, "attrib/generate_node_acls");
+	const char *enable = get(&t->settings, "enable");
+	const char *why;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (!t->has_tpg) {
+		note(w, &to.notes, true, t->iqn,
+		     "target %s has no portal group (tpgt_N directory): not saved", t->iqn);
+		write_notes(out, &to.notes);
+		return w->error;
+	}
+	to.open = gna && streq(gna, "1");
+	to.luns = calloc(t->n_luns + 1, sizeof(*to.luns));
+	to.acls = calloc(t->n_acls + 1, sizeof(*to.acls));
+	if (!to.luns || !to.acls)
+		return -ENOMEM;
+
+	why = tm_iscsi_name_invalid(t->iqn);
+	if (!why && strlen("[target ]") + strlen(t->iqn) > LINE_MAX_LEN)
+		why = "too long for a target file line";
+	if (why) {
+		to.fatal = tm_strdupf("its name cannot be written (%s)", why);
+		if (!to.fatal)
+			return -ENOMEM;
+	} else
+		analyze_tpg_chap(w, &to);
+
+	if (t->tpgt != 1)
+		note(w, &to.notes, true, t->iqn,
+		     "LIO serves it as portal group tpgt_%u; targetmgr makes it tpgt_1", t->tpgt);
+	if (enable && !streq(enable, "1"))
+		note(w, &to.notes, true, t->iqn,
+		     "the portal group is disabled (enable=%s); targetmgr enables it", enable);
+	if (t->n_portals == 0)
+		note(w, &to.notes, true, t->iqn,
+		     "it has no portal; targetmgr makes the default one, %s", DEFAULT_PORTAL);
+	for (size_t i = 0; i < t->n_portals; i++)
+		if (!portal_ok(t->portals[i].address) ||
+		    strlen("portal = ") + strlen(t->portals[i].address) > LINE_MAX_LEN) {
+			to.fatal = tm_strdupf("portal %s cannot be written", t->portals[i].address);
+			if (!to.fatal)
+				return -ENOMEM;
+		}
+
+	for (size_t i = 0; i < t->n_luns; i++) {
+		to.luns[i].lun = &t->luns[i];
+		r = analyze_lun(w, t, &to.luns[i], !to.fatal);
+		if (r < 0)
+			return r;
+	}
+
+	for (size_t i = 0; i < t->n_acls; i++) {
+		to.acls[i].acl = &t->acls[i];
+		if (to.open) {
+			note(w, &to.acl_notes, true, t->iqn,
+			     "initiator %s has a node ACL, but the target lets every initiator in "
+			     "(generate_node_acls=1), which target files cannot combine: not saved",
+			     t->acls[i].initiator);
+			continue;
+		}
+		r = analyze_acl(w, &to, &to.acls[i]);
+		if (r < 0)
+			return r;
+	}
+	if (!to.open) {
+		r = settle_acls(w, &to);
+		if (r < 0)
+			return r;
+	} else
+		/* Demo mode has no per-initiator write protection: only read-only devices. */
+		for (size_t i = 0; i < t->n_luns; i++) {
+			struct lun_out *lo = &to.luns[i];
+
+			lo->ro = lo->b && lo->b->type == TM_BACKSTORE_IBLOCK &&
+				 (lo->b->readonly || lo->lun->readonly);
+		}
+	analyze_tpg_settings(w, &to);
+	if (w->error < 0)
+		return w->error;
+
+	if (!to.fatal) {
+		emit_target(w, out, &to);
+		return w->error;
+	}
+
+	/* Commented out: nothing is lost, nothing is let in. */
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	emit_target(w, f, &to);
+	if (fclose(f) != 0) {
+		erase_free(text, len);
+		return -ENOMEM;
+	}
+	note(w, &to.notes, true, t->iqn, "target %s: not saved: %s", t->iqn, to.fatal);
+	write_comment(out, to.notes.v[to.notes.n - 1]);
+	for (char *line = text, *nl; line < text + len; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		*nl = '\0';
+		if (*line)
+			write_comment(out, line);
+	}
+	erase_free(text, len);
+	return w->error;
+}
+
+/* ---- discovery, unused backstores, the whole file ---------------------------------------- */
+
+static void write_discovery(struct writer *w, FILE *f)
+{
+	const struct tm_settings *s = &w->c->discovery;
+	const char *enforce = get(s, "enforce_discovery_auth");
+	struct notes notes = {0};
+	struct cred chap, mutual;
+	const char *why;
+
+	get_cred(s, "", false, &chap);
+	get_cred(s, "", true, &mutual);
+	if (!enforce || !streq(enforce, "1")) {
+		if (chap.user)
+			note(w, &notes, true, "discovery",
+			     "CHAP user %.64s is set but not enforced (enforce_discovery_auth=%s), "
+			     "which target files cannot say: not saved",
+			     chap.user, enforce ? enforce : "?");
+		goto finish;
+	}
+	if (!chap.user) {
+		note(w, &notes, true, "discovery",
+		     "authentication is enforced without CHAP credentials, which target files "
+		     "cannot say: not saved");
+		goto finish;
+	}
+	if ((why = cred_problem(&chap, "chap"))) {
+		note(w, &notes, true, "discovery",
+		     "CHAP credentials (user %.64s) cannot be written: %s: not saved", chap.user,
+		     why);
+		goto finish;
+	}
+	if (mutual.user && (why = cred_problem(&mutual, "mutual-chap"))) {
+		note(w, &notes, true, "discovery",
+		     "mutual CHAP credentials (user %.64s) cannot be written: %s: not saved",
+		     mutual.user, why);
+		mutual = (struct cred){0};
+	}
+	fputs("\n[discovery]\n", f);
+	write_notes(f, &notes);
+	notes_clear(&notes);
+	write_cred(w, f, "chap", &chap);
+	write_cred(w, f, "mutual-chap", &mutual);
+finish:
+	if (notes.n > 0) {
+		fputc('\n', f);
+		write_notes(f, &notes);
+	}
+	notes_clear(&notes);
+}
+
+static void write_unused_backstores(struct writer *w, FILE *f)
+{
+	struct notes notes = {0};
+
+	for (size_t i = 0; i < w->c->n_backstores; i++) {
+		const struct tm_backstore *b = &w->c->backstores[i];
+		_cleanup_free_ char *key = NULL;
+
+		if (w->uses[i].referenced)
+			continue;
+		key = tm_strdupf("%s/%s", b->hba, b->name);
+		if (!key) {
+			w->error = -ENOMEM;
+			return;
+		}
+		if (selected(w, TM_OBJ_BACKSTORE, key))
+			note(w, &notes, true, NULL, "backstore %s serves no LUN: not saved", key);
+	}
+	if (notes.n > 0) {
+		fputc('\n', f);
+		write_notes(f, &notes);
+	}
+	notes_clear(&notes);
+}
+
+int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_save_options *opts,
+		    struct tm_diags *warnings)
+{
+	struct writer w = {.c = config, .opts = opts, .warnings = warnings};
+	char *body = NULL;
+	size_t len = 0;
+	FILE *b;
+	int r = 0;
+
+	w.uses = calloc(config->n_backstores + 1, sizeof(*w.uses));
+	if (!w.uses)
+		return -ENOMEM;
+	for (size_t i = 0; i < config->n_targets; i++)
+		for (size_t j = 0; j < config->targets[i].n_luns; j++) {
+			const struct tm_lun *l = &config->targets[i].luns[j];
+			const struct tm_backstore *bs;
+
+			if (!l->backstore_hba || !l->backstore_name)
+				continue;
+			bs = tm_config_find_backstore(config, l->backstore_hba, l->backstore_name);
+			if (bs)
+				w.uses[backstore_index(&w, bs)].referenced = true;
+		}
+
+	/* The body first: the header says what the body needed. */
+	b = open_memstream(&body, &len);
+	if (!b) {
+		r = -ENOMEM;
+		goto finish;
+	}
+	for (size_t i = 0; r >= 0 && i < config->n_targets; i++) {
+		if (!selected(&w, TM_OBJ_TARGET, config->targets[i].iqn))
+			continue;
+		fputc('\n', b);
+		r = write_target(&w, b, &config->targets[i]);
+	}
+	if (r >= 0) {
+		write_discovery(&w, b);
+		write_unused_backstores(&w, b);
+		r = w.error;
+	}
+	if (fclose(b) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0)
+		goto finish;
+
+	fputs("# Target files for targetmgr(8), written by 'targetmgr save' from the running LIO "
+	      "state.\n",
+	      f);
+	if (w.secrets)
+		fputs("# It holds CHAP secrets in clear: keep it private (chmod 600).\n", f);
+	if (w.foreign_hba)
+		write_comment(f, "Backstores are made again in targetmgr's HBAs (fileio_1000, "
+				 "iblock_1000, rd_mcp_1000) rather than the ones LIO has them in "
+				 "now; initiators see no difference.");
+	if (w.foreign_links)
+		write_comment(f, "LUN and mapped LUN links get targetmgr's names (the backstore's "
+				 "name, lun_N) rather than the ones LIO has now; initiators see no "
+				 "difference.");
+	fwrite(body, 1, len, f);
+	fflush(f);
+	if (ferror(f))
+		r = -EIO;
+
+finish:
+	erase_free(body, len);
+	for (size_t i = 0; i < config->n_backstores; i++) {
+		free(w.uses[i].name);
+		free(w.uses[i].serial);
+	}
+	free(w.uses);
+	return r;
+}

@@ -1,8 +1,353 @@
-/* Being written: see the save helper. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * targetmgr save [--all] [-o PATH]: the running LIO state as target files, so that a host set
+ * up with targetcli can be adopted, and `save` then `apply` on a clean kernel builds the same
+ * targets again.
+ *
+ * The output holds the CHAP secrets in force (a restore needs them).  It goes to standard
+ * output without -o or with "-o -"; with -o PATH it is written to a new file of mode 0600 in
+ * PATH's directory (O_EXCL), synced, and renamed over PATH, so that PATH is never seen half
+ * written or readable by others.
+ *
+ * By default only the targets targetmgr created (the ownership ledger) are written, with the
+ * backstores behind their LUNs; --all writes every target, whoever made it.  What the target
+ * file syntax cannot express becomes a comment in the output and a warning on stderr.  The
+ * output is parsed and checked before it is written; should it not pass `targetmgr check`
+ * (a bug), it is written anyway, the errors are printed, and the exit status is 1.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "../lib/parse.h"
+#include "../lib/save.h"
+#include "../lib/scan.h"
+#include "../lib/verify.h"
 #include "cli.h"
+
+/* What the first scan does not read but a restore needs: secrets, and the demo-mode
+   attributes that the parser derives for open targets (read only for those). */
+static const char *const tpg_extra[] = {"auth/password", "auth/password_mutual", NULL};
+static const char *const tpg_open_extra[] = {"attrib/cache_dynamic_acls",
+					     "attrib/demo_mode_write_protect", NULL};
+static const char *const acl_extra[] = {"auth/password", "auth/password_mutual", NULL};
+static const char *const discovery_paths[] = {
+    "enforce_discovery_auth", "userid", "password", "userid_mutual", "password_mutual", NULL,
+};
+
+static int want_paths(struct tm_settings *s, const char *const *paths)
+{
+	for (; *paths; paths++) {
+		int r = tm_settings_set(s, *paths, "", false, (struct tm_origin){0});
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The declared object's pass-through settings (attrib/..., param/...): the kernel's values
+   of the attributes the target files name are saved too. */
+static int want_declared(struct tm_settings *s, const struct tm_settings *declared)
+{
+	for (size_t i = 0; declared && i < declared->n; i++) {
+		const char *p = declared->v[i].path;
+		int r;
+
+		if (!startswith(p, "attrib/") && !startswith(p, "param/"))
+			continue;
+		r = tm_settings_set(s, p, "", false, (struct tm_origin){0});
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static bool is_open(const struct tm_target *t)
+{
+	const struct tm_setting *s = tm_settings_find(&t->settings, "attrib/generate_node_acls");
+	return s && streq(s->value, "1");
+}
+
+/*
+ * A model of the running objects (values irrelevant) whose settings name what the scanner
+ * should read besides its defaults.  declared: the target files, for their attribute. and
+ * parameter. keys (may be empty).
+ */
+static int build_want(const struct tm_config *have, const struct tm_config *declared,
+		      struct tm_config **ret)
+{
+	_cleanup_config_ struct tm_config *want = tm_config_new();
+	int r;
+
+	if (!want)
+		return -ENOMEM;
+	for (size_t i = 0; i < have->n_backstores; i++) {
+		const struct tm_backstore *h = &have->backstores[i];
+		const struct tm_backstore *d = tm_config_find_backstore(declared, h->hba, h->name);
+		struct tm_backstore *b;
+
+		if (!d)
+			continue;
+		b = TM_PUSH(want->backstores, want->n_backstores);
+		if (!b)
+			return -ENOMEM;
+		b->type = h->type;
+		b->hba = strdup(h->hba);
+		b->name = strdup(h->name);
+		if (!b->hba || !b->name)
+			return -ENOMEM;
+		r = want_declared(&b->settings, &d->settings);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < have->n_targets; i++) {
+		const struct tm_target *h = &have->targets[i];
+		const struct tm_target *d = tm_config_find_target(declared, h->iqn);
+		struct tm_target *t;
+
+		if (!h->has_tpg)
+			continue;
+		t = TM_PUSH(want->targets, want->n_targets);
+		if (!t)
+			return -ENOMEM;
+		t->iqn = strdup(h->iqn);
+		if (!t->iqn)
+			return -ENOMEM;
+		t->tpgt = h->tpgt;
+		r = want_paths(&t->settings, tpg_extra);
+		if (r >= 0 && is_open(h))
+			r = want_paths(&t->settings, tpg_open_extra);
+		if (r >= 0)
+			r = want_declared(&t->settings, d ? &d->settings : NULL);
+		if (r < 0)
+			return r;
+		for (size_t j = 0; j < h->n_acls; j++) {
+			const struct tm_acl *da =
+			    d ? tm_target_find_acl(d, h->acls[j].initiator) : NULL;
+			struct tm_acl *a = TM_PUSH(t->acls, t->n_acls);
+
+			if (!a)
+				return -ENOMEM;
+			a->initiator = strdup(h->acls[j].initiator);
+			if (!a->initiator)
+				return -ENOMEM;
+			r = want_paths(&a->settings, acl_extra);
+			if (r >= 0)
+				r = want_declared(&a->settings, da ? &da->settings : NULL);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = want_paths(&want->discovery, discovery_paths);
+	if (r < 0)
+		return r;
+	*ret = want;
+	want = NULL;
+	return 0;
+}
+
+/* The target files, if they can be read at all: only the setting paths they name are used,
+   so their diagnostics are not save's business. */
+static struct tm_config *load_declared(struct tm_cli *cli)
+{
+	struct tm_config *c = tm_config_new();
+	struct tm_diags d = {0};
+
+	if (c)
+		(void)tm_parse_path(cli->config_path, c, &d);
+	tm_diags_clear(&d);
+	return c;
+}
+
+/* A target with several portal groups: the model has one, the others would go unmentioned. */
+static void warn_extra_tpgs(struct tm_cfs *cfs, const struct tm_target *t)
+{
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *dir = tm_strdupf("target/iscsi/%s", t->iqn);
+	unsigned n = 0;
+
+	if (!dir || tm_cfs_list(cfs, dir, TM_CFS_DIR, &names) < 0)
+		return;
+	for (char **s = names; *s; s++)
+		n += startswith(*s, "tpgt_") != NULL;
+	if (n > 1)
+		log_msg("save: warning: %s: target has %u portal groups; only tpgt_%u is saved",
+			t->iqn, n, t->tpgt);
+}
+
+/* Parses and verifies the output as `check` would (without looking at the host); prints the
+   errors.  Returns the number of errors. */
+static size_t self_check(const char *name, const char *text)
+{
+	_cleanup_config_ struct tm_config *c = tm_config_new();
+	struct tm_diags d = {0};
+	size_t n = 0;
+	int r;
+
+	if (!c)
+		return 0;
+	r = tm_parse_string(name, text, c, &d);
+	if (r >= 0 && d.n_errors == 0)
+		tm_verify(c, 0, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.v[i].severity != TM_ERROR)
+			continue;
+		log_msg("save: error: the output does not pass 'targetmgr check' (please report "
+			"this): %s:%u: %s",
+			name, d.v[i].line, d.v[i].message);
+		n++;
+	}
+	tm_diags_clear(&d);
+	return n;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, buf, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* A new 0600 file next to path (O_CREAT|O_EXCL by mkostemp()), synced, renamed over path. */
+static int write_file(const char *path, const char *buf, size_t len)
+{
+	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+	const char *slash = strrchr(path, '/');
+	int r;
+
+	dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	tmp = tm_strdupf("%s/.%s.XXXXXX", dir ? dir : ".", slash ? slash + 1 : path);
+	if (!dir || !tmp)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* mkostemp() asks for 0600 but the umask may take bits away: exactly 0600. */
+	if (fchmod(fd, 0600) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+		r = errno > 0 ? -errno : -EIO;
+		goto fail;
+	}
+	r = close(fd);
+	fd = -EBADF;
+	if (r < 0 || rename(tmp, path) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* The rename itself, on disk. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)fsync(dfd);
+	return 0;
+fail:
+	(void)unlink(tmp);
+	return r;
+}
+
+static int write_stdout(const char *buf, size_t len)
+{
+	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0)
+		return errno > 0 ? -errno : -EIO;
+	return 0;
+}
+
 int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 {
-	(void)cli, (void)argc, (void)argv;
-	log_msg("save: not implemented yet");
-	return TM_EXIT_FAILURE;
+	_cleanup_config_ struct tm_config *first = NULL, *declared = NULL, *want = NULL,
+					  *have = NULL;
+	_cleanup_cfs_ struct tm_cfs *cfs = NULL;
+	_cleanup_ledger_ struct tm_ledger *ledger = NULL;
+	_cleanup_free_ char *buf = NULL;
+	struct tm_save_options sopts = {0};
+	struct tm_diags warnings = {0};
+	struct cli_command_opts opts;
+	size_t len = 0, left_out = 0, errors;
+	bool to_stdout;
+	FILE *f;
+	int r, ret = TM_EXIT_FAILURE;
+
+	r = cli_parse_command(cli, "save", CLI_OPT_ALL | CLI_OPT_OUTPUT, argc, argv, &opts);
+	if (r != 0)
+		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
+	if (cli->json) {
+		log_msg("save: --json is not supported: save writes target files");
+		return TM_EXIT_USAGE;
+	}
+	if (opts.output && !*opts.output) {
+		log_msg("save: -o needs a file name, or '-' for standard output");
+		return TM_EXIT_USAGE;
+	}
+	to_stdout = !opts.output || streq(opts.output, "-");
+
+	/* First the structure, then again with the settings only save needs. */
+	if (cli_scan(cli, NULL, &cfs, &first) < 0)
+		return TM_EXIT_FAILURE;
+	declared = load_declared(cli);
+	if (!declared)
+		return log_error_errno(-ENOMEM, "save"), TM_EXIT_FAILURE;
+	r = build_want(first, declared, &want);
+	if (r < 0)
+		return log_error_errno(r, "save"), TM_EXIT_FAILURE;
+	r = tm_scan(cfs, want, &have);
+	if (r < 0)
+		return log_error_errno(r, "cannot read the running state from %s",
+				       cli->configfs_root),
+		       TM_EXIT_FAILURE;
+
+	if (!opts.all) {
+		r = tm_ledger_open(cli->state_dir, &ledger);
+		if (r < 0)
+			return log_error_errno(r, "cannot read the ownership ledger in %s",
+					       cli->state_dir),
+			       TM_EXIT_FAILURE;
+		sopts.select = tm_ledger_owned_cb;
+		sopts.userdata = ledger;
+	}
+	for (size_t i = 0; i < have->n_targets; i++) {
+		const struct tm_target *t = &have->targets[i];
+
+		if (ledger && !tm_ledger_owns(ledger, TM_OBJ_TARGET, t->iqn)) {
+			left_out++;
+			continue;
+		}
+		if (t->has_tpg)
+			warn_extra_tpgs(cfs, t);
+	}
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return log_error_errno(-ENOMEM, "save"), TM_EXIT_FAILURE;
+	r = tm_config_write(f, have, &sopts, &warnings);
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		log_error_errno(r, "save");
+		goto finish;
+	}
+	for (size_t i = 0; i < warnings.n; i++)
+		log_msg("save: warning: %s", warnings.v[i].message);
+	if (left_out > 0)
+		log_msg("save: %zu target(s) made by other tools left out; --all saves them too",
+			left_out);
+
+	errors = self_check(to_stdout ? "<stdout>" : opts.output, buf);
+	r = to_stdout ? write_stdout(buf, len) : write_file(opts.output, buf, len);
+	if (r < 0) {
+		log_error_errno(r, "cannot write %s",
+				to_stdout ? "to standard output" : opts.output);
+		goto finish;
+	}
+	ret = errors > 0 ? TM_EXIT_FAILURE : TM_EXIT_OK;
+finish:
+	if (buf)
+		explicit_bzero(buf, len); /* CHAP secrets */
+	tm_diags_clear(&warnings);
+	return ret;
 }
