@@ -24,6 +24,18 @@ static void json_auth(struct json *j, const struct tm_settings *s, bool enforced
 	json_close(j, '}');
 }
 
+typedef bool (*owned_fn)(void *userdata, enum tm_obj_kind kind, const char *name);
+
+static bool backstore_managed(const struct tm_backstore *b, owned_fn owned, void *userdata)
+{
+	_cleanup_free_ char *name = NULL;
+
+	if (!owned)
+		return true;
+	name = tm_strdupf("%s/%s", b->hba, b->name);
+	return name && owned(userdata, TM_OBJ_BACKSTORE, name);
+}
+
 static void json_backstore(struct json *j, const char *key, const struct tm_backstore *b,
 			   bool managed)
 {
@@ -76,7 +88,8 @@ static void json_show(FILE *f, const struct tm_config *have,
 			json_open(&j, NULL, '{');
 			json_uint(&j, "lun", l->number);
 			if (b)
-				json_backstore(&j, "backstore", b, true);
+				json_backstore(&j, "backstore", b,
+					       backstore_managed(b, owned, userdata));
 			json_close(&j, '}');
 		}
 		json_close(&j, ']');
@@ -107,9 +120,7 @@ static void json_show(FILE *f, const struct tm_config *have,
 	json_open(&j, "backstores", '[');
 	for (size_t i = 0; i < have->n_backstores; i++) {
 		const struct tm_backstore *b = &have->backstores[i];
-		_cleanup_free_ char *name = tm_strdupf("%s/%s", b->hba, b->name);
-		json_backstore(&j, NULL, b,
-			       !owned || (name && owned(userdata, TM_OBJ_BACKSTORE, name)));
+		json_backstore(&j, NULL, b, backstore_managed(b, owned, userdata));
 	}
 	json_close(&j, ']');
 	json_close(&j, '}');

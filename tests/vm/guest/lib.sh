@@ -110,3 +110,74 @@ discover() {
 configfs_writes() {
 	grep -E '(mkdir|mkdirat|rmdir|symlink|symlinkat|unlink|unlinkat|rename|renameat2)\(.*/sys/kernel/config|openat\(.*/sys/kernel/config.*O_(WRONLY|RDWR)|write\([0-9]+</sys/kernel/config' "$1" || true
 }
+
+# --- Added for reconcile.sh -----------------------------------------------------------------
+
+CFS=/sys/kernel/config
+
+# is_rc DESCRIPTION GOT WANT OUTFILE: like `is` for an exit status; shows the tail of the
+# command's output file as diagnostics when the status is not the wanted one.
+is_rc() {
+	is "$1" "$2" "$3"
+	if [[ $2 != "$3" && -f $4 ]]; then
+		tail -n 20 "$4" | sed 's/^/#   | /'
+	fi
+}
+
+# diag FILE [LINES]: a file's first lines as TAP diagnostics, for people reading the log.
+diag() {
+	head -n "${2:-30}" "$1" | sed 's/^/#   | /'
+}
+
+# session_sid IQN: the open-iscsi session id (the N of "[N]" in `iscsiadm -m session`) of the
+# session logged in to IQN; empty when there is none.
+session_sid() {
+	iscsiadm -m session 2>/dev/null | awk -v t="$1" '$4 == t { gsub(/[][]/, "", $2); print $2 }'
+}
+
+# sleep_ms MS: sleeps MS milliseconds.
+sleep_ms() {
+	sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
+}
+
+# cfs_counts [SKIP_ERE]: one line counting the LIO objects in configfs: iSCSI targets, TPGs,
+# portals, LUN dirs, LUN links, ACL dirs, mapped LUN dirs, mapped LUN links, and backstore dirs
+# in targetmgr's HBAs (core/*_1000/).  Paths matching SKIP_ERE (e.g. another tool's target) are
+# not counted.  Pure bash globbing: no process per object.
+cfs_counts() {
+	local skip=${1:-'^$'} t=$CFS/target p e
+	local -A n=([targets]=0 [tpgs]=0 [portals]=0 [luns]=0 [lun_links]=0 [acls]=0 [mapped]=0
+		[mapped_links]=0 [backstores]=0)
+	local old_nullglob
+	old_nullglob=$(shopt -p nullglob)
+	shopt -s nullglob
+	for p in "$t"/iscsi/*/; do
+		[[ $p =~ $skip ]] && continue
+		case ${p%/} in */iqn.* | */eui.* | */naa.*) n[targets]=$((n[targets] + 1)) ;; esac
+	done
+	for p in "$t"/iscsi/*/tpgt_*/; do [[ $p =~ $skip ]] || n[tpgs]=$((n[tpgs] + 1)); done
+	for p in "$t"/iscsi/*/tpgt_*/np/*/; do [[ $p =~ $skip ]] || n[portals]=$((n[portals] + 1)); done
+	for p in "$t"/iscsi/*/tpgt_*/lun/lun_*/; do
+		[[ $p =~ $skip ]] && continue
+		n[luns]=$((n[luns] + 1))
+		for e in "$p"*; do [[ -L $e ]] && n[lun_links]=$((n[lun_links] + 1)); done
+	done
+	for p in "$t"/iscsi/*/tpgt_*/acls/*/; do [[ $p =~ $skip ]] || n[acls]=$((n[acls] + 1)); done
+	for p in "$t"/iscsi/*/tpgt_*/acls/*/lun_*/; do
+		[[ $p =~ $skip ]] && continue
+		n[mapped]=$((n[mapped] + 1))
+		for e in "$p"*; do [[ -L $e ]] && n[mapped_links]=$((n[mapped_links] + 1)); done
+	done
+	for p in "$t"/core/*_1000/*/; do [[ $p =~ $skip ]] || n[backstores]=$((n[backstores] + 1)); done
+	eval "$old_nullglob"
+	echo "targets=${n[targets]} tpgs=${n[tpgs]} portals=${n[portals]} luns=${n[luns]}" \
+		"lun_links=${n[lun_links]} acls=${n[acls]} mapped=${n[mapped]}" \
+		"mapped_links=${n[mapped_links]} backstores=${n[backstores]}"
+}
+
+# cfs_tree: every directory and link below configfs's target/ (statistics left out), sorted;
+# two listings compare whole trees.
+cfs_tree() {
+	find "$CFS/target" \( -name statistics -o -name fabric_statistics \) -prune -o \
+		\( -type d -o -type l \) -print | sort
+}
