@@ -97,6 +97,9 @@ void tm_config_free(struct tm_config *c)
 	for (size_t i = 0; i < c->n_files; i++)
 		free(c->files[i]);
 	free(c->files);
+	for (size_t i = 0; i < c->n_hbas; i++)
+		free(c->hbas[i]);
+	free(c->hbas);
 	free(c);
 }
 

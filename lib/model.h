@@ -124,6 +124,11 @@ struct tm_config {
 	struct tm_settings discovery;
 	char **files; /* names that tm_origin.file points into */
 	size_t n_files;
+	/* Running state: the backstore HBA directories (of the plugins targetmgr models), and
+	   whether the iSCSI fabric is instantiated (target/iscsi exists). */
+	char **hbas;
+	size_t n_hbas;
+	bool has_iscsi_fabric;
 };
 
 #define TM_LUN_UNLINKED UINT32_MAX

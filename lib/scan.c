@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <limits.h>
 
+#include "parallel.h"
 #include "util.h"
 
 #define SERIAL_PREFIX "T10 VPD Unit Serial Number:"
@@ -251,24 +252,21 @@ static int parse_info(struct tm_backstore *b, const char *info, const char *udev
 
 /* ---- backstores ---- */
 
-static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c,
-			  enum tm_backstore_type type, const char *hba, const char *name)
+static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want,
+			  enum tm_backstore_type type, const char *hba, const char *name,
+			  struct tm_backstore *b)
 {
 	static const char *const always[] = {"wwn/vpd_unit_serial", "enable", NULL};
 	_cleanup_free_ char *dir = NULL, *p_udev = NULL, *p_info = NULL;
 	_cleanup_free_ char *udev_path = NULL, *info = NULL;
 	const struct tm_backstore *wb = want ? tm_config_find_backstore(want, hba, name) : NULL;
 	const struct tm_setting *serial;
-	struct tm_backstore *b;
 	int r;
 
 	dir = tm_strdupf("target/core/%s/%s", hba, name);
 	if (!dir)
 		return -ENOMEM;
 
-	b = TM_PUSH(c->backstores, c->n_backstores);
-	if (!b)
-		return -ENOMEM;
 	b->type = type;
 	b->hba = strdup(hba);
 	b->name = strdup(name);
@@ -279,7 +277,8 @@ static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want, stru
 	p_info = tm_strdupf("%s/info", dir);
 	if (!p_udev || !p_info)
 		return -ENOMEM;
-	r = read_optional(cfs, p_udev, &udev_path);
+	/* RAM disks have no backing path: their udev_path is always empty. */
+	r = type == TM_BACKSTORE_RAMDISK ? 0 : read_optional(cfs, p_udev, &udev_path);
 	if (r < 0)
 		return r;
 	r = read_optional(cfs, p_info, &info);
@@ -325,9 +324,38 @@ static int hba_type(const char *hba)
 	return tm_backstore_type_from_plugin(plugin);
 }
 
+/* Backstores and targets are read on a few threads: the reads are independent, and the
+   kernel spends its time in each one. */
+#define SCAN_WORKERS 8
+
+struct backstore_ref {
+	const char *hba, *name; /* point into the listings */
+};
+
+struct backstore_job {
+	struct tm_cfs *cfs;
+	const struct tm_config *want;
+	struct tm_config *c;
+	const struct backstore_ref *refs;
+};
+
+static int backstore_job(void *userdata, size_t i)
+{
+	const struct backstore_job *j = userdata;
+	int type = hba_type(j->refs[i].hba);
+
+	if (type < 0)
+		return type;
+	return scan_backstore(j->cfs, j->want, type, j->refs[i].hba, j->refs[i].name,
+			      &j->c->backstores[i]);
+}
+
 static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c)
 {
 	_cleanup_strv_ char **hbas = NULL;
+	_cleanup_free_ struct backstore_ref *refs = NULL;
+	char ***lists = NULL;
+	size_t n_lists = 0, n = 0;
 	int r;
 
 	r = tm_cfs_list(cfs, "target/core", TM_CFS_DIR, &hbas);
@@ -336,45 +364,88 @@ static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, str
 	if (r < 0)
 		return r;
 
+	/* First the structure (one listing per HBA), then every backstore at once. */
 	for (char **h = hbas; *h; h++) {
-		_cleanup_strv_ char **names = NULL;
 		_cleanup_free_ char *dir = NULL;
+		char **names = NULL, ***slot;
 		int type = hba_type(*h);
 
-		if (type == -ENOMEM)
-			return type;
+		r = type == -ENOMEM ? type : 0;
+		if (r < 0)
+			goto out;
 		if (type < 0)
 			continue; /* pscsi, user (TCMU), alua/, ...: not ours to model */
-
+		r = tm_strv_push(&c->hbas, &c->n_hbas, *h);
+		if (r < 0)
+			goto out;
 		dir = tm_strdupf("target/core/%s", *h);
-		if (!dir)
-			return -ENOMEM;
-		r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
+		r = dir ? tm_cfs_list(cfs, dir, TM_CFS_DIR, &names) : -ENOMEM;
 		if (r == -ENOENT)
 			continue; /* removed meanwhile */
 		if (r < 0)
-			return r;
-		for (char **n = names; *n; n++) {
-			r = scan_backstore(cfs, want, c, type, *h, *n);
-			if (r < 0)
-				return r;
+			goto out;
+		slot = TM_PUSH(lists, n_lists);
+		if (!slot) {
+			tm_strv_free(names);
+			r = -ENOMEM;
+			goto out;
+		}
+		*slot = names;
+		for (char **nm = names; *nm; nm++) {
+			struct backstore_ref *ref = TM_PUSH(refs, n);
+			if (!ref) {
+				r = -ENOMEM;
+				goto out;
+			}
+			*ref = (struct backstore_ref){*h, *nm};
 		}
 	}
-	return 0;
+	r = 0;
+	if (n > 0) {
+		struct backstore_job job = {cfs, want, c, refs};
+		c->backstores = calloc(n, sizeof(*c->backstores));
+		if (!c->backstores) {
+			r = -ENOMEM;
+			goto out;
+		}
+		c->n_backstores = n;
+		r = tm_parallel_for(n, SCAN_WORKERS, backstore_job, &job);
+	}
+out:
+	for (size_t i = 0; i < n_lists; i++)
+		tm_strv_free(lists[i]);
+	free(lists);
+	return r;
 }
 
 /* ---- targets ---- */
 
 /* The single symlink of a LUN or mapped LUN directory: its target's last components and its
    own name (which the executor needs to unlink it); NULL (and 0) when there is none. */
-static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned components, char **ret,
-			 char **ret_name)
+static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned components,
+			 const char *hint, char **ret, char **ret_name)
 {
 	_cleanup_strv_ char **links = NULL;
 	_cleanup_free_ char *p = NULL;
 	int r;
 
 	*ret = NULL;
+	/* The name targetmgr gives the link, when the directory is its own: one readlink
+	   instead of a listing and a readlink, for the thousands of mapped LUNs of a big host. */
+	if (hint) {
+		p = tm_strdupf("%s/%s", dir, hint);
+		if (!p)
+			return -ENOMEM;
+		r = tm_cfs_readlink_tail(cfs, p, components, ret);
+		if (r >= 0) {
+			*ret_name = strdup(hint);
+			return *ret_name ? 0 : -ENOMEM;
+		}
+		if (r != -ENOENT)
+			return r;
+		free(p);
+		p = NULL;
+	}
 	r = tm_cfs_list(cfs, dir, TM_CFS_LINK, &links);
 	if (r < 0)
 		return r;
@@ -404,7 +475,8 @@ static int cmp_mapped_lun(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int scan_luns(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
+static int scan_luns(struct tm_cfs *cfs, const char *tpg, const struct tm_target *wt,
+		     struct tm_target *t)
 {
 	_cleanup_strv_ char **names = NULL;
 	_cleanup_free_ char *dir = NULL;
@@ -421,6 +493,7 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
 
 	for (char **n = names; *n; n++) {
 		_cleanup_free_ char *ldir = NULL, *tail = NULL, *link = NULL;
+		const struct tm_lun *wl;
 		struct tm_lun *l;
 		unsigned number;
 		char *slash;
@@ -430,7 +503,8 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, struct tm_target *t)
 		ldir = tm_strdupf("%s/%s", dir, *n);
 		if (!ldir)
 			return -ENOMEM;
-		r = read_lun_link(cfs, ldir, 2, &tail, &link);
+		wl = wt ? tm_target_find_lun(wt, number) : NULL;
+		r = read_lun_link(cfs, ldir, 2, wl ? wl->backstore_name : NULL, &tail, &link);
 		if (r < 0)
 			return r;
 
@@ -468,7 +542,7 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 		return r;
 
 	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *mdir = NULL, *tail = NULL, *link = NULL;
+		_cleanup_free_ char *mdir = NULL, *tail = NULL, *link = NULL, *hint = NULL;
 		const struct tm_mapped_lun *wm;
 		struct tm_mapped_lun *m;
 		unsigned number;
@@ -479,7 +553,13 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 		mdir = tm_strdupf("%s/%s", adir, *n);
 		if (!mdir)
 			return -ENOMEM;
-		r = read_lun_link(cfs, mdir, 1, &tail, &link);
+		wm = wa ? tm_acl_find_mapped_lun(wa, number) : NULL;
+		if (wm) {
+			hint = tm_strdupf("lun_%u", wm->lun);
+			if (!hint)
+				return -ENOMEM;
+		}
+		r = read_lun_link(cfs, mdir, 1, hint, &tail, &link);
 		if (r < 0)
 			return r;
 
@@ -495,7 +575,6 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 			m->link = link;
 			link = NULL;
 		}
-		wm = wa ? tm_acl_find_mapped_lun(wa, number) : NULL;
 		r = read_settings(cfs, mdir, wm ? &wm->settings : NULL, always, &m->settings);
 		if (r < 0)
 			return r;
@@ -626,8 +705,8 @@ static int scan_sessions(struct tm_cfs *cfs, const char *tpg, struct tm_target *
 	return 0;
 }
 
-static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c,
-		       const char *iqn)
+static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, const char *iqn,
+		       struct tm_target *t)
 {
 	static const char *const always[] = {
 	    "enable",      "attrib/generate_node_acls", "attrib/authentication",
@@ -636,14 +715,10 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, struct 
 	const struct tm_target *wt = want ? tm_config_find_target(want, iqn) : NULL;
 	_cleanup_strv_ char **names = NULL;
 	_cleanup_free_ char *dir = NULL, *tpg = NULL;
-	struct tm_target *t;
 	int r;
 
 	dir = tm_strdupf("target/iscsi/%s", iqn);
 	if (!dir)
-		return -ENOMEM;
-	t = TM_PUSH(c->targets, c->n_targets);
-	if (!t)
 		return -ENOMEM;
 	t->iqn = strdup(iqn);
 	if (!t->iqn)
@@ -682,7 +757,7 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, struct 
 	r = scan_portals(cfs, tpg, t);
 	if (r < 0)
 		return r;
-	r = scan_luns(cfs, tpg, t);
+	r = scan_luns(cfs, tpg, wt, t);
 	if (r < 0)
 		return r;
 	r = scan_acls(cfs, tpg, wt, t);
@@ -691,22 +766,50 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, struct 
 	return scan_sessions(cfs, tpg, t);
 }
 
+struct target_job {
+	struct tm_cfs *cfs;
+	const struct tm_config *want;
+	struct tm_config *c;
+	char **iqns; /* point into the listing */
+};
+
+static int target_job(void *userdata, size_t i)
+{
+	const struct target_job *j = userdata;
+	return scan_target(j->cfs, j->want, j->iqns[i], &j->c->targets[i]);
+}
+
 static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c)
 {
 	static const char *const discovery_default[] = {"enforce_discovery_auth", "userid", NULL};
 	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char **iqns = NULL;
+	size_t n_iqns = 0;
 	int r;
 
 	r = tm_cfs_list(cfs, "target/iscsi", TM_CFS_DIR, &names);
 	if (r == -ENOENT)
-		return 0; /* iscsi_target_mod not loaded */
+		return 0; /* the iSCSI fabric is not instantiated */
 	if (r < 0)
 		return r;
+	c->has_iscsi_fabric = true;
 
 	for (char **n = names; *n; n++) {
+		char **slot;
 		if (streq(*n, "discovery_auth"))
 			continue;
-		r = scan_target(cfs, want, c, *n);
+		slot = TM_PUSH(iqns, n_iqns);
+		if (!slot)
+			return -ENOMEM;
+		*slot = *n;
+	}
+	if (n_iqns > 0) {
+		struct target_job job = {cfs, want, c, iqns};
+		c->targets = calloc(n_iqns, sizeof(*c->targets));
+		if (!c->targets)
+			return -ENOMEM;
+		c->n_targets = n_iqns;
+		r = tm_parallel_for(n_iqns, SCAN_WORKERS, target_job, &job);
 		if (r < 0)
 			return r;
 	}

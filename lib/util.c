@@ -16,6 +16,21 @@ void *tm_grow(void **array, size_t *n, size_t size)
 	return p;
 }
 
+int tm_strv_push(char ***v, size_t *n, const char *s)
+{
+	char *copy = strdup(s), **slot;
+
+	if (!copy)
+		return -ENOMEM;
+	slot = TM_PUSH(*v, *n);
+	if (!slot) {
+		free(copy);
+		return -ENOMEM;
+	}
+	*slot = copy;
+	return 0;
+}
+
 char *tm_strdupf(const char *fmt, ...)
 {
 	va_list ap;

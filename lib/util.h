@@ -62,6 +62,9 @@ void *tm_grow(void **array, size_t *n, size_t size);
 #define TM_PUSH(array, n)                                                                          \
 	((__typeof__(*(array)) *)tm_grow((void **)&(array), &(n), sizeof(*(array))))
 
+/* Appends a copy of s to a (strv, count) array.  0 or -ENOMEM. */
+int tm_strv_push(char ***v, size_t *n, const char *s);
+
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *tm_strdupf(const char *fmt, ...) _printf_(1, 2);
 
