@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "parallel.h"
 #include "util.h"
 
 #define RD_PAGE_SIZE 4096ULL
@@ -38,6 +39,10 @@ char *tm_op_object_path(const struct tm_op *op)
 			   : NULL;
 	case TM_OBJ_DISCOVERY:
 		return strdup("target/iscsi/discovery_auth");
+	case TM_OBJ_FABRIC:
+		return strdup(ISCSI_FABRIC);
+	case TM_OBJ_HBA:
+		return tm_strdupf("target/core/%s", op->hba);
 	}
 	return NULL;
 }
@@ -106,24 +111,6 @@ static char *backstore_control(const struct tm_backstore *b, int *err)
 		}                                                                                  \
 	} while (0)
 
-struct executor {
-	struct tm_cfs *cfs;
-	struct tm_plan *plan;
-	unsigned workers;
-	struct tm_exec_failure *failure;
-	pthread_mutex_t lock; /* guards everything below and the failure */
-	bool failed;
-	char **ready; /* directories created (or found) once per run: fabric, HBAs */
-	size_t n_ready;
-};
-
-static void ensure_free(struct executor *x)
-{
-	for (size_t i = 0; i < x->n_ready; i++)
-		free(x->ready[i]);
-	free(x->ready);
-}
-
 /* LUN and mapped-LUN directories may exist without their link after an interrupted apply;
    the planner then asks for them again and only the link is missing. */
 static int mkdir_existing_ok(struct tm_cfs *cfs, const char *dir)
@@ -132,43 +119,12 @@ static int mkdir_existing_ok(struct tm_cfs *cfs, const char *dir)
 	return r == -EEXIST ? 0 : r;
 }
 
-/* A directory many operations share (the iSCSI fabric, an HBA): made at most once per run. */
-static int ensure_dir(struct executor *x, const char *path)
-{
-	char **slot;
-	int r;
-
-	pthread_mutex_lock(&x->lock);
-	for (size_t i = 0; i < x->n_ready; i++) {
-		if (streq(x->ready[i], path)) {
-			pthread_mutex_unlock(&x->lock);
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&x->lock);
-
-	r = mkdir_existing_ok(x->cfs, path); /* a racing thread makes it exist: fine */
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&x->lock);
-	slot = TM_PUSH(x->ready, x->n_ready);
-	if (slot && !(*slot = strdup(path)))
-		x->n_ready--;
-	pthread_mutex_unlock(&x->lock);
-	return 0;
-}
-
-static int create_backstore(struct executor *x, const struct tm_backstore *b, const char *dir,
+static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, const char *dir,
 			    struct tm_exec_failure *f)
 {
-	struct tm_cfs *cfs = x->cfs;
-	_cleanup_free_ char *hba = tm_strdupf("target/core/%s", b->hba);
 	_cleanup_free_ char *control = NULL, *control_path = NULL, *udev_path = NULL;
 	int r;
 
-	if (!hba)
-		return -ENOMEM;
-	TRY(f, hba, ensure_dir(x, hba));
 	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
 	control = backstore_control(b, &r);
 	if (!control) {
@@ -269,35 +225,25 @@ static int exec_delete(struct tm_cfs *cfs, const struct tm_op *op, const char *d
 	case TM_OBJ_BACKSTORE:
 	case TM_OBJ_ACL:
 	case TM_OBJ_PORTAL:
+	case TM_OBJ_HBA:
 		TRY(f, dir, tm_cfs_rmdir(cfs, dir));
 		return 0;
 	case TM_OBJ_DISCOVERY:
+	case TM_OBJ_FABRIC:
 		break;
 	}
 	return -EOPNOTSUPP;
 }
 
-static int exec_op(struct executor *x, const struct tm_op *op, struct tm_exec_failure *f)
+static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_failure *f)
 {
-	struct tm_cfs *cfs = x->cfs;
 	_cleanup_free_ char *dir = tm_op_object_path(op);
 	_cleanup_free_ char *attr = NULL;
-	int r;
 
 	if (!dir)
 		return -ENOMEM;
 	if (op->type == TM_OP_DELETE)
 		return exec_delete(cfs, op, dir, f);
-	if (op->kind == TM_OBJ_DISCOVERY ||
-	    (op->type == TM_OP_CREATE && op->kind == TM_OBJ_TARGET)) {
-		/* LIO instantiates the iSCSI fabric when target/iscsi is created, as rtslib does.
-		 */
-		r = ensure_dir(x, ISCSI_FABRIC);
-		if (r < 0) {
-			f->path = strdup(ISCSI_FABRIC);
-			return r;
-		}
-	}
 	if (op->type == TM_OP_SET) {
 		attr = tm_strdupf("%s/%s", dir, op->setting->path);
 		if (!attr)
@@ -307,7 +253,7 @@ static int exec_op(struct executor *x, const struct tm_op *op, struct tm_exec_fa
 	}
 	switch (op->kind) {
 	case TM_OBJ_BACKSTORE:
-		return create_backstore(x, op->backstore, dir, f);
+		return create_backstore(cfs, op->backstore, dir, f);
 	case TM_OBJ_TARGET:
 		return create_target(cfs, op->target, dir, f);
 	case TM_OBJ_LUN:
@@ -316,6 +262,8 @@ static int exec_op(struct executor *x, const struct tm_op *op, struct tm_exec_fa
 		return create_mapped_lun(cfs, op, dir, f);
 	case TM_OBJ_PORTAL:
 	case TM_OBJ_ACL:
+	case TM_OBJ_FABRIC:
+	case TM_OBJ_HBA:
 		TRY(f, dir, tm_cfs_mkdir(cfs, dir));
 		return 0;
 	case TM_OBJ_DISCOVERY:
@@ -329,108 +277,68 @@ struct task {
 	size_t first, n;
 };
 
-static void fail(struct executor *x, struct tm_op *op, int err, struct tm_exec_failure *local)
-{
-	pthread_mutex_lock(&x->lock);
-	if (!x->failed) {
-		x->failed = true;
-		*x->failure = *local;
-		x->failure->op = op;
-		x->failure->err = err;
-		local->path = NULL;
-	}
-	pthread_mutex_unlock(&x->lock);
-	free(local->path);
-}
+struct executor {
+	struct tm_cfs *cfs;
+	struct tm_plan *plan;
+	const struct task *tasks;
+	pthread_mutex_t lock; /* guards failure */
+	struct tm_exec_failure *failure;
+	bool failed; /* read without the lock: after a failure, no new operation starts */
+};
 
-static void run_task(struct executor *x, const struct task *t)
+static int run_task(void *userdata, size_t t)
 {
-	for (size_t i = t->first; i < t->first + t->n; i++) {
+	struct executor *x = userdata;
+
+	for (size_t i = x->tasks[t].first; i < x->tasks[t].first + x->tasks[t].n; i++) {
 		struct tm_exec_failure local = {0};
 		struct tm_op *op = &x->plan->ops[i];
 		int r;
 
 		if (__atomic_load_n(&x->failed, __ATOMIC_RELAXED))
-			return;
-		r = exec_op(x, op, &local);
+			return -ECANCELED;
+		r = exec_op(x->cfs, op, &local);
 		if (r < 0) {
-			fail(x, op, r, &local);
-			return;
+			/* The first failure is the one reported; a later one only adds noise. */
+			pthread_mutex_lock(&x->lock);
+			if (!x->failure->op) {
+				*x->failure = local;
+				x->failure->op = op;
+				x->failure->err = r;
+				local.path = NULL;
+				__atomic_store_n(&x->failed, true, __ATOMIC_RELAXED);
+			}
+			pthread_mutex_unlock(&x->lock);
+			free(local.path);
+			return r;
 		}
 		op->done = true;
 	}
-}
-
-struct phase_run {
-	struct executor *x;
-	const struct task *tasks;
-	size_t n_tasks;
-	size_t next; /* the next task to take, under x->lock */
-};
-
-static void *worker(void *userdata)
-{
-	struct phase_run *pr = userdata;
-
-	for (;;) {
-		size_t i;
-
-		pthread_mutex_lock(&pr->x->lock);
-		i = pr->x->failed ? pr->n_tasks : pr->next++;
-		pthread_mutex_unlock(&pr->x->lock);
-		if (i >= pr->n_tasks)
-			return NULL;
-		run_task(pr->x, &pr->tasks[i]);
-	}
-}
-
-/* Runs the tasks of one phase on up to x->workers threads; the kernel's configfs calls mostly
-   sleep (RCU grace periods, device setup), so independent trees overlap well. */
-static int run_phase(struct executor *x, const struct task *tasks, size_t n_tasks)
-{
-	struct phase_run pr = {.x = x, .tasks = tasks, .n_tasks = n_tasks};
-	pthread_t threads[TM_EXEC_MAX_WORKERS];
-	size_t n_threads = n_tasks < x->workers ? n_tasks : x->workers;
-	size_t started = 0;
-
-	if (n_threads <= 1) {
-		worker(&pr);
-		return 0;
-	}
-	for (; started < n_threads; started++)
-		if (pthread_create(&threads[started], NULL, worker, &pr) != 0)
-			break;
-	if (started == 0)
-		worker(&pr); /* no thread could start: do the work here */
-	for (size_t i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
 	return 0;
 }
 
 int tm_exec(struct tm_cfs *cfs, struct tm_plan *plan, unsigned workers,
 	    struct tm_exec_failure *failure)
 {
+	_cleanup_free_ struct task *tasks = NULL;
 	struct executor x = {
 	    .cfs = cfs,
 	    .plan = plan,
-	    .workers = workers == 0                    ? 1
-		       : workers > TM_EXEC_MAX_WORKERS ? TM_EXEC_MAX_WORKERS
-						       : workers,
-	    .failure = failure,
 	    .lock = PTHREAD_MUTEX_INITIALIZER,
+	    .failure = failure,
 	};
-	_cleanup_free_ struct task *tasks = NULL;
-	size_t n_tasks = 0, done = 0;
+	size_t done = 0;
+	int r = 0;
 
 	*failure = (struct tm_exec_failure){0};
 	for (size_t i = 0; i < plan->n_ops; i++)
 		plan->ops[i].done = false;
 
-	for (size_t i = 0; i < plan->n_ops && !x.failed;) {
+	/* Phase by phase; a phase's trees are independent, so they run at once. */
+	for (size_t i = 0; i < plan->n_ops && r >= 0;) {
 		enum tm_phase phase = plan->ops[i].phase;
+		size_t n_tasks = 0;
 
-		/* One phase: split it into tasks, runs of operations on the same tree. */
-		n_tasks = 0;
 		while (i < plan->n_ops && plan->ops[i].phase == phase) {
 			struct task *t;
 			size_t j = i + 1;
@@ -439,20 +347,19 @@ int tm_exec(struct tm_cfs *cfs, struct tm_plan *plan, unsigned workers,
 			       plan->ops[j].tree == plan->ops[i].tree)
 				j++;
 			t = TM_PUSH(tasks, n_tasks);
-			if (!t) {
-				ensure_free(&x);
+			if (!t)
 				return -ENOMEM;
-			}
-			t->first = i;
-			t->n = j - i;
+			*t = (struct task){i, j - i};
 			i = j;
 		}
-		run_phase(&x, tasks, n_tasks);
+		x.tasks = tasks;
+		r = tm_parallel_for(n_tasks, workers, run_task, &x);
+		free(tasks);
+		tasks = NULL;
 	}
-	ensure_free(&x);
 	for (size_t i = 0; i < plan->n_ops; i++)
 		done += plan->ops[i].done;
-	return x.failed ? failure->err : (int)done;
+	return x.failed ? failure->err : r < 0 ? r : (int)done;
 }
 
 void tm_exec_failure_clear(struct tm_exec_failure *f)

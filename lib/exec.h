@@ -12,8 +12,6 @@ struct tm_exec_failure {
 	int err; /* negative errno */
 };
 
-#define TM_EXEC_MAX_WORKERS 64
-
 /*
  * Executes a plan, phase by phase; within a phase the object trees run on up to `workers`
  * threads at once, each tree's operations in plan order.  Marks each operation done.  After a

@@ -36,14 +36,13 @@ static void *worker(void *arg)
 	}
 }
 
-int tm_parallel_for(size_t n, unsigned workers, int (*fn)(void *userdata, size_t i),
-		    void *userdata)
+int tm_parallel_for(size_t n, unsigned workers, int (*fn)(void *userdata, size_t i), void *userdata)
 {
 	struct pool p = {
-		.lock = PTHREAD_MUTEX_INITIALIZER,
-		.n = n,
-		.fn = fn,
-		.userdata = userdata,
+	    .lock = PTHREAD_MUTEX_INITIALIZER,
+	    .n = n,
+	    .fn = fn,
+	    .userdata = userdata,
 	};
 	pthread_t threads[MAX_WORKERS];
 	size_t want = n < workers ? n : workers, started = 0;

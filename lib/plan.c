@@ -13,33 +13,44 @@ struct doomed {
 
 struct planner {
 	const struct tm_plan_options *opts;
-	const struct tm_config *have;
+	const struct tm_config *want, *have;
 	struct tm_plan *plan;
 	char **conflict;
 	struct doomed doomed;
+	struct doomed placed; /* backstores whose operations went into a target's tree */
 };
 
 static const struct tm_setting tpg_disable = {.path = (char *)"enable", .value = (char *)"0"};
 
-static bool is_doomed(const struct planner *p, const void *obj)
+static bool in_set(const struct doomed *set, const void *obj)
 {
-	for (size_t i = 0; i < p->doomed.n; i++)
-		if (p->doomed.v[i] == obj)
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i] == obj)
 			return true;
 	return false;
 }
 
-static int doom(struct planner *p, const void *obj)
+static int add_to_set(struct doomed *set, const void *obj)
 {
 	const void **slot;
 
-	if (is_doomed(p, obj))
+	if (in_set(set, obj))
 		return 0;
-	slot = TM_PUSH(p->doomed.v, p->doomed.n);
+	slot = TM_PUSH(set->v, set->n);
 	if (!slot)
 		return -ENOMEM;
 	*slot = obj;
 	return 1;
+}
+
+static bool is_doomed(const struct planner *p, const void *obj)
+{
+	return in_set(&p->doomed, obj);
+}
+
+static int doom(struct planner *p, const void *obj)
+{
+	return add_to_set(&p->doomed, obj);
 }
 
 static int conflict(struct planner *p, int err, const char *fmt, ...) _printf_(3, 4);
@@ -357,6 +368,24 @@ static int emit(struct planner *p, enum tm_op_type type, enum tm_obj_kind kind, 
 	return push_op(p, &op) ? 0 : -ENOMEM;
 }
 
+/* The one target whose LUNs link a backstore, or NULL when none or several do. */
+static const struct tm_target *only_linker(const struct tm_config *c, const struct tm_backstore *b)
+{
+	const struct tm_target *found = NULL;
+
+	for (size_t i = 0; i < c->n_targets; i++)
+		for (size_t j = 0; j < c->targets[i].n_luns; j++) {
+			const struct tm_lun *l = &c->targets[i].luns[j];
+			if (!streq_ptr(l->backstore_hba, b->hba) ||
+			    !streq_ptr(l->backstore_name, b->name))
+				continue;
+			if (found && found != &c->targets[i])
+				return NULL;
+			found = &c->targets[i];
+		}
+	return found;
+}
+
 /* Deletions inside one running target, children first; the target itself last if it goes. */
 static int emit_teardown(struct planner *p, const struct tm_target *h)
 {
@@ -410,23 +439,45 @@ static int emit_teardown(struct planner *p, const struct tm_target *h)
 		if (r < 0)
 			return r;
 	}
-	if (whole)
-		return emit(p, TM_OP_DELETE, TM_OBJ_TARGET, ph, h, &(struct tm_op){.target = h});
+	if (whole) {
+		r = emit(p, TM_OP_DELETE, TM_OBJ_TARGET, ph, h, &(struct tm_op){.target = h});
+		if (r < 0)
+			return r;
+	}
+	/* The backstores only this target's going LUNs link go with them, in the same tree. */
+	for (size_t i = 0; i < h->n_luns; i++) {
+		const struct tm_lun *l = &h->luns[i];
+		const struct tm_backstore *hb;
+
+		if ((!whole && !is_doomed(p, l)) || !l->backstore_name)
+			continue;
+		hb = tm_config_find_backstore(p->have, l->backstore_hba, l->backstore_name);
+		if (!hb || !is_doomed(p, hb) || in_set(&p->placed, hb) ||
+		    only_linker(p->have, hb) != h)
+			continue;
+		r = add_to_set(&p->placed, hb);
+		if (r >= 0)
+			r = emit(p, TM_OP_DELETE, TM_OBJ_BACKSTORE, ph, h,
+				 &(struct tm_op){.backstore = hb});
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
 /* The running counterpart of a declared object, unless it is absent or about to go. */
 #define LIVE(p, x) ((x) && !is_doomed((p), (x)) ? (x) : NULL)
 
-static int emit_backstore_build(struct planner *p, const struct tm_backstore *b)
+static int emit_backstore_build(struct planner *p, const struct tm_backstore *b,
+				enum tm_phase phase, const void *tree)
 {
 	const struct tm_backstore *h = LIVE(p, tm_config_find_backstore(p->have, b->hba, b->name));
 	const struct tm_op base = {
-	    .kind = TM_OBJ_BACKSTORE, .phase = TM_PHASE_BACKSTORE_BUILD, .tree = b, .backstore = b};
+	    .kind = TM_OBJ_BACKSTORE, .phase = phase, .tree = tree, .backstore = b};
 	int r;
 
 	if (!h) {
-		r = emit(p, TM_OP_CREATE, TM_OBJ_BACKSTORE, base.phase, b, &base);
+		r = emit(p, TM_OP_CREATE, TM_OBJ_BACKSTORE, base.phase, tree, &base);
 		if (r < 0)
 			return r;
 	}
@@ -481,6 +532,18 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 
 	if (h && !h->has_tpg)
 		h = NULL; /* nothing below a missing TPG exists */
+	/* First the storage of this target's LUNs, in this target's tree. */
+	for (size_t i = 0; i < t->n_luns; i++) {
+		const struct tm_backstore *b = tm_config_find_backstore(
+		    p->want, t->luns[i].backstore_hba, t->luns[i].backstore_name);
+		if (!b || in_set(&p->placed, b))
+			continue;
+		r = add_to_set(&p->placed, b);
+		if (r >= 0)
+			r = emit_backstore_build(p, b, TM_PHASE_TARGET_BUILD, t);
+		if (r < 0)
+			return r;
+	}
 	if (!h) {
 		r = emit(p, TM_OP_CREATE, TM_OBJ_TARGET, base.phase, t, &base);
 		if (r < 0)
@@ -513,12 +576,59 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 	return diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, true);
 }
 
+static bool declared_linker(const struct tm_config *want, const struct tm_backstore *b)
+{
+	for (size_t i = 0; i < want->n_targets; i++)
+		for (size_t j = 0; j < want->targets[i].n_luns; j++)
+			if (streq_ptr(want->targets[i].luns[j].backstore_hba, b->hba) &&
+			    streq_ptr(want->targets[i].luns[j].backstore_name, b->name))
+				return true;
+	return false;
+}
+
+static bool has_hba(const struct tm_config *c, const char *hba)
+{
+	for (size_t i = 0; i < c->n_hbas; i++)
+		if (streq(c->hbas[i], hba))
+			return true;
+	return false;
+}
+
+/* The directories many objects share, made once before anything goes in them. */
+static int emit_prepare(struct planner *p)
+{
+	const struct tm_config *want = p->want, *have = p->have;
+	int r;
+
+	if (!have->has_iscsi_fabric && (want->n_targets > 0 || want->discovery.n > 0)) {
+		r = emit(p, TM_OP_CREATE, TM_OBJ_FABRIC, TM_PHASE_PREPARE, NULL,
+			 &(struct tm_op){0});
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < want->n_backstores; i++) {
+		const char *hba = want->backstores[i].hba;
+		bool seen = has_hba(have, hba);
+
+		for (size_t j = 0; !seen && j < i; j++)
+			seen = streq(want->backstores[j].hba, hba);
+		if (seen)
+			continue;
+		r = emit(p, TM_OP_CREATE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,
+			 &(struct tm_op){.hba = hba});
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 		  const struct tm_plan_options *opts, struct tm_plan *ret, char **conflict_msg)
 {
 	static const struct tm_plan_options defaults = {0};
 	struct planner p = {
 	    .opts = opts ? opts : &defaults,
+	    .want = want,
 	    .have = have,
 	    .plan = ret,
 	    .conflict = conflict_msg,
@@ -536,19 +646,27 @@ int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 		r = doom_targets(&p, want);
 	for (size_t i = 0; r >= 0 && i < have->n_targets; i++)
 		r = emit_teardown(&p, &have->targets[i]);
-	for (size_t i = 0; r >= 0 && i < have->n_backstores; i++)
-		if (is_doomed(&p, &have->backstores[i]))
-			r = emit(&p, TM_OP_DELETE, TM_OBJ_BACKSTORE, TM_PHASE_BACKSTORE_DELETE,
-				 &have->backstores[i],
-				 &(struct tm_op){.backstore = &have->backstores[i]});
-	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++)
-		r = emit_backstore_build(&p, &want->backstores[i]);
+	for (size_t i = 0; r >= 0 && i < have->n_backstores; i++) {
+		const struct tm_backstore *hb = &have->backstores[i];
+		if (is_doomed(&p, hb) && !in_set(&p.placed, hb))
+			r = emit(&p, TM_OP_DELETE, TM_OBJ_BACKSTORE, TM_PHASE_BACKSTORE_DELETE, hb,
+				 &(struct tm_op){.backstore = hb});
+	}
+	if (r >= 0)
+		r = emit_prepare(&p);
+	/* Backstores no declared LUN links: the parser makes none, but the model allows them. */
+	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++) {
+		const struct tm_backstore *b = &want->backstores[i];
+		if (!declared_linker(want, b))
+			r = emit_backstore_build(&p, b, TM_PHASE_BACKSTORE_BUILD, b);
+	}
 	for (size_t i = 0; r >= 0 && i < want->n_targets; i++)
 		r = emit_target_build(&p, &want->targets[i]);
 	if (r >= 0)
 		r = diff_settings(&p, &discovery, &want->discovery, &have->discovery, false);
 
 	free(p.doomed.v);
+	free(p.placed.v);
 	if (r < 0)
 		tm_plan_clear(ret);
 	return r;
@@ -586,6 +704,8 @@ const char *tm_obj_kind_name(enum tm_obj_kind k)
 	    [TM_OBJ_ACL] = "acl",
 	    [TM_OBJ_MAPPED_LUN] = "mapped_lun",
 	    [TM_OBJ_DISCOVERY] = "discovery",
+	    [TM_OBJ_FABRIC] = "fabric",
+	    [TM_OBJ_HBA] = "hba",
 	};
 	return k < ELEMENTSOF(names) ? names[k] : NULL;
 }

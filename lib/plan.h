@@ -37,11 +37,19 @@ enum tm_obj_kind {
 	TM_OBJ_ACL,
 	TM_OBJ_MAPPED_LUN,
 	TM_OBJ_DISCOVERY,
+	TM_OBJ_FABRIC, /* target/iscsi: LIO instantiates the iSCSI fabric when it is made */
+	TM_OBJ_HBA,    /* target/core/<plugin>_<index>, which holds backstores */
 };
 
+/*
+ * A backstore that only one target's LUN links is deleted and built inside that target's
+ * tree, so that each tree is a whole target with its storage and trees need not wait for
+ * each other; others get phases of their own.
+ */
 enum tm_phase {
 	TM_PHASE_TARGET_TEARDOWN, /* deletions inside targets, whole targets */
 	TM_PHASE_BACKSTORE_DELETE,
+	TM_PHASE_PREPARE, /* the iSCSI fabric and HBA directories */
 	TM_PHASE_BACKSTORE_BUILD,
 	TM_PHASE_TARGET_BUILD,
 	TM_PHASE_GLOBAL, /* discovery authentication */
@@ -64,6 +72,7 @@ struct tm_op {
 	const struct tm_lun *lun;
 	const struct tm_acl *acl;
 	const struct tm_mapped_lun *mapped_lun;
+	const char *hba;                  /* TM_OBJ_HBA: its directory name */
 	const struct tm_setting *setting; /* TM_OP_SET: the wanted value */
 	const char *old_value;            /* TM_OP_SET: the running value, NULL if none */
 };

@@ -422,8 +422,8 @@ out:
 
 /* The single symlink of a LUN or mapped LUN directory: its target's last components and its
    own name (which the executor needs to unlink it); NULL (and 0) when there is none. */
-static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned components,
-			 const char *hint, char **ret, char **ret_name)
+static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned components, const char *hint,
+			 char **ret, char **ret_name)
 {
 	_cleanup_strv_ char **links = NULL;
 	_cleanup_free_ char *p = NULL;
@@ -624,7 +624,9 @@ static int scan_acls(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 		/* "No active iSCSI Session for Initiator Endpoint: <name>" or the session. */
 		a->has_session = info[0] != '\0' && !startswith(info, NO_SESSION);
 
-		r = read_settings(cfs, adir, wa ? &wa->settings : NULL, always, &a->settings);
+		/* A declared ACL: only what the declaration names (a big host has thousands). */
+		r = read_settings(cfs, adir, wa ? &wa->settings : NULL, wa ? NULL : always,
+				  &a->settings);
 		if (r < 0)
 			return r;
 		r = scan_mapped_luns(cfs, adir, wa, a);
@@ -712,6 +714,8 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, const c
 	    "enable",      "attrib/generate_node_acls", "attrib/authentication",
 	    "auth/userid", "auth/userid_mutual",        NULL,
 	};
+	/* For a declared target the planner needs these besides the declared settings. */
+	static const char *const declared_always[] = {"enable", "attrib/generate_node_acls", NULL};
 	const struct tm_target *wt = want ? tm_config_find_target(want, iqn) : NULL;
 	_cleanup_strv_ char **names = NULL;
 	_cleanup_free_ char *dir = NULL, *tpg = NULL;
@@ -751,7 +755,8 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, const c
 	tpg = tm_strdupf("%s/tpgt_%u", dir, t->tpgt);
 	if (!tpg)
 		return -ENOMEM;
-	r = read_settings(cfs, tpg, wt ? &wt->settings : NULL, always, &t->settings);
+	r = read_settings(cfs, tpg, wt ? &wt->settings : NULL, wt ? declared_always : always,
+			  &t->settings);
 	if (r < 0)
 		return r;
 	r = scan_portals(cfs, tpg, t);

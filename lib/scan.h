@@ -13,7 +13,8 @@
 
 /*
  * want: the declared model (may be NULL): for every running object that matches a declared
- * one by name, the scanner reads the declared settings' paths.
+ * one by name, the scanner reads the declared settings' paths (and, for a TPG, "enable" and
+ * "attrib/generate_node_acls"); for the others, the settings `show` reports.
  * A configfs without target/ (modules not loaded) gives an empty model, not an error.
  */
 int tm_scan(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config **ret);

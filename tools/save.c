@@ -24,12 +24,23 @@
 #include "../lib/verify.h"
 #include "cli.h"
 
-/* What the first scan does not read but a restore needs: secrets, and the demo-mode
-   attributes that the parser derives for open targets (read only for those). */
-static const char *const tpg_extra[] = {"auth/password", "auth/password_mutual", NULL};
+/* What a restore needs read from every object (the scanner reads only what the `want` model
+   names for objects it lists): secrets among them, and the demo-mode attributes that the
+   parser derives for open targets (read only for those). */
+static const char *const tpg_extra[] = {
+    "enable",
+    "attrib/generate_node_acls",
+    "attrib/authentication",
+    "auth/userid",
+    "auth/userid_mutual",
+    "auth/password",
+    "auth/password_mutual",
+    NULL,
+};
 static const char *const tpg_open_extra[] = {"attrib/cache_dynamic_acls",
 					     "attrib/demo_mode_write_protect", NULL};
-static const char *const acl_extra[] = {"auth/password", "auth/password_mutual", NULL};
+static const char *const acl_extra[] = {"auth/userid", "auth/userid_mutual", "auth/password",
+					"auth/password_mutual", NULL};
 static const char *const discovery_paths[] = {
     "enforce_discovery_auth", "userid", "password", "userid_mutual", "password_mutual", NULL,
 };

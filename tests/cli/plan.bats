@@ -28,7 +28,8 @@ seed() {
 	[ "$status" -eq 2 ]
 	echo "$output" | jq -e '.changes == true'
 	echo "$output" | jq -e '[.operations[] | select(.setting == "auth/password")][0].secret == true'
-	echo "$output" | jq -e '[.operations[] | select(.op == "create")] | length == 4'
+	# the fabric, the HBA, the backstore, the target, its portal and its LUN
+	echo "$output" | jq -e '[.operations[] | select(.op == "create")] | length == 6'
 	[[ "$output" != *pruebaiscsi2021* ]]
 }
 

@@ -85,6 +85,14 @@ static struct tm_config *model(const char *name, const char *text, bool running)
 	}
 	tm_diags_clear(&d);
 	/* What the scanner reports of an applied configuration. */
+	c->has_iscsi_fabric = running && c->n_targets > 0;
+	for (size_t i = 0; running && i < c->n_backstores; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < c->n_hbas; j++)
+			seen |= streq(c->hbas[j], c->backstores[i].hba);
+		if (!seen)
+			tm_strv_push(&c->hbas, &c->n_hbas, c->backstores[i].hba);
+	}
 	for (size_t i = 0; running && i < c->n_targets; i++) {
 		struct tm_target *t = &c->targets[i];
 		t->has_tpg = true;
@@ -161,10 +169,10 @@ static char *describe(const struct tm_op *op)
 	const char *rel = path ? startswith(path, "target/") : NULL;
 
 	if (op->type == TM_OP_SET)
-		return tm_strdupf("~ %s %s = %s", rel, op->setting->path,
+		return tm_strdupf("~ %s %s = %s", rel ? rel : path, op->setting->path,
 				  op->setting->secret ? "(secret)" : op->setting->value);
 	return tm_strdupf("%c %s %s", op->type == TM_OP_CREATE ? '+' : '-',
-			  tm_obj_kind_name(op->kind), rel);
+			  tm_obj_kind_name(op->kind), rel ? rel : path);
 }
 
 static char *render(int r, const struct tm_plan *p, const char *conflict)
