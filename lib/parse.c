@@ -36,13 +36,6 @@
 #define DEFAULT_PORT   3260U
 #define DEFAULT_PORTAL "0.0.0.0:3260"
 
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _p = (p);                                                            \
-		(p) = NULL;                                                                        \
-		_p;                                                                                \
-	})
-
 struct chap {
 	char *user;
 	char *secret;            /* NULL when not declared, or when reading its file failed */

@@ -24,13 +24,6 @@
 #define CHAP_MAX       255
 #define DEFAULT_PORTAL "0.0.0.0:3260"
 
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _p = (p);                                                            \
-		(p) = NULL;                                                                        \
-		_p;                                                                                \
-	})
-
 struct notes {
 	char **v;
 	size_t n;

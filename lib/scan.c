@@ -475,6 +475,22 @@ static int cmp_mapped_lun(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Lists the directories in <parent>/<sub>, which it returns in *ret_dir.  Returns 1, or 0
+   when the directory does not exist (nothing to list), or a negative errno. */
+static int list_below(struct tm_cfs *cfs, const char *parent, const char *sub, char **ret_dir,
+		      char ***ret)
+{
+	int r;
+
+	*ret_dir = tm_strdupf("%s/%s", parent, sub);
+	if (!*ret_dir)
+		return -ENOMEM;
+	r = tm_cfs_list(cfs, *ret_dir, TM_CFS_DIR, ret);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
 static int scan_luns(struct tm_cfs *cfs, const char *tpg, const struct tm_target *wt,
 		     struct tm_target *t)
 {
@@ -482,13 +498,8 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 	_cleanup_free_ char *dir = NULL;
 	int r;
 
-	dir = tm_strdupf("%s/lun", tpg);
-	if (!dir)
-		return -ENOMEM;
-	r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+	r = list_below(cfs, tpg, "lun", &dir, &names);
+	if (r <= 0)
 		return r;
 
 	for (char **n = names; *n; n++) {
@@ -592,13 +603,8 @@ static int scan_acls(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 	_cleanup_free_ char *dir = NULL;
 	int r;
 
-	dir = tm_strdupf("%s/acls", tpg);
-	if (!dir)
-		return -ENOMEM;
-	r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+	r = list_below(cfs, tpg, "acls", &dir, &names);
+	if (r <= 0)
 		return r;
 
 	for (char **n = names; *n; n++) {
@@ -642,13 +648,8 @@ static int scan_portals(struct tm_cfs *cfs, const char *tpg, struct tm_target *t
 	_cleanup_free_ char *dir = NULL;
 	int r;
 
-	dir = tm_strdupf("%s/np", tpg);
-	if (!dir)
-		return -ENOMEM;
-	r = tm_cfs_list(cfs, dir, TM_CFS_DIR, &names);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+	r = list_below(cfs, tpg, "np", &dir, &names);
+	if (r <= 0)
 		return r;
 	for (char **n = names; *n; n++) {
 		struct tm_portal *p = TM_PUSH(t->portals, t->n_portals);

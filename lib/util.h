@@ -16,6 +16,14 @@
 #define _unused_       __attribute__((unused))
 #define ELEMENTSOF(a)  (sizeof(a) / sizeof((a)[0]))
 
+/* Hands a pointer over: returns it and clears the variable, so its cleanup frees nothing. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p = (p);                                                            \
+		(p) = NULL;                                                                        \
+		_p;                                                                                \
+	})
+
 static inline void freep(void *p)
 {
 	free(*(void **)p);
