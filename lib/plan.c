@@ -594,11 +594,43 @@ static bool has_hba(const struct tm_config *c, const char *hba)
 	return false;
 }
 
-/* The directories many objects share, made once before anything goes in them. */
+/* Whether a running HBA keeps a backstore once the plan ran, or a declared one goes in it. */
+static bool hba_in_use(const struct planner *p, const char *hba)
+{
+	for (size_t i = 0; i < p->have->n_backstores; i++)
+		if (streq(p->have->backstores[i].hba, hba) &&
+		    !is_doomed(p, &p->have->backstores[i]))
+			return true;
+	for (size_t i = 0; i < p->want->n_backstores; i++)
+		if (streq(p->want->backstores[i].hba, hba))
+			return true;
+	return false;
+}
+
+/*
+ * The directories many objects share: made once before anything goes in them, and
+ * targetmgr's own HBAs removed once nothing is left in them, so that clear leaves nothing
+ * behind.  The iSCSI fabric stays: other tools' targets and discovery settings live there.
+ */
 static int emit_prepare(struct planner *p)
 {
 	const struct tm_config *want = p->want, *have = p->have;
+	_cleanup_free_ char *suffix = tm_strdupf("_%u", TM_HBA_INDEX);
 	int r;
+
+	if (!suffix)
+		return -ENOMEM;
+	for (size_t i = 0; i < have->n_hbas; i++) {
+		const char *hba = have->hbas[i];
+		size_t l = strlen(hba), ls = strlen(suffix);
+
+		if (l <= ls || !streq(hba + l - ls, suffix) || hba_in_use(p, hba))
+			continue;
+		r = emit(p, TM_OP_DELETE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,
+			 &(struct tm_op){.hba = hba});
+		if (r < 0)
+			return r;
+	}
 
 	if (!have->has_iscsi_fabric && (want->n_targets > 0 || want->discovery.n > 0)) {
 		r = emit(p, TM_OP_CREATE, TM_OBJ_FABRIC, TM_PHASE_PREPARE, NULL,
