@@ -224,6 +224,27 @@ static uint64_t fnv1a64(const char *s, uint64_t h)
 	return h;
 }
 
+char *tm_backstore_hba(enum tm_backstore_type t, const char *name)
+{
+	uint64_t h = fnv1a64(name, 0xcbf29ce484222325ULL);
+	return tm_strdupf("%s_%u", tm_backstore_plugin(t),
+			  TM_HBA_INDEX + (unsigned)(h % TM_HBA_COUNT));
+}
+
+bool tm_hba_is_ours(const char *hba)
+{
+	const char *u = strrchr(hba, '_');
+	char *end;
+	unsigned long i;
+
+	if (!u || !u[1])
+		return false;
+	errno = 0;
+	i = strtoul(u + 1, &end, 10);
+	return !errno && !*end && i >= TM_HBA_INDEX && i < TM_HBA_INDEX + TM_HBA_COUNT &&
+	       tm_backstore_type_from_plugin(strndupa(hba, (size_t)(u - hba))) >= 0;
+}
+
 char *tm_default_serial(const char *backstore_name)
 {
 	uint64_t a = fnv1a64(backstore_name, 0xcbf29ce484222325ULL);

@@ -47,7 +47,7 @@ enum tm_backstore_type {
  */
 struct tm_backstore {
 	enum tm_backstore_type type;
-	char *hba;     /* "iblock_1000", "fileio_1000", "rd_mcp_1000" */
+	char *hba;     /* "iblock_1003", "fileio_1012", "rd_mcp_1000": see TM_HBA_INDEX */
 	char *name;    /* directory name below the HBA */
 	char *path;    /* backing device or file; NULL for RAM disks */
 	uint64_t size; /* bytes; fileio: size to create a missing file with (0: the file's own
@@ -133,8 +133,20 @@ struct tm_config {
 
 #define TM_LUN_UNLINKED UINT32_MAX
 
-/* HBA index targetmgr creates its backstores under: <plugin>_<index>. */
+/*
+ * The HBAs targetmgr creates its backstores under: <plugin>_<index> with index from
+ * TM_HBA_INDEX to TM_HBA_INDEX + TM_HBA_COUNT - 1, chosen from the backstore's name.  The
+ * kernel adds and removes a backstore holding its HBA's mutex (and removing one waits for a
+ * workqueue to drain, ~20 ms), so backstores spread over several HBAs are made and removed
+ * in parallel, where one HBA would take them one at a time.
+ */
 #define TM_HBA_INDEX 1000
+#define TM_HBA_COUNT 16
+
+/* The HBA directory name targetmgr puts a backstore of that type and name in. */
+char *tm_backstore_hba(enum tm_backstore_type t, const char *name);
+/* Whether an HBA directory name is one of targetmgr's. */
+bool tm_hba_is_ours(const char *hba);
 
 const char *tm_backstore_type_name(enum tm_backstore_type t); /* "iblock", "fileio", "ramdisk" */
 const char *tm_backstore_plugin(enum tm_backstore_type t);    /* "iblock", "fileio", "rd_mcp" */

@@ -507,7 +507,7 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 		goto finish;
 	}
 	serial = opts.serial ? strdup(opts.serial) : tm_default_serial(name);
-	hba = tm_strdupf("%s_%d", tm_backstore_plugin(type), TM_HBA_INDEX);
+	hba = tm_backstore_hba(type, name);
 	lun_hba = hba ? strdup(hba) : NULL;
 	lun_name = strdup(name);
 	if (!serial || !lun_hba || !lun_name) {

@@ -615,16 +615,12 @@ static bool hba_in_use(const struct planner *p, const char *hba)
 static int emit_prepare(struct planner *p)
 {
 	const struct tm_config *want = p->want, *have = p->have;
-	_cleanup_free_ char *suffix = tm_strdupf("_%u", TM_HBA_INDEX);
 	int r;
 
-	if (!suffix)
-		return -ENOMEM;
 	for (size_t i = 0; i < have->n_hbas; i++) {
 		const char *hba = have->hbas[i];
-		size_t l = strlen(hba), ls = strlen(suffix);
 
-		if (l <= ls || !streq(hba + l - ls, suffix) || hba_in_use(p, hba))
+		if (!tm_hba_is_ours(hba) || hba_in_use(p, hba))
 			continue;
 		r = emit(p, TM_OP_DELETE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,
 			 &(struct tm_op){.hba = hba});
@@ -638,12 +634,14 @@ static int emit_prepare(struct planner *p)
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < want->n_backstores; i++) {
+	for (size_t i = 0, first = p->plan->n_ops; i < want->n_backstores; i++) {
 		const char *hba = want->backstores[i].hba;
 		bool seen = has_hba(have, hba);
 
-		for (size_t j = 0; !seen && j < i; j++)
-			seen = streq(want->backstores[j].hba, hba);
+		/* At most a few dozen HBAs: a look at what this loop emitted is enough. */
+		for (size_t j = first; !seen && j < p->plan->n_ops; j++)
+			seen =
+			    p->plan->ops[j].kind == TM_OBJ_HBA && streq(p->plan->ops[j].hba, hba);
 		if (seen)
 			continue;
 		r = emit(p, TM_OP_CREATE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,

@@ -580,7 +580,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 		return 0;
 	}
 
-	own_hba = tm_strdupf("%s_%d", tm_backstore_plugin(b->type), TM_HBA_INDEX);
+	own_hba = tm_backstore_hba(b->type, b->name);
 	if (!own_hba)
 		return -ENOMEM;
 	if (!streq(b->hba, own_hba))
@@ -1372,8 +1372,8 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 	if (w.secrets)
 		fputs("# It holds CHAP secrets in clear: keep it private (chmod 600).\n", f);
 	if (w.foreign_hba)
-		write_comment(f, "Backstores are made again in targetmgr's HBAs (fileio_1000, "
-				 "iblock_1000, rd_mcp_1000) rather than the ones LIO has them in "
+		write_comment(f, "Backstores are made again in targetmgr's HBAs (fileio_1000 to "
+				 "fileio_1015 and the like) rather than the ones LIO has them in "
 				 "now; initiators see no difference.");
 	if (w.foreign_links)
 		write_comment(f, "LUN and mapped LUN links get targetmgr's names (the backstore's "

@@ -15,7 +15,7 @@ seed() {
 	seed
 	run tm plan
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"+ backstore core/rd_mcp_1000/iqn.2021-02.com.example.t-lun0"* ]]
+	[[ "$output" =~ "+ backstore core/rd_mcp_10"[01][0-9]"/iqn.2021-02.com.example.t-lun0" ]]
 	[[ "$output" == *"+ target iscsi/iqn.2021-02.com.example:t/tpgt_1"* ]]
 	[[ "$output" == *"+ portal iscsi/iqn.2021-02.com.example:t/tpgt_1/np/0.0.0.0:3260"* ]]
 	[[ "$output" == *"auth/password: (secret)"* ]]

@@ -209,7 +209,7 @@ targetcli_host() {
 	parameter.MaxRecvDataSegmentLength = 1
 	attribute.login_timeout = 1
 	EOF2
-	# The files name rd_mcp_1000/x; the running one is rd_mcp_0/x: only the TPG's keys.
+	# The files name rd_mcp_10NN/x; the running one is rd_mcp_0/x: only the TPG's keys.
 	run --separate-stderr tm save --all
 	[ "$status" -eq 0 ]
 	[[ "$output" == *$'\nparameter.MaxRecvDataSegmentLength = 65536\n'* ]]

@@ -131,7 +131,8 @@ static void test_seed(void)
 		return;
 	b = &c->backstores[0];
 	CHECK_EQ(b->type, TM_BACKSTORE_IBLOCK);
-	CHECK_STREQ(b->hba, "iblock_1000");
+	/* The HBA index comes from the name: pinned here so that it never moves. */
+	CHECK_STREQ(b->hba, "iblock_1013");
 	CHECK_STREQ(b->name, "iqn.2021-02.com.example.target1-lun1");
 	CHECK_STREQ(b->path, "/dev/disk/by-id/ata-VBOX_HARDDISK_VBc912936c-7d03844e");
 	CHECK_EQ(b->size, 0);
@@ -150,14 +151,14 @@ static void test_seed(void)
 	}
 
 	b = &c->backstores[1];
-	CHECK_STREQ(b->hba, "iblock_1000");
+	CHECK_STREQ(b->hba, "iblock_1014");
 	CHECK_STREQ(b->name, "iqn.2021-02.com.example.target2-lun1");
 	CHECK(is_hex32(b->serial) && !streq(b->serial, c->backstores[0].serial),
 	      "serials of different backstores differ");
 
 	b = &c->backstores[2];
 	CHECK_EQ(b->type, TM_BACKSTORE_FILEIO);
-	CHECK_STREQ(b->hba, "fileio_1000");
+	CHECK_STREQ(b->hba, "fileio_1011");
 	CHECK_STREQ(b->name, "iqn.2021-02.com.example.target2-lun2");
 	CHECK_STREQ(b->path, "/srv/iscsi/disk2.img");
 	CHECK_EQ(b->size, 10ULL << 30);
@@ -165,7 +166,7 @@ static void test_seed(void)
 
 	b = &c->backstores[3];
 	CHECK_EQ(b->type, TM_BACKSTORE_RAMDISK);
-	CHECK_STREQ(b->hba, "rd_mcp_1000");
+	CHECK_STREQ(b->hba, "rd_mcp_1008");
 	CHECK_STREQ(b->name, "iqn.2021-02.com.example.target2-lun3");
 	CHECK(b->path == NULL, "RAM disk has no path");
 	CHECK_EQ(b->size, 1ULL << 30);
@@ -185,7 +186,7 @@ static void test_seed(void)
 	}
 	if (CHECK_EQ(t->n_luns, 1)) {
 		CHECK_EQ(t->luns[0].number, 1);
-		CHECK_STREQ(t->luns[0].backstore_hba, "iblock_1000");
+		CHECK_STREQ(t->luns[0].backstore_hba, "iblock_1013");
 		CHECK_STREQ(t->luns[0].backstore_name, "iqn.2021-02.com.example.target1-lun1");
 		CHECK(!t->luns[0].readonly, "LUN 1 writable");
 		CHECK_EQ(t->luns[0].origin.line, 2);
@@ -203,8 +204,8 @@ static void test_seed(void)
 		  t->portals[0].origin.line == 4,
 	      "target 2 default portal from t.conf:4");
 	if (CHECK_EQ(t->n_luns, 3)) {
-		CHECK_STREQ(t->luns[1].backstore_hba, "fileio_1000");
-		CHECK_STREQ(t->luns[2].backstore_hba, "rd_mcp_1000");
+		CHECK_STREQ(t->luns[1].backstore_hba, "fileio_1011");
+		CHECK_STREQ(t->luns[2].backstore_hba, "rd_mcp_1008");
 		CHECK_EQ(t->luns[2].number, 3);
 	}
 	CHECK_SETTINGS("target with ACLs TPG", &t->settings, "attrib/generate_node_acls=0",
@@ -318,9 +319,9 @@ static void test_lun_options(void)
 		CHECK_SETTINGS("attribute.", &b[1].settings, e, "attrib/emulate_tpu=1",
 			       "attrib/block_size=4096", "enable=1");
 	}
-	CHECK(b[2].type == TM_BACKSTORE_IBLOCK && streq(b[2].hba, "iblock_1000"),
+	CHECK(b[2].type == TM_BACKSTORE_IBLOCK && streq(b[2].hba, "iblock_1004"),
 	      "type=iblock overrides the path");
-	CHECK(b[3].type == TM_BACKSTORE_FILEIO && streq(b[3].hba, "fileio_1000") &&
+	CHECK(b[3].type == TM_BACKSTORE_FILEIO && streq(b[3].hba, "fileio_1014") &&
 		  b[3].size == 512,
 	      "type=fileio overrides /dev/");
 	CHECK_EQ(t->luns[3].number, 65535);
@@ -902,11 +903,42 @@ static void test_parse_path(void)
 	unlink(h);
 }
 
+/* Backstores spread over targetmgr's 16 HBAs by name, and only those count as its own. */
+static void test_hba_spread(void)
+{
+	bool used[TM_HBA_COUNT] = {false};
+	size_t distinct = 0;
+
+	for (unsigned lun = 0; lun < 64; lun++) {
+		_cleanup_free_ char *name = tm_default_backstore_name(T1, lun);
+		_cleanup_free_ char *hba = tm_backstore_hba(TM_BACKSTORE_RAMDISK, name);
+		_cleanup_free_ char *again = tm_backstore_hba(TM_BACKSTORE_RAMDISK, name);
+		unsigned index;
+
+		if (!CHECK(hba && again && streq(hba, again) && tm_hba_is_ours(hba) &&
+			       sscanf(hba, "rd_mcp_%u", &index) == 1 && index >= TM_HBA_INDEX &&
+			       index < TM_HBA_INDEX + TM_HBA_COUNT,
+			   "LUN %u: %s is a stable rd_mcp HBA of targetmgr's", lun,
+			   hba ? hba : "?"))
+			return;
+		distinct += !used[index - TM_HBA_INDEX];
+		used[index - TM_HBA_INDEX] = true;
+	}
+	CHECK(distinct >= 12, "64 backstores land in %zu of the 16 HBAs", distinct);
+	CHECK(tm_hba_is_ours("iblock_1000") && tm_hba_is_ours("fileio_1015"),
+	      "1000..1015 are ours");
+	CHECK(!tm_hba_is_ours("rd_mcp_1016") && !tm_hba_is_ours("fileio_0") &&
+		  !tm_hba_is_ours("user_1000") && !tm_hba_is_ours("iblock_") &&
+		  !tm_hba_is_ours("rd_mcp_1000x"),
+	      "other indexes, plugins and malformed names are not");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
 		return 2;
 
+	test_hba_spread();
 	test_seed();
 	test_open_chap();
 	test_lun_options();

@@ -28,6 +28,14 @@
 #define I2 "iqn.1993-08.org.debian:01:aaaaaaaaaaaa"
 
 /* Every secret any test uses: no comment and no warning may ever contain one. */
+/* A backstore where targetmgr puts one of that type and name (its HBA follows the name). */
+static const struct tm_backstore *own_backstore(const struct tm_config *c, enum tm_backstore_type t,
+						const char *name)
+{
+	_cleanup_free_ char *hba = tm_backstore_hba(t, name);
+	return hba ? tm_config_find_backstore(c, hba, name) : NULL;
+}
+
 static const char *const secrets[] = {
     "pruebaiscsi2021", "Sup3rS3cretPw", "mutu4lS3cret", "r3aderS3cret", "wr1terS3cret",
     "d1scoS3cret!",    "d1scoMutu4l!",  "tcl1S3cretPw", "dem0S3cretPw",
@@ -356,8 +364,7 @@ static void test_seed(void)
 		CHECK_EQ(a->n_mapped_luns, 2);
 	}
 	CHECK_STREQ(
-	    tm_config_find_backstore(out, "fileio_1000", "iqn.2021-02.com.example.target2-lun2")
-		->serial,
+	    own_backstore(out, TM_BACKSTORE_FILEIO, "iqn.2021-02.com.example.target2-lun2")->serial,
 	    s22);
 	tm_diags_clear(&w);
 }
@@ -370,7 +377,7 @@ static void test_ramdisk_nullio(void)
 	    round_trip("ramdisk", "[target " T1 "]\nlun 0 = ramdisk size=64M nullio name=bench\n",
 		       &in, &out, &w);
 	_cleanup_free_ char *line = NULL, *serial = tm_default_serial("bench");
-	const struct tm_backstore *b = tm_config_find_backstore(out, "rd_mcp_1000", "bench");
+	const struct tm_backstore *b = own_backstore(out, TM_BACKSTORE_RAMDISK, "bench");
 
 	line = tm_strdupf("lun 0 = ramdisk size=64M nullio name=bench serial=%s", serial);
 	CHECK_LINE(text, line);
@@ -557,9 +564,9 @@ static void test_readonly(void)
 	CHECK(strstr(text, "lun 1 = ramdisk size=1M ro name=ram1 ") != NULL, "read-only RAM disk");
 	CHECK(strstr(text, "lun 2 = /dev/sdc type=fileio name=devfile ") != NULL,
 	      "type=fileio below /dev, without size=");
-	b = tm_config_find_backstore(out, "iblock_1000", "dev0");
+	b = own_backstore(out, TM_BACKSTORE_IBLOCK, "dev0");
 	CHECK(b && b->readonly, "block device opened read-only");
-	b = tm_config_find_backstore(out, "fileio_1000", "devfile");
+	b = own_backstore(out, TM_BACKSTORE_FILEIO, "devfile");
 	CHECK(b && b->path && streq(b->path, "/dev/sdc"), "fileio on a device");
 	CHECK_EQ(w.n, 0);
 	tm_diags_clear(&w);
@@ -750,15 +757,15 @@ static void test_targetcli_host(void)
 	CHECK_EQ(w.n, 2);
 
 	/* Read back. */
-	b = tm_config_find_backstore(out, "fileio_1000", "vmdisk");
+	b = own_backstore(out, TM_BACKSTORE_FILEIO, "vmdisk");
 	if (CHECK(b != NULL, "fileio_1000/vmdisk")) {
 		CHECK_STREQ(b->serial, UUID1);
 		CHECK_STREQ(b->path, "/srv/images/vmdisk.img");
 		CHECK_EQ(b->size, 10ULL << 30);
 	}
-	b = tm_config_find_backstore(out, "rd_mcp_1000", "scratch");
+	b = own_backstore(out, TM_BACKSTORE_RAMDISK, "scratch");
 	CHECK(b && b->size == 64ULL << 20 && streq(b->serial, UUID2), "rd_mcp_1000/scratch");
-	CHECK(!tm_config_find_backstore(out, "fileio_1000", "orphan"), "orphan not saved");
+	CHECK(!own_backstore(out, TM_BACKSTORE_FILEIO, "orphan"), "orphan not saved");
 	t = tm_config_find_target(out, TCLI_ACL);
 	if (!CHECK(t && t->n_luns == 2 && t->n_acls == 2, "targetcli target: 2 LUNs, 2 ACLs"))
 		goto finish;
@@ -905,7 +912,7 @@ static void test_lossy(void)
 	CHECK_WARNING(&w, "initiator iqn.1994-05.com.redhat:nolun: mapped LUN 0 is not linked");
 	CHECK_WARNING(&w, "initiator iqn.1994-05.com.redhat:nolun: not saved: it sees no saved "
 			  "LUN");
-	CHECK(tm_config_find_backstore(out, "rd_mcp_1000", "iqn.2003-01.org.example.closed-lun4") !=
+	CHECK(own_backstore(out, TM_BACKSTORE_RAMDISK, "iqn.2003-01.org.example.closed-lun4") !=
 		  NULL,
 	      "an unwritable backstore name becomes the default name");
 

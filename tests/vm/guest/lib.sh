@@ -142,7 +142,7 @@ sleep_ms() {
 
 # cfs_counts [SKIP_ERE]: one line counting the LIO objects in configfs: iSCSI targets, TPGs,
 # portals, LUN dirs, LUN links, ACL dirs, mapped LUN dirs, mapped LUN links, and backstore dirs
-# in targetmgr's HBAs (core/*_1000/).  Paths matching SKIP_ERE (e.g. another tool's target) are
+# in targetmgr's HBAs (core/*_1000/ to core/*_1015/).  Paths matching SKIP_ERE (e.g. another tool's target) are
 # not counted.  Pure bash globbing: no process per object.
 cfs_counts() {
 	local skip=${1:-'^$'} t=$CFS/target p e
@@ -168,7 +168,7 @@ cfs_counts() {
 		n[mapped]=$((n[mapped] + 1))
 		for e in "$p"*; do [[ -L $e ]] && n[mapped_links]=$((n[mapped_links] + 1)); done
 	done
-	for p in "$t"/core/*_1000/*/; do [[ $p =~ $skip ]] || n[backstores]=$((n[backstores] + 1)); done
+	for p in "$t"/core/*_10[01][0-9]/*/; do [[ $p =~ $skip ]] || n[backstores]=$((n[backstores] + 1)); done
 	eval "$old_nullglob"
 	echo "targets=${n[targets]} tpgs=${n[tpgs]} portals=${n[portals]} luns=${n[luns]}" \
 		"lun_links=${n[lun_links]} acls=${n[acls]} mapped=${n[mapped]}" \

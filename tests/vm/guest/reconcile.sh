@@ -584,7 +584,7 @@ case $rc/$changed in
 *) not_ok "apply exits 3 with changes made or 1 without (got $rc, configfs changed: $changed)" ;;
 esac
 check "the message names the backstore, its configfs path and the kernel's error" \
-	grep -qE "iblock_1000/$P\.e-lun4.*(busy|Device or resource busy|EBUSY)" -i /tmp/fail7.out
+	grep -qE "iblock_10[01][0-9]/$P\.e-lun4.*(busy|Device or resource busy|EBUSY)" -i /tmp/fail7.out
 umount /mnt/busy
 tmo fail7b apply
 is_rc "with the device free again, apply converges (exit 0)" "$rc" 0 /tmp/fail7b.out
