@@ -11,9 +11,11 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned tap_count, tap_failures;
@@ -80,6 +82,40 @@ static inline int tap_done(void)
 		printf("# %u of %u checks failed\n", tap_failures, tap_count);
 	return tap_failures ? 1 : 0;
 }
+
+/* CHECK_EQ, signed (errno values read better as -2 than as 2^64 - 2) and with a description. */
+static inline bool check_int(long long got, long long want, const char *file, int line,
+			     const char *expr, const char *desc)
+{
+	if (!tap_check(got == want, file, line, expr, "%s", desc)) {
+		tap_diag("  got %lld, expected %lld", got, want);
+		return false;
+	}
+	return true;
+}
+
+static inline bool check_str(const char *got, const char *want, const char *file, int line,
+			     const char *expr, const char *desc)
+{
+	bool ok = got && want ? strcmp(got, want) == 0 : got == want;
+
+	if (!tap_check(ok, file, line, expr, "%s", desc)) {
+		tap_diag("  got \"%s\", expected \"%s\"", got ? got : "(null)",
+			 want ? want : "(null)");
+		return false;
+	}
+	return true;
+}
+
+/* For fixtures that cannot be set up: the rest of the test would mean nothing. */
+static inline void bail(const char *what)
+{
+	printf("Bail out! %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+#define CHECK_INT(got, want, desc) check_int((got), (want), __FILE__, __LINE__, #got, desc)
+#define CHECK_STR(got, want, desc) check_str((got), (want), __FILE__, __LINE__, #got, desc)
 
 /* Each returns whether the check passed, so that a test can stop before dereferencing. */
 #define CHECK(cond, ...)  tap_check(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)

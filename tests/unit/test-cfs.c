@@ -9,37 +9,6 @@
 
 #include "tap.h"
 
-/* CHECK_EQ, signed (errno values read better as -2 than as 2^64 - 2) and with a description. */
-static bool check_int(long long got, long long want, const char *file, int line, const char *expr,
-		      const char *desc)
-{
-	if (!tap_check(got == want, file, line, expr, "%s", desc)) {
-		tap_diag("  got %lld, expected %lld", got, want);
-		return false;
-	}
-	return true;
-}
-
-static bool check_str(const char *got, const char *want, const char *file, int line,
-		      const char *expr, const char *desc)
-{
-	if (!tap_check(streq_ptr(got, want), file, line, expr, "%s", desc)) {
-		tap_diag("  got \"%s\", expected \"%s\"", got ? got : "(null)",
-			 want ? want : "(null)");
-		return false;
-	}
-	return true;
-}
-
-#define CHECK_INT(got, want, desc) check_int((got), (want), __FILE__, __LINE__, #got, desc)
-#define CHECK_STR(got, want, desc) check_str((got), (want), __FILE__, __LINE__, #got, desc)
-
-static void bail(const char *what)
-{
-	printf("Bail out! %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static char tmp[] = "/tmp/test-cfs.XXXXXX";
 
 /* Fixture helpers: plain libc relative to the temporary root, independent of cfs.c. */

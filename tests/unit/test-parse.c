@@ -14,6 +14,7 @@
 
 #include "model.h"
 #include "parse.h"
+#include "tap-diags.h"
 #include "tap.h"
 #include "util.h"
 #include "verify.h"
@@ -34,13 +35,6 @@ static void scan_for_secrets(const struct tm_diags *d)
 				tap_diag("secret in: %s", d->v[i].message);
 			}
 	}
-}
-
-static void dump(const struct tm_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		tap_diag("  %s:%u: %s: %s", d->v[i].file ? d->v[i].file : "-", d->v[i].line,
-			 d->v[i].severity == TM_ERROR ? "error" : "warning", d->v[i].message);
 }
 
 /* Parses text as "t.conf" into a new config; diagnostics are scanned for secrets. */
@@ -120,7 +114,7 @@ static void test_seed(void)
 	const struct tm_acl *a;
 
 	if (!CHECK_EQ(d.n, 0))
-		dump(&d);
+		tap_dump_diags(&d);
 	CHECK_EQ(tm_verify(c, 0, &d), 0);
 	CHECK_EQ(d.n, 0);
 	CHECK_EQ(c->n_files, 1);
@@ -299,7 +293,7 @@ static void test_lun_options(void)
 	const struct tm_target *t = &c->targets[0];
 
 	if (!CHECK_EQ(d.n, 0))
-		dump(&d);
+		tap_dump_diags(&d);
 	if (!CHECK_EQ(c->n_backstores, 4) || !CHECK_EQ(t->n_luns, 4))
 		return;
 	CHECK(b[0].type == TM_BACKSTORE_IBLOCK && b[0].readonly, "ro iblock is opened read-only");
@@ -385,7 +379,7 @@ static void test_portals(void)
 				    strstr(d.v[0].message, "invalid portal") && t->n_portals == 1 &&
 				    streq(t->portals[0].address, "0.0.0.0:3260"),
 				"portal %s is an error at t.conf:2", cases[i].in))
-			dump(&d);
+			tap_dump_diags(&d);
 		tm_diags_clear(&d);
 	}
 
@@ -416,7 +410,7 @@ static void test_indentation(void)
 	const struct tm_target *t = &c->targets[0];
 
 	if (!CHECK_EQ(d.n, 0))
-		dump(&d);
+		tap_dump_diags(&d);
 	CHECK(c->n_targets == 1 && t->n_luns == 2 && t->luns[1].number == 2 &&
 		  t->luns[1].origin.line == 3 && c->n_backstores == 2 &&
 		  streq(c->backstores[1].path, "/srv/b.img"),
@@ -446,7 +440,7 @@ static void test_long_lines(void)
 	if (!CHECK(d.n == 1 && d.n_errors == 1 && d.v[0].line == 3 &&
 		       streq(d.v[0].message, "line longer than 199 characters"),
 		   "a 250-character line is an error at t.conf:3"))
-		dump(&d);
+		tap_dump_diags(&d);
 	CHECK(c->targets[0].n_luns == 2 && c->targets[0].luns[1].number == 3 &&
 		  c->targets[0].luns[1].origin.line == 4,
 	      "the long line is dropped whole, the next line is parsed at its own number");
@@ -480,7 +474,7 @@ static void test_long_lines(void)
 		if (!CHECK(d.n == 1 && d.v[0].line == 3 && c3->n_targets == 1 &&
 			       c3->targets[0].n_luns == 1 && c3->targets[0].n_acls == 0,
 			   "keys below an over-long section header are skipped"))
-			dump(&d);
+			tap_dump_diags(&d);
 		tm_diags_clear(&d);
 	}
 }
@@ -517,7 +511,7 @@ static void test_comments_and_line_endings(void)
 	const struct tm_target *t = &c->targets[0];
 
 	if (!CHECK_EQ(d.n, 0))
-		dump(&d);
+		tap_dump_diags(&d);
 	CHECK(t->n_luns == 2 && streq(c->backstores[0].path, "/srv/a;b.img") &&
 		  c->backstores[0].size == 1 << 20,
 	      "';' only starts a comment after whitespace; CR LF endings work");
@@ -547,7 +541,7 @@ static void test_initiator_sections(void)
 	const struct tm_acl *a;
 
 	if (!CHECK_EQ(d.n, 0))
-		dump(&d);
+		tap_dump_diags(&d);
 	if (!CHECK_EQ(t->n_acls, 2))
 		return;
 	a = &t->acls[0];
@@ -703,7 +697,7 @@ static void test_errors(void)
 			       d.v[0].line == errors[i].line &&
 			       strstr(d.v[0].message, errors[i].message),
 			   "t.conf:%u: %s", errors[i].line, errors[i].message))
-			dump(&d);
+			tap_dump_diags(&d);
 		tm_diags_clear(&d);
 	}
 }
@@ -722,7 +716,7 @@ static void test_every_bad_line(void)
 	if (!CHECK(d.n_errors == 4 && d.v[0].line == 2 && d.v[1].line == 4 && d.v[2].line == 5 &&
 		       d.v[3].line == 6,
 		   "every bad line is reported: t.conf:2, 4, 5, 6"))
-		dump(&d);
+		tap_dump_diags(&d);
 	CHECK(c->targets[0].n_luns == 1 && c->targets[0].luns[0].number == 2,
 	      "good lines between bad ones are kept");
 	tm_diags_clear(&d);
@@ -763,7 +757,7 @@ static void test_secret_files(void)
 		const struct tm_acl *a = &c->targets[0].acls[0];
 
 		if (!CHECK_EQ(d.n, 0))
-			dump(&d);
+			tap_dump_diags(&d);
 		CHECK_SETTINGS("secrets from files", &a->settings, "auth/userid=u",
 			       "auth/password=fil3S3cretPass", "auth/userid_mutual=m",
 			       "auth/password_mutual=Sup3rS3cretPw");
@@ -781,7 +775,7 @@ static void test_secret_files(void)
 			    strstr(d.v[0].message, "accessible by group or others (mode 0644)") &&
 			    strstr(d.v[1].message, "(mode 0640)") && strstr(d.v[0].message, p644),
 			"group- or world-readable secret files are errors at t.conf:3 and :5"))
-			dump(&d);
+			tap_dump_diags(&d);
 		CHECK(!tm_settings_find(&c->targets[0].settings, "auth/userid") &&
 			  tm_settings_find(&c->targets[0].settings, "attrib/authentication") &&
 			  streq(tm_settings_find(&c->targets[0].settings, "attrib/authentication")
@@ -824,7 +818,7 @@ static void test_parse_path(void)
 		bool ok;
 
 		if (!CHECK_EQ(tm_parse_path(tmpdir, c, &d), 0))
-			dump(&d);
+			tap_dump_diags(&d);
 		CHECK_EQ(d.n, 0);
 		ok = c->n_targets == ELEMENTSOF(sorted);
 		for (size_t i = 0; ok && i < ELEMENTSOF(sorted); i++) {
@@ -863,7 +857,7 @@ static void test_parse_path(void)
 		if (!CHECK(c->n_targets == 7 && streq(c->targets[3].iqn, "x") && d.n_errors == 1 &&
 			       streq(d.v[0].file, bad) && d.v[0].line == 2,
 			   "errors name file:line of the file in the directory"))
-			dump(&d);
+			tap_dump_diags(&d);
 		tm_diags_clear(&d);
 		unlink(bad);
 	}
@@ -890,7 +884,7 @@ static void test_parse_path(void)
 			       c->targets[0].n_luns == 1 && c->targets[0].luns[0].number == 4 &&
 			       c->targets[0].luns[0].origin.line == 5,
 			   "file: a 250-character line at :3 and a NUL byte at :4 are errors"))
-			dump(&d);
+			tap_dump_diags(&d);
 		tm_diags_clear(&d);
 		unlink(file);
 	}

@@ -18,6 +18,7 @@
 #include "model.h"
 #include "parse.h"
 #include "save.h"
+#include "tap-diags.h"
 #include "tap.h"
 #include "util.h"
 #include "verify.h"
@@ -40,13 +41,6 @@ static const char *const secrets[] = {
     "pruebaiscsi2021", "Sup3rS3cretPw", "mutu4lS3cret", "r3aderS3cret", "wr1terS3cret",
     "d1scoS3cret!",    "d1scoMutu4l!",  "tcl1S3cretPw", "dem0S3cretPw",
 };
-
-static void dump(const struct tm_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		tap_diag("  %s:%u: %s: %s", d->v[i].file ? d->v[i].file : "-", d->v[i].line,
-			 d->v[i].severity == TM_ERROR ? "error" : "warning", d->v[i].message);
-}
 
 static void dump_text(const char *text)
 {
@@ -74,7 +68,7 @@ static struct tm_config *parse(const char *name, const char *text)
 	if (d.n_errors == 0)
 		tm_verify(c, 0, &d);
 	if (!CHECK(d.n_errors == 0, "%s parses and verifies without errors", name)) {
-		dump(&d);
+		tap_dump_diags(&d);
 		dump_text(text);
 	}
 	tm_diags_clear(&d);
@@ -160,7 +154,7 @@ static bool has_warning(const struct tm_diags *d, const char *part)
 #define CHECK_WARNING(d, part)                                                                     \
 	do {                                                                                       \
 		if (!CHECK(has_warning(d, part), "warning: %s", part))                             \
-			dump(d);                                                                   \
+			tap_dump_diags(d);                                                         \
 	} while (0)
 
 /* ---- field by field ---------------------------------------------------------------------- */

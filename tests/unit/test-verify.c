@@ -15,6 +15,7 @@
 
 #include "model.h"
 #include "parse.h"
+#include "tap-diags.h"
 #include "tap.h"
 #include "util.h"
 #include "verify.h"
@@ -42,13 +43,6 @@ static void scan_for_secrets(const struct tm_diags *d)
 	}
 }
 
-static void dump(const struct tm_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		tap_diag("  %s:%u: %s: %s", d->v[i].file ? d->v[i].file : "-", d->v[i].line,
-			 d->v[i].severity == TM_ERROR ? "error" : "warning", d->v[i].message);
-}
-
 /* Parses text as t.conf (which must be clean) and verifies it; returns tm_verify's result. */
 static int parse_verify(const char *text, unsigned flags, struct tm_config **ret,
 			struct tm_diags *d)
@@ -61,7 +55,7 @@ static int parse_verify(const char *text, unsigned flags, struct tm_config **ret
 	r = tm_parse_string("t.conf", text, c, d);
 	if (r < 0 || d->n > 0) {
 		tap_diag("parsing failed: %s", strerror(-r));
-		dump(d);
+		tap_dump_diags(d);
 		abort();
 	}
 	r = tm_verify(c, flags, d);
@@ -95,7 +89,7 @@ static void check_one(const struct expect *e, unsigned flags)
 	if (e->message) {
 		if (!CHECK(ok, "t.conf:%u: %s: %s", e->line,
 			   e->severity == TM_ERROR ? "error" : "warning", e->message))
-			dump(&d);
+			tap_dump_diags(&d);
 	} else {
 		char what[80];
 		size_t n = 0;
@@ -105,7 +99,7 @@ static void check_one(const struct expect *e, unsigned flags)
 			what[n++] = *p == '\n' ? '|' : *p;
 		what[n] = '\0';
 		if (!CHECK(ok, "clean: %s", what))
-			dump(&d);
+			tap_dump_diags(&d);
 	}
 	tm_diags_clear(&d);
 }
@@ -258,7 +252,7 @@ static void test_duplicate_targets(void)
 	if (!CHECK(r == 1 && d.n == 1 && streq(d.v[0].file, "b.conf") && d.v[0].line == 4 &&
 		       strstr(d.v[0].message, "target " T1 " already declared at a.conf:1"),
 		   "duplicate target across files, without cascading LUN messages"))
-		dump(&d);
+		tap_dump_diags(&d);
 	tm_diags_clear(&d);
 }
 
@@ -315,7 +309,7 @@ static void test_bad_secrets(void)
 			       strstr(d.v[0].message, "CHAP secret is longer than 255 bytes") &&
 			       d.v[1].severity == TM_WARNING && d.v[1].line == 3,
 			   "a 256-byte secret is an error (and a warning for Windows)"))
-			dump(&d);
+			tap_dump_diags(&d);
 		for (size_t i = 0; i < d.n; i++)
 			CHECK(!strstr(d.v[i].message, "xxxxxxxxxxxx"), "long secret not echoed");
 		tm_diags_clear(&d);
