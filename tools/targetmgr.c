@@ -11,6 +11,7 @@
 static const struct tm_command commands[] = {
     {"apply", "make LIO serve exactly what the target files declare", tm_cmd_apply},
     {"plan", "print the operations apply would run", tm_cmd_plan},
+    {"diff", "the same as plan", tm_cmd_plan},
     {"check", "validate the target files without touching the kernel", tm_cmd_check},
     {"show", "print what LIO serves now", tm_cmd_show},
     {"clear", "remove every object targetmgr created", tm_cmd_clear},

@@ -22,6 +22,15 @@ seed() {
 	[[ "$output" != *pruebaiscsi2021* ]]
 }
 
+@test "diff is plan by another name" {
+	seed
+	run tm plan
+	local planned=$output
+	run tm diff
+	[ "$status" -eq 2 ]
+	[ "$output" = "$planned" ]
+}
+
 @test "plan --json lists typed operations and hides secrets" {
 	seed
 	run tm --json plan
