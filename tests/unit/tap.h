@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static unsigned tap_count, tap_failures;
 
@@ -112,6 +115,22 @@ static inline void bail(const char *what)
 {
 	printf("Bail out! %s: %s\n", what, strerror(errno));
 	exit(1);
+}
+
+/* Writes a fixture file <dir>/<name> with that mode; returns its malloc'ed path. */
+static inline char *tap_write_file(const char *dir, const char *name, const char *content,
+				   mode_t mode)
+{
+	char *path;
+	int fd;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		bail("asprintf");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content) ||
+	    fchmod(fd, mode) < 0 || close(fd) < 0)
+		bail(path);
+	return path;
 }
 
 #define CHECK_INT(got, want, desc) check_int((got), (want), __FILE__, __LINE__, #got, desc)

@@ -724,28 +724,13 @@ static void test_every_bad_line(void)
 
 static char tmpdir[] = "/tmp/test-parse-XXXXXX";
 
-static char *write_file(const char *name, const char *content, mode_t mode)
-{
-	char *path = tm_strdupf("%s/%s", tmpdir, name);
-	int fd;
-
-	if (!path)
-		abort();
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content) ||
-	    fchmod(fd, mode) < 0 || close(fd) < 0) {
-		tap_diag("cannot write %s: %s", path, strerror(errno));
-		abort();
-	}
-	return path;
-}
-
 static void test_secret_files(void)
 {
-	_cleanup_free_ char *p600 = write_file("s600", "fil3S3cretPass\nsecond line\n", 0600);
-	_cleanup_free_ char *p400 = write_file("s400", "Sup3rS3cretPw", 0400);
-	_cleanup_free_ char *p644 = write_file("s644", "fil3S3cretPass\n", 0644);
-	_cleanup_free_ char *p640 = write_file("s640", "fil3S3cretPass\n", 0640);
+	_cleanup_free_ char *p600 =
+	    tap_write_file(tmpdir, "s600", "fil3S3cretPass\nsecond line\n", 0600);
+	_cleanup_free_ char *p400 = tap_write_file(tmpdir, "s400", "Sup3rS3cretPw", 0400);
+	_cleanup_free_ char *p644 = tap_write_file(tmpdir, "s644", "fil3S3cretPass\n", 0644);
+	_cleanup_free_ char *p640 = tap_write_file(tmpdir, "s640", "fil3S3cretPass\n", 0640);
 	_cleanup_free_ char *text = NULL;
 	struct tm_diags d = {0};
 
@@ -799,8 +784,8 @@ static void test_parse_path(void)
 	static const char *const sorted[] = {"10-a.conf", "20-b.conf", "30-c.conf",
 					     "40-d.conf", "50-e.conf", "60-f.conf"};
 	char *paths[ELEMENTSOF(names)];
-	_cleanup_free_ char *x = write_file("notes.txt", "garbage\n", 0644);
-	_cleanup_free_ char *h = write_file(".hidden.conf", "garbage\n", 0644);
+	_cleanup_free_ char *x = tap_write_file(tmpdir, "notes.txt", "garbage\n", 0644);
+	_cleanup_free_ char *h = tap_write_file(tmpdir, ".hidden.conf", "garbage\n", 0644);
 	_cleanup_free_ char *dir = tm_strdupf("%s/sub.conf", tmpdir);
 	_cleanup_free_ char *missing = tm_strdupf("%s/missing", tmpdir);
 	struct tm_diags d = {0};
@@ -809,7 +794,7 @@ static void test_parse_path(void)
 		_cleanup_free_ char *text =
 		    tm_strdupf("# %s\n[target iqn.2021-02.com.example:%.4s]\nlun 1 = /srv/%s\n",
 			       names[i], names[i], names[i]);
-		paths[i] = write_file(names[i], text, 0644);
+		paths[i] = tap_write_file(tmpdir, names[i], text, 0644);
 	}
 	if (mkdir(dir, 0755) < 0)
 		abort();
@@ -850,7 +835,8 @@ static void test_parse_path(void)
 	}
 	/* Trailing slash, and a syntax error reported with the full path. */
 	{
-		_cleanup_free_ char *bad = write_file("35-x.conf", "[target x]\nfoo\n", 0644);
+		_cleanup_free_ char *bad =
+		    tap_write_file(tmpdir, "35-x.conf", "[target x]\nfoo\n", 0644);
 		_cleanup_free_ char *slash = tm_strdupf("%s/", tmpdir);
 		_cleanup_config_ struct tm_config *c = tm_config_new();
 		CHECK_EQ(tm_parse_path(slash, c, &d), 0);

@@ -258,20 +258,6 @@ static void test_duplicate_targets(void)
 
 static char tmpdir[] = "/tmp/test-verify-XXXXXX";
 
-static char *make_file(const char *name, const char *content, mode_t mode)
-{
-	char *path = tm_strdupf("%s/%s", tmpdir, name);
-	int fd;
-
-	if (!path)
-		abort();
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content) ||
-	    fchmod(fd, mode) < 0 || close(fd) < 0)
-		abort();
-	return path;
-}
-
 /* Secrets LIO cannot take, read from root-only files. */
 static void test_bad_secrets(void)
 {
@@ -287,7 +273,7 @@ static void test_bad_secrets(void)
 	char long_secret[300];
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-		_cleanup_free_ char *path = make_file("secret", bad[i].content, 0600);
+		_cleanup_free_ char *path = tap_write_file(tmpdir, "secret", bad[i].content, 0600);
 		_cleanup_free_ char *text = tm_strdupf(TARGET(T1) "initiator = " I1 "\n"
 								  "chap = user @%s\n",
 						       path);
@@ -299,7 +285,7 @@ static void test_bad_secrets(void)
 	memset(long_secret, 'x', 256);
 	long_secret[256] = '\0';
 	{
-		_cleanup_free_ char *path = make_file("secret", long_secret, 0400);
+		_cleanup_free_ char *path = tap_write_file(tmpdir, "secret", long_secret, 0400);
 		_cleanup_free_ char *text = tm_strdupf("[discovery]\n\nchap = user @%s\n", path);
 		_cleanup_config_ struct tm_config *c = NULL;
 		struct tm_diags d = {0};
@@ -336,7 +322,7 @@ static bool find_block_device(char *buf, size_t size)
 
 static void test_host(void)
 {
-	_cleanup_free_ char *img = make_file("disk.img", "", 0644);
+	_cleanup_free_ char *img = tap_write_file(tmpdir, "disk.img", "", 0644);
 	_cleanup_free_ char *link = tm_strdupf("%s/link.img", tmpdir);
 	_cleanup_free_ char *dir = tm_strdupf("%s/dir", tmpdir);
 	_cleanup_free_ char *text = NULL;
