@@ -65,7 +65,8 @@ void tm_diags_print(struct tm_diags *d, FILE *f)
 {
 	/* qsort is not stable, but messages on one line keep their order well enough and a
 	   stable order by file and line is what people scan for. */
-	qsort(d->v, d->n, sizeof(*d->v), diag_cmp);
+	if (d->n > 1) /* qsort(NULL, 0, ...) is undefined: v is NULL when nothing was said */
+		qsort(d->v, d->n, sizeof(*d->v), diag_cmp);
 	for (size_t i = 0; i < d->n; i++) {
 		const struct tm_diag *e = &d->v[i];
 		const char *sev = e->severity == TM_ERROR ? "error" : "warning";

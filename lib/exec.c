@@ -47,6 +47,13 @@ char *tm_op_object_path(const struct tm_op *op)
 	return NULL;
 }
 
+/* A failed call's errno as a return value.  Never 0: the callers read 0 as success, with
+   their results set. */
+static int negative_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
 /* fileio needs the size of a regular file up front; a missing file with a declared size is
    created sparse, as tgt users expect from `dd seek=`-style images. */
 static int fileio_size(const struct tm_backstore *b, unsigned long long *ret)
@@ -59,10 +66,8 @@ static int fileio_size(const struct tm_backstore *b, unsigned long long *ret)
 		fd = open(b->path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && b->size > 0)
 		fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return negative_errno();
 	if (S_ISBLK(st.st_mode)) {
 		*ret = 0; /* the kernel sizes block devices itself */
 		return 0;
@@ -70,35 +75,37 @@ static int fileio_size(const struct tm_backstore *b, unsigned long long *ret)
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	if (st.st_size == 0 && b->size > 0 && ftruncate(fd, (off_t)b->size) < 0)
-		return -errno;
+		return negative_errno();
 	*ret = st.st_size ? (unsigned long long)st.st_size : b->size;
 	return 0;
 }
 
-static char *backstore_control(const struct tm_backstore *b, int *err)
+/* The backstore's control string; the fileio one needs its backing file opened (or created). */
+static int backstore_control(const struct tm_backstore *b, char **ret)
 {
 	unsigned long long size;
+	int r;
 
-	*err = -ENOMEM;
 	switch (b->type) {
 	case TM_BACKSTORE_IBLOCK:
-		return tm_strdupf("udev_path=%s%s", b->path, b->readonly ? ",readonly=1" : "");
+		*ret = tm_strdupf("udev_path=%s%s", b->path, b->readonly ? ",readonly=1" : "");
+		break;
 	case TM_BACKSTORE_FILEIO:
-		*err = fileio_size(b, &size);
-		if (*err < 0)
-			return NULL;
-		*err = -ENOMEM;
-		if (size == 0)
-			return tm_strdupf("fd_dev_name=%s", b->path);
-		return tm_strdupf("fd_dev_name=%s,fd_dev_size=%llu", b->path, size);
+		r = fileio_size(b, &size);
+		if (r < 0)
+			return r;
+		*ret = size == 0 ? tm_strdupf("fd_dev_name=%s", b->path)
+				 : tm_strdupf("fd_dev_name=%s,fd_dev_size=%llu", b->path, size);
+		break;
 	case TM_BACKSTORE_RAMDISK:
-		return tm_strdupf("rd_pages=%llu%s",
+		*ret = tm_strdupf("rd_pages=%llu%s",
 				  (unsigned long long)((b->size + RD_PAGE_SIZE - 1) / RD_PAGE_SIZE),
 				  b->nullio ? ",rd_nullio=1" : "");
+		break;
 	default:
-		*err = -EINVAL;
-		return NULL;
+		return -EINVAL;
 	}
+	return *ret ? 0 : -ENOMEM;
 }
 
 /* Runs one configfs call and remembers its path if it fails. */
@@ -126,8 +133,8 @@ static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, co
 	int r;
 
 	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
-	control = backstore_control(b, &r);
-	if (!control) {
+	r = backstore_control(b, &control);
+	if (r < 0) {
 		f->path = strdup(b->path ? b->path : dir);
 		return r;
 	}
