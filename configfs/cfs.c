@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cfs.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
-#include "../lib/util.h"
+#include "cfs-util.h"
 
 struct tm_cfs {
 	int fd;     /* O_PATH on the root; every call is an *at() call on it */
@@ -136,11 +138,45 @@ int tm_cfs_write(struct tm_cfs *cfs, const char *path, const char *value)
 	return 0;
 }
 
+/* A read buffer.  Attribute values include CHAP secrets: every copy is wiped before it is
+   freed. */
+struct read_buf {
+	char *p;
+	size_t size;
+};
+
+static void read_buf_wipe(struct read_buf *b)
+{
+	if (b->p) {
+		explicit_bzero(b->p, b->size);
+		free(b->p);
+	}
+}
+
+/* Grows like realloc(), wiping the old block. */
+static int read_buf_grow(struct read_buf *b, size_t used)
+{
+	size_t size = b->size ? b->size * 2 : 4096 + 1;
+	char *p;
+
+	if (b->size > SIZE_MAX / 2)
+		return -EFBIG;
+	p = malloc(size);
+	if (!p)
+		return -ENOMEM;
+	if (used > 0)
+		memcpy(p, b->p, used);
+	read_buf_wipe(b);
+	b->p = p;
+	b->size = size;
+	return 0;
+}
+
 int tm_cfs_read(struct tm_cfs *cfs, const char *path, char **ret)
 {
 	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, size = 0, j = 0;
+	_cleanup_(read_buf_wipe) struct read_buf buf = {0};
+	size_t len = 0, j = 0;
 	int r;
 
 	r = check_path(path);
@@ -154,18 +190,12 @@ int tm_cfs_read(struct tm_cfs *cfs, const char *path, char **ret)
 	for (;;) {
 		ssize_t n;
 
-		if (size - len < 4096 + 1) {
-			char *p;
-
-			if (size > SIZE_MAX / 2)
-				return -EFBIG;
-			size = size ? size * 2 : 4096 + 1;
-			p = realloc(buf, size);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
+		if (buf.size - len < 4096 + 1) {
+			r = read_buf_grow(&buf, len);
+			if (r < 0)
+				return r;
 		}
-		n = read(fd, buf + len, size - len - 1);
+		n = read(fd, buf.p + len, buf.size - len - 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -178,12 +208,14 @@ int tm_cfs_read(struct tm_cfs *cfs, const char *path, char **ret)
 	/* Some show() handlers emit NUL bytes: dynamic_sessions ends every initiator name with
 	   "\n\0".  They are never part of a value, so drop them rather than cut the text. */
 	for (size_t i = 0; i < len; i++)
-		if (buf[i] != '\0')
-			buf[j++] = buf[i];
-	buf[j] = '\0';
-	tm_strip_trailing(buf);
-	*ret = buf;
-	buf = NULL;
+		if (buf.p[i] != '\0')
+			buf.p[j++] = buf.p[i];
+	/* Trailing whitespace: the newline every show() handler ends with. */
+	while (j > 0 && isspace((unsigned char)buf.p[j - 1]))
+		j--;
+	buf.p[j] = '\0';
+	*ret = buf.p;
+	buf.p = NULL;
 	return 0;
 }
 
@@ -200,8 +232,8 @@ int tm_cfs_symlink(struct tm_cfs *cfs, const char *target_path, const char *link
 		return r;
 	/* configfs resolves the body with the caller's root: it must be absolute and inside
 	   this configfs, e.g. "/sys/kernel/config/target/core/fileio_1000/disk". */
-	target = tm_strdupf("%s%s%s", cfs->root, streq(cfs->root, "/") ? "" : "/", target_path);
-	if (!target)
+	if (asprintf(&target, "%s%s%s", cfs->root, streq(cfs->root, "/") ? "" : "/", target_path) <
+	    0)
 		return -ENOMEM;
 	count(&cfs->stats.symlinks);
 	if (symlinkat(target, cfs->fd, link_path) < 0)
@@ -279,6 +311,25 @@ int tm_cfs_readlink_tail(struct tm_cfs *cfs, const char *path, unsigned componen
 	return 0;
 }
 
+/* Makes room for one more entry and the NULL terminator, growing geometrically (configfs
+   directories of a big host hold thousands of ACLs). */
+static int strv_reserve(char ***v, size_t n, size_t *allocated)
+{
+	size_t want = *allocated ? *allocated * 2 : 16;
+	char **p;
+
+	if (n + 2 <= *allocated)
+		return 0;
+	if (want > SIZE_MAX / sizeof(**v) / 2)
+		return -ENOMEM;
+	p = realloc(*v, want * sizeof(**v));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*allocated = want;
+	return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -288,7 +339,7 @@ int tm_cfs_list(struct tm_cfs *cfs, const char *path, unsigned types, char ***re
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	char **v = NULL;
-	size_t n = 0;
+	size_t n = 0, allocated = 0;
 	int fd, r;
 
 	r = check_path(path);
@@ -308,7 +359,6 @@ int tm_cfs_list(struct tm_cfs *cfs, const char *path, unsigned types, char ***re
 	for (;;) {
 		struct dirent *de;
 		unsigned type;
-		char **slot;
 
 		errno = 0;
 		de = readdir(d);
@@ -353,26 +403,25 @@ int tm_cfs_list(struct tm_cfs *cfs, const char *path, unsigned types, char ***re
 		if (!(type & types))
 			continue;
 
-		slot = TM_PUSH(v, n);
-		if (!slot) {
+		r = strv_reserve(&v, n, &allocated);
+		if (r < 0)
+			goto fail;
+		v[n] = strdup(de->d_name);
+		if (!v[n]) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		*slot = strdup(de->d_name);
-		if (!*slot) {
-			r = -ENOMEM;
-			goto fail;
-		}
+		n++;
 	}
 
-	if (n > 0)
-		qsort(v, n, sizeof(*v), cmp_str);
-	if (!TM_PUSH(v, n)) { /* the NULL terminator */
-		r = -ENOMEM;
+	r = strv_reserve(&v, n, &allocated); /* an empty directory still gets its terminator */
+	if (r < 0)
 		goto fail;
-	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+	v[n] = NULL;
 	*ret = v;
-	return (int)(n - 1);
+	return (int)n;
 
 fail:
 	for (size_t i = 0; i < n; i++)
