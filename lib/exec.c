@@ -7,42 +7,37 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "layout.h"
 #include "parallel.h"
 #include "util.h"
 
 #define RD_PAGE_SIZE 4096ULL
-#define ISCSI_FABRIC "target/iscsi"
-
-static char *tpg_path(const struct tm_target *t)
-{
-	return tm_strdupf("target/iscsi/%s/tpgt_%u", t->iqn, t->tpgt);
-}
 
 char *tm_op_object_path(const struct tm_op *op)
 {
-	_cleanup_free_ char *tpg = op->target ? tpg_path(op->target) : NULL;
+	const struct tm_target *t = op->target;
 
 	switch (op->kind) {
 	case TM_OBJ_BACKSTORE:
-		return tm_strdupf("target/core/%s/%s", op->backstore->hba, op->backstore->name);
+		return tm_layout_backstore(op->backstore->hba, op->backstore->name);
 	case TM_OBJ_TARGET:
-		return tpg ? strdup(tpg) : NULL;
+		return t ? tm_layout_tpg(t->iqn, t->tpgt) : NULL;
 	case TM_OBJ_PORTAL:
-		return tpg ? tm_strdupf("%s/np/%s", tpg, op->portal->address) : NULL;
+		return t ? tm_layout_portal(t->iqn, t->tpgt, op->portal->address) : NULL;
 	case TM_OBJ_LUN:
-		return tpg ? tm_strdupf("%s/lun/lun_%u", tpg, op->lun->number) : NULL;
+		return t ? tm_layout_lun(t->iqn, t->tpgt, op->lun->number) : NULL;
 	case TM_OBJ_ACL:
-		return tpg ? tm_strdupf("%s/acls/%s", tpg, op->acl->initiator) : NULL;
+		return t ? tm_layout_acl(t->iqn, t->tpgt, op->acl->initiator) : NULL;
 	case TM_OBJ_MAPPED_LUN:
-		return tpg ? tm_strdupf("%s/acls/%s/lun_%u", tpg, op->acl->initiator,
-					op->mapped_lun->number)
-			   : NULL;
+		return t ? tm_layout_mapped_lun(t->iqn, t->tpgt, op->acl->initiator,
+						op->mapped_lun->number)
+			 : NULL;
 	case TM_OBJ_DISCOVERY:
-		return strdup("target/iscsi/discovery_auth");
+		return strdup(TM_LAYOUT_DISCOVERY_AUTH);
 	case TM_OBJ_FABRIC:
-		return strdup(ISCSI_FABRIC);
+		return strdup(TM_LAYOUT_ISCSI);
 	case TM_OBJ_HBA:
-		return tm_strdupf("target/core/%s", op->hba);
+		return tm_layout_hba(op->hba);
 	}
 	return NULL;
 }
@@ -138,8 +133,8 @@ static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, co
 		f->path = strdup(b->path ? b->path : dir);
 		return r;
 	}
-	control_path = tm_strdupf("%s/control", dir);
-	udev_path = tm_strdupf("%s/udev_path", dir);
+	control_path = tm_layout_join(dir, "control");
+	udev_path = tm_layout_join(dir, "udev_path");
 	if (!control_path || !udev_path)
 		return -ENOMEM;
 	TRY(f, control_path, tm_cfs_write(cfs, control_path, control));
@@ -154,8 +149,8 @@ static int create_lun(struct tm_cfs *cfs, const struct tm_op *op, const char *di
 		      struct tm_exec_failure *f)
 {
 	_cleanup_free_ char *target =
-	    tm_strdupf("target/core/%s/%s", op->lun->backstore_hba, op->lun->backstore_name);
-	_cleanup_free_ char *link = tm_strdupf("%s/%s", dir, op->lun->backstore_name);
+	    tm_layout_backstore(op->lun->backstore_hba, op->lun->backstore_name);
+	_cleanup_free_ char *link = tm_layout_join(dir, op->lun->backstore_name);
 
 	if (!target || !link)
 		return -ENOMEM;
@@ -167,13 +162,11 @@ static int create_lun(struct tm_cfs *cfs, const struct tm_op *op, const char *di
 static int create_mapped_lun(struct tm_cfs *cfs, const struct tm_op *op, const char *dir,
 			     struct tm_exec_failure *f)
 {
-	_cleanup_free_ char *tpg = tpg_path(op->target);
-	_cleanup_free_ char *target = NULL, *link = NULL;
+	_cleanup_free_ char *target =
+	    tm_layout_lun(op->target->iqn, op->target->tpgt, op->mapped_lun->lun);
+	_cleanup_free_ char *name = tm_layout_lun_name(op->mapped_lun->lun);
+	_cleanup_free_ char *link = name ? tm_layout_join(dir, name) : NULL;
 
-	if (!tpg)
-		return -ENOMEM;
-	target = tm_strdupf("%s/lun/lun_%u", tpg, op->mapped_lun->lun);
-	link = tm_strdupf("%s/lun_%u", dir, op->mapped_lun->lun);
 	if (!target || !link)
 		return -ENOMEM;
 	TRY(f, dir, mkdir_existing_ok(cfs, dir));
@@ -184,7 +177,7 @@ static int create_mapped_lun(struct tm_cfs *cfs, const struct tm_op *op, const c
 static int create_target(struct tm_cfs *cfs, const struct tm_target *t, const char *dir,
 			 struct tm_exec_failure *f)
 {
-	_cleanup_free_ char *wwn = tm_strdupf("target/iscsi/%s", t->iqn);
+	_cleanup_free_ char *wwn = tm_layout_wwn(t->iqn);
 
 	if (!wwn)
 		return -ENOMEM;
@@ -196,7 +189,7 @@ static int create_target(struct tm_cfs *cfs, const struct tm_target *t, const ch
 static int delete_linked_dir(struct tm_cfs *cfs, const char *dir, const char *link,
 			     struct tm_exec_failure *f)
 {
-	_cleanup_free_ char *path = link ? tm_strdupf("%s/%s", dir, link) : NULL;
+	_cleanup_free_ char *path = link ? tm_layout_join(dir, link) : NULL;
 
 	if (link && !path)
 		return -ENOMEM;
@@ -209,7 +202,7 @@ static int delete_linked_dir(struct tm_cfs *cfs, const char *dir, const char *li
 static int delete_target(struct tm_cfs *cfs, const struct tm_target *t, const char *dir,
 			 struct tm_exec_failure *f)
 {
-	_cleanup_free_ char *wwn = tm_strdupf("target/iscsi/%s", t->iqn);
+	_cleanup_free_ char *wwn = tm_layout_wwn(t->iqn);
 
 	if (!wwn)
 		return -ENOMEM;
@@ -252,7 +245,7 @@ static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_fa
 	if (op->type == TM_OP_DELETE)
 		return exec_delete(cfs, op, dir, f);
 	if (op->type == TM_OP_SET) {
-		attr = tm_strdupf("%s/%s", dir, op->setting->path);
+		attr = tm_layout_join(dir, op->setting->path);
 		if (!attr)
 			return -ENOMEM;
 		TRY(f, attr, tm_cfs_write(cfs, attr, op->setting->value));

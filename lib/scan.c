@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <limits.h>
 
+#include "layout.h"
 #include "parallel.h"
 #include "util.h"
 
@@ -127,7 +128,7 @@ static int read_setting(struct tm_cfs *cfs, const char *dir, const char *path,
 	const char *value;
 	int r;
 
-	full = tm_strdupf("%s/%s", dir, path);
+	full = tm_layout_join(dir, path);
 	if (!full)
 		return -ENOMEM;
 	r = tm_cfs_read(cfs, full, &v);
@@ -273,7 +274,7 @@ static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want,
 	const struct tm_setting *serial;
 	int r;
 
-	dir = tm_strdupf("target/core/%s/%s", hba, name);
+	dir = tm_layout_backstore(hba, name);
 	if (!dir)
 		return -ENOMEM;
 
@@ -283,8 +284,8 @@ static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want,
 	if (!b->hba || !b->name)
 		return -ENOMEM;
 
-	p_udev = tm_strdupf("%s/udev_path", dir);
-	p_info = tm_strdupf("%s/info", dir);
+	p_udev = tm_layout_join(dir, "udev_path");
+	p_info = tm_layout_join(dir, "info");
 	if (!p_udev || !p_info)
 		return -ENOMEM;
 	/* RAM disks have no backing path: their udev_path is always empty. */
@@ -368,7 +369,7 @@ static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, str
 	size_t n_lists = 0, n = 0;
 	int r;
 
-	r = tm_cfs_list(cfs, "target/core", TM_CFS_DIR, &hbas);
+	r = tm_cfs_list(cfs, TM_LAYOUT_CORE, TM_CFS_DIR, &hbas);
 	if (r == -ENOENT)
 		return 0; /* target_core_mod not loaded */
 	if (r < 0)
@@ -388,7 +389,7 @@ static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, str
 		r = tm_strv_push(&c->hbas, &c->n_hbas, *h);
 		if (r < 0)
 			goto out;
-		dir = tm_strdupf("target/core/%s", *h);
+		dir = tm_layout_hba(*h);
 		r = dir ? tm_cfs_list(cfs, dir, TM_CFS_DIR, &names) : -ENOMEM;
 		if (r == -ENOENT)
 			continue; /* removed meanwhile */
@@ -443,7 +444,7 @@ static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned component
 	/* The name targetmgr gives the link, when the directory is its own: one readlink
 	   instead of a listing and a readlink, for the thousands of mapped LUNs of a big host. */
 	if (hint) {
-		p = tm_strdupf("%s/%s", dir, hint);
+		p = tm_layout_join(dir, hint);
 		if (!p)
 			return -ENOMEM;
 		r = tm_cfs_readlink_tail(cfs, p, components, ret);
@@ -462,7 +463,7 @@ static int read_lun_link(struct tm_cfs *cfs, const char *dir, unsigned component
 	if (!links[0])
 		return 0;
 	/* The kernel refuses a second link (-EEXIST); the first one is the one. */
-	p = tm_strdupf("%s/%s", dir, links[0]);
+	p = tm_layout_join(dir, links[0]);
 	if (!p)
 		return -ENOMEM;
 	r = tm_cfs_readlink_tail(cfs, p, components, ret);
@@ -492,7 +493,7 @@ static int list_below(struct tm_cfs *cfs, const char *parent, const char *sub, c
 {
 	int r;
 
-	*ret_dir = tm_strdupf("%s/%s", parent, sub);
+	*ret_dir = tm_layout_join(parent, sub);
 	if (!*ret_dir)
 		return -ENOMEM;
 	r = tm_cfs_list(cfs, *ret_dir, TM_CFS_DIR, ret);
@@ -508,7 +509,7 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 	_cleanup_free_ char *dir = NULL;
 	int r;
 
-	r = list_below(cfs, tpg, "lun", &dir, &names);
+	r = list_below(cfs, tpg, TM_LAYOUT_LUNS, &dir, &names);
 	if (r <= 0)
 		return r;
 
@@ -519,9 +520,9 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 		unsigned number;
 		char *slash;
 
-		if (parse_prefixed(*n, "lun_", SCAN_LUN_MAX, &number) < 0)
+		if (parse_prefixed(*n, TM_LAYOUT_LUN_PREFIX, SCAN_LUN_MAX, &number) < 0)
 			continue;
-		ldir = tm_strdupf("%s/%s", dir, *n);
+		ldir = tm_layout_join(dir, *n);
 		if (!ldir)
 			return -ENOMEM;
 		wl = wt ? tm_target_find_lun(wt, number) : NULL;
@@ -569,14 +570,14 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 		unsigned number;
 
 		/* Also below the ACL: attrib/, auth/, param/, fabric_statistics/. */
-		if (parse_prefixed(*n, "lun_", UINT_MAX, &number) < 0)
+		if (parse_prefixed(*n, TM_LAYOUT_LUN_PREFIX, UINT_MAX, &number) < 0)
 			continue;
-		mdir = tm_strdupf("%s/%s", adir, *n);
+		mdir = tm_layout_join(adir, *n);
 		if (!mdir)
 			return -ENOMEM;
 		wm = wa ? tm_acl_find_mapped_lun(wa, number) : NULL;
 		if (wm) {
-			hint = tm_strdupf("lun_%u", wm->lun);
+			hint = tm_layout_lun_name(wm->lun);
 			if (!hint)
 				return -ENOMEM;
 		}
@@ -590,7 +591,7 @@ static int scan_mapped_luns(struct tm_cfs *cfs, const char *adir, const struct t
 		m->number = number;
 		m->lun = SCAN_LUN_UNLINKED;
 		if (tail) {
-			r = parse_prefixed(tail, "lun_", SCAN_LUN_MAX, &m->lun); /* "lun_<N>" */
+			r = parse_prefixed(tail, TM_LAYOUT_LUN_PREFIX, SCAN_LUN_MAX, &m->lun);
 			if (r < 0)
 				return -EBADMSG;
 			m->link = link;
@@ -613,7 +614,7 @@ static int scan_acls(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 	_cleanup_free_ char *dir = NULL;
 	int r;
 
-	r = list_below(cfs, tpg, "acls", &dir, &names);
+	r = list_below(cfs, tpg, TM_LAYOUT_ACLS, &dir, &names);
 	if (r <= 0)
 		return r;
 
@@ -622,8 +623,8 @@ static int scan_acls(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 		const struct tm_acl *wa = wt ? tm_target_find_acl(wt, *n) : NULL;
 		struct tm_acl *a;
 
-		adir = tm_strdupf("%s/%s", dir, *n);
-		p = tm_strdupf("%s/%s/info", dir, *n);
+		adir = tm_layout_join(dir, *n);
+		p = adir ? tm_layout_join(adir, "info") : NULL;
 		if (!adir || !p)
 			return -ENOMEM;
 
@@ -658,7 +659,7 @@ static int scan_portals(struct tm_cfs *cfs, const char *tpg, struct tm_target *t
 	_cleanup_free_ char *dir = NULL;
 	int r;
 
-	r = list_below(cfs, tpg, "np", &dir, &names);
+	r = list_below(cfs, tpg, TM_LAYOUT_PORTALS, &dir, &names);
 	if (r <= 0)
 		return r;
 	for (char **n = names; *n; n++) {
@@ -693,7 +694,7 @@ static int scan_sessions(struct tm_cfs *cfs, const char *tpg, struct tm_target *
 	int r;
 
 	/* Demo-mode sessions: initiators without an ACL of their own. */
-	p = tm_strdupf("%s/dynamic_sessions", tpg);
+	p = tm_layout_join(tpg, "dynamic_sessions");
 	if (!p)
 		return -ENOMEM;
 	r = read_optional(cfs, p, &text);
@@ -732,7 +733,7 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, const c
 	_cleanup_free_ char *dir = NULL, *tpg = NULL;
 	int r;
 
-	dir = tm_strdupf("target/iscsi/%s", iqn);
+	dir = tm_layout_wwn(iqn);
 	if (!dir)
 		return -ENOMEM;
 	t->iqn = strdup(iqn);
@@ -748,7 +749,7 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, const c
 	for (char **n = names; *n; n++) {
 		unsigned tpgt;
 
-		if (parse_prefixed(*n, "tpgt_", UINT16_MAX, &tpgt) < 0)
+		if (parse_prefixed(*n, TM_LAYOUT_TPGT_PREFIX, UINT16_MAX, &tpgt) < 0)
 			continue;
 		if (wt && tpgt == wt->tpgt) {
 			t->tpgt = tpgt;
@@ -763,7 +764,7 @@ static int scan_target(struct tm_cfs *cfs, const struct tm_config *want, const c
 	if (!t->has_tpg)
 		return 0;
 
-	tpg = tm_strdupf("%s/tpgt_%u", dir, t->tpgt);
+	tpg = tm_layout_tpg(iqn, t->tpgt);
 	if (!tpg)
 		return -ENOMEM;
 	r = read_settings(cfs, tpg, wt ? &wt->settings : NULL, wt ? declared_always : always,
@@ -803,7 +804,7 @@ static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct
 	size_t n_iqns = 0;
 	int r;
 
-	r = tm_cfs_list(cfs, "target/iscsi", TM_CFS_DIR, &names);
+	r = tm_cfs_list(cfs, TM_LAYOUT_ISCSI, TM_CFS_DIR, &names);
 	if (r == -ENOENT)
 		return 0; /* the iSCSI fabric is not instantiated */
 	if (r < 0)
@@ -812,7 +813,7 @@ static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct
 
 	for (char **n = names; *n; n++) {
 		char **slot;
-		if (streq(*n, "discovery_auth"))
+		if (streq(*n, TM_LAYOUT_DISCOVERY_NAME))
 			continue;
 		slot = TM_PUSH(iqns, n_iqns);
 		if (!slot)
@@ -831,10 +832,9 @@ static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct
 	}
 
 	if (want && want->discovery.n > 0)
-		return read_settings(cfs, "target/iscsi/discovery_auth", &want->discovery, NULL,
+		return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, &want->discovery, NULL,
 				     &c->discovery);
-	return read_settings(cfs, "target/iscsi/discovery_auth", NULL, discovery_default,
-			     &c->discovery);
+	return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, NULL, discovery_default, &c->discovery);
 }
 
 int tm_scan(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config **ret)

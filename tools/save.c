@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "../lib/layout.h"
 #include "../lib/parse.h"
 #include "../lib/save.h"
 #include "../lib/scan.h"
@@ -173,13 +174,13 @@ static struct tm_config *load_declared(struct tm_cli *cli)
 static void warn_extra_tpgs(struct tm_cfs *cfs, const struct tm_target *t)
 {
 	_cleanup_strv_ char **names = NULL;
-	_cleanup_free_ char *dir = tm_strdupf("target/iscsi/%s", t->iqn);
+	_cleanup_free_ char *dir = tm_layout_wwn(t->iqn);
 	unsigned n = 0;
 
 	if (!dir || tm_cfs_list(cfs, dir, TM_CFS_DIR, &names) < 0)
 		return;
 	for (char **s = names; *s; s++)
-		n += startswith(*s, "tpgt_") != NULL;
+		n += startswith(*s, TM_LAYOUT_TPGT_PREFIX) != NULL;
 	if (n > 1)
 		log_msg("save: warning: %s: target has %u portal groups; only tpgt_%u is saved",
 			t->iqn, n, t->tpgt);

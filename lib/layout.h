@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * LIO's configfs layout, spelled once (kernel 6.1, drivers/target/target_core_configfs.c,
+ * target_core_fabric_configfs.c, iscsi/iscsi_target_configfs.c).  Paths are relative to the
+ * configfs root, as struct tm_cfs takes them:
+ *
+ *   target/core/<hba>/<name>                          a backstore (storage object)
+ *   target/iscsi/<iqn>/tpgt_<tpgt>                    a target's portal group
+ *       np/<address>                                  a portal
+ *       lun/lun_<n>/<link to the backstore>           a LUN
+ *       acls/<initiator>/lun_<m>/<link to lun_<n>>    an ACL and its mapped LUNs
+ *   target/iscsi/discovery_auth                       discovery CHAP (not a target)
+ *
+ * The functions return malloc'ed strings, or NULL when out of memory.
+ */
+#pragma once
+
+#define TM_LAYOUT_CORE  "target/core"
+#define TM_LAYOUT_ISCSI "target/iscsi"
+#define TM_LAYOUT_DISCOVERY_NAME                                                                   \
+	"discovery_auth" /* the one entry of target/iscsi that is not a target */
+#define TM_LAYOUT_DISCOVERY_AUTH TM_LAYOUT_ISCSI "/" TM_LAYOUT_DISCOVERY_NAME
+
+/* Below a portal group. */
+#define TM_LAYOUT_PORTALS "np"
+#define TM_LAYOUT_LUNS    "lun"
+#define TM_LAYOUT_ACLS    "acls"
+
+/* Numbered entries: "tpgt_1", "lun_0" (LUNs, mapped LUNs and the links to LUNs). */
+#define TM_LAYOUT_TPGT_PREFIX "tpgt_"
+#define TM_LAYOUT_LUN_PREFIX  "lun_"
+
+/* "<dir>/<name>": an entry or attribute below a directory. */
+char *tm_layout_join(const char *dir, const char *name);
+
+char *tm_layout_hba(const char *hba);
+char *tm_layout_backstore(const char *hba, const char *name);
+char *tm_layout_wwn(const char *iqn);
+char *tm_layout_tpg(const char *iqn, unsigned tpgt);
+char *tm_layout_portal(const char *iqn, unsigned tpgt, const char *address);
+/* "lun_<n>": a LUN's, or a mapped LUN's, directory name, and the name of a mapped LUN's link
+   to the TPG's LUN <n>. */
+char *tm_layout_lun_name(unsigned number);
+char *tm_layout_lun(const char *iqn, unsigned tpgt, unsigned number);
+char *tm_layout_acl(const char *iqn, unsigned tpgt, const char *initiator);
+char *tm_layout_mapped_lun(const char *iqn, unsigned tpgt, const char *initiator, unsigned number);
