@@ -15,10 +15,12 @@
  */
 #pragma once
 
-#define TM_LAYOUT_CORE  "target/core"
-#define TM_LAYOUT_ISCSI "target/iscsi"
-#define TM_LAYOUT_DISCOVERY_NAME                                                                   \
-	"discovery_auth" /* the one entry of target/iscsi that is not a target */
+/* LIO's whole tree, its storage objects, its iSCSI fabric. */
+#define TM_LAYOUT_TARGET "target"
+#define TM_LAYOUT_CORE   TM_LAYOUT_TARGET "/core"
+#define TM_LAYOUT_ISCSI  TM_LAYOUT_TARGET "/iscsi"
+/* The one entry of target/iscsi that is not a target. */
+#define TM_LAYOUT_DISCOVERY_NAME "discovery_auth"
 #define TM_LAYOUT_DISCOVERY_AUTH TM_LAYOUT_ISCSI "/" TM_LAYOUT_DISCOVERY_NAME
 
 /* Below a portal group. */

@@ -2,6 +2,7 @@
 #include "print.h"
 
 #include "../lib/exec.h"
+#include "../lib/layout.h"
 #include "../lib/util.h"
 
 char *tm_op_describe(const struct tm_op *op)
@@ -11,6 +12,6 @@ char *tm_op_describe(const struct tm_op *op)
 
 	if (!path)
 		return NULL;
-	rel = startswith(path, "target/");
+	rel = startswith(path, TM_LAYOUT_TARGET "/");
 	return strdup(rel ? rel : path);
 }
