@@ -36,14 +36,33 @@ int tm_backstore_type_from_plugin(const char *plugin)
 
 struct tm_config *tm_config_new(void)
 {
-	return calloc(1, sizeof(struct tm_config));
+	struct tm_config *c = calloc(1, sizeof(struct tm_config));
+
+	if (c)
+		c->n_ref = 1;
+	return c;
+}
+
+struct tm_config *tm_config_ref(struct tm_config *c)
+{
+	if (c)
+		__atomic_add_fetch(&c->n_ref, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+/* A setting's value is wiped before it is freed when it is a secret. */
+static void setting_value_free(char *value, bool secret)
+{
+	if (value && secret)
+		explicit_bzero(value, strlen(value));
+	free(value);
 }
 
 void tm_settings_clear(struct tm_settings *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->v[i].path);
-		free(s->v[i].value);
+		setting_value_free(s->v[i].value, s->v[i].secret);
 	}
 	free(s->v);
 	s->v = NULL;
@@ -71,16 +90,21 @@ static void target_free(struct tm_target *t)
 		}
 		free(a->mapped_luns);
 		tm_settings_clear(&a->settings);
+		tm_hashmap_clear(&a->mapped_lun_index);
 	}
 	free(t->acls);
 	for (size_t i = 0; i < t->n_sessions; i++)
 		free(t->sessions[i]);
 	free(t->sessions);
 	tm_settings_clear(&t->settings);
+	tm_hashmap_clear(&t->lun_index);
+	tm_hashmap_clear(&t->acl_index);
+	tm_hashmap_clear(&t->portal_index);
 }
 
-void tm_config_free(struct tm_config *c)
+static void config_free(struct tm_config *c)
 {
+	tm_config_unindex(c);
 	for (size_t i = 0; i < c->n_backstores; i++) {
 		struct tm_backstore *b = &c->backstores[i];
 		free(b->hba);
@@ -103,57 +127,228 @@ void tm_config_free(struct tm_config *c)
 	free(c);
 }
 
+struct tm_config *tm_config_unref(struct tm_config *c)
+{
+	if (c && __atomic_sub_fetch(&c->n_ref, 1, __ATOMIC_ACQ_REL) == 0)
+		config_free(c);
+	return NULL;
+}
+
+void tm_config_free(struct tm_config *c)
+{
+	tm_config_unref(c);
+}
+
+/* ---- indexes ---- */
+
+/* The hash of each kind of key, the same for indexing an element and for looking it up. */
+static uint64_t backstore_hash(const char *hba, const char *name)
+{
+	return tm_hash_combine(tm_hash_string(hba), tm_hash_string(name));
+}
+
+static uint64_t hash_target(const void *e)
+{
+	return tm_hash_string(((const struct tm_target *)e)->iqn);
+}
+
+static uint64_t hash_backstore(const void *e)
+{
+	const struct tm_backstore *b = e;
+	return backstore_hash(b->hba, b->name);
+}
+
+static uint64_t hash_file(const void *e)
+{
+	return tm_hash_string(*(char *const *)e);
+}
+
+static uint64_t hash_lun(const void *e)
+{
+	return tm_hash_u64(((const struct tm_lun *)e)->number);
+}
+
+static uint64_t hash_acl(const void *e)
+{
+	return tm_hash_string(((const struct tm_acl *)e)->initiator);
+}
+
+static uint64_t hash_portal(const void *e)
+{
+	return tm_hash_string(((const struct tm_portal *)e)->address);
+}
+
+static uint64_t hash_mapped_lun(const void *e)
+{
+	return tm_hash_u64(((const struct tm_mapped_lun *)e)->number);
+}
+
+/* Indexes elements [m->n, n) of an array; starts over if the array shrank. */
+static int index_tail(struct tm_hashmap *m, const void *array, size_t n, size_t size,
+		      uint64_t (*hash)(const void *e))
+{
+	if (m->n > n)
+		tm_hashmap_clear(m);
+	for (size_t i = m->n; i < n; i++) {
+		int r = tm_hashmap_put(m, hash((const char *)array + i * size), i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+#define INDEX_TAIL(m, array, n, hash) index_tail(m, array, n, sizeof(*(array)), hash)
+
+int tm_config_index(struct tm_config *c)
+{
+	int r;
+
+	r = INDEX_TAIL(&c->target_index, c->targets, c->n_targets, hash_target);
+	if (r >= 0)
+		r = INDEX_TAIL(&c->backstore_index, c->backstores, c->n_backstores, hash_backstore);
+	if (r >= 0)
+		r = INDEX_TAIL(&c->file_index, c->files, c->n_files, hash_file);
+	for (size_t i = 0; r >= 0 && i < c->n_targets; i++) {
+		struct tm_target *t = &c->targets[i];
+
+		r = INDEX_TAIL(&t->lun_index, t->luns, t->n_luns, hash_lun);
+		if (r >= 0)
+			r = INDEX_TAIL(&t->acl_index, t->acls, t->n_acls, hash_acl);
+		if (r >= 0)
+			r = INDEX_TAIL(&t->portal_index, t->portals, t->n_portals, hash_portal);
+		for (size_t j = 0; r >= 0 && j < t->n_acls; j++)
+			r = INDEX_TAIL(&t->acls[j].mapped_lun_index, t->acls[j].mapped_luns,
+				       t->acls[j].n_mapped_luns, hash_mapped_lun);
+	}
+	return r < 0 ? r : 0;
+}
+
+void tm_config_unindex(struct tm_config *c)
+{
+	tm_hashmap_clear(&c->target_index);
+	tm_hashmap_clear(&c->backstore_index);
+	tm_hashmap_clear(&c->file_index);
+	for (size_t i = 0; i < c->n_targets; i++) {
+		struct tm_target *t = &c->targets[i];
+
+		tm_hashmap_clear(&t->lun_index);
+		tm_hashmap_clear(&t->acl_index);
+		tm_hashmap_clear(&t->portal_index);
+		for (size_t j = 0; j < t->n_acls; j++)
+			tm_hashmap_clear(&t->acls[j].mapped_lun_index);
+	}
+}
+
+/*
+ * The first element that matches key: through the index when it covers the whole array, by a
+ * linear search otherwise (an array grown since it was indexed, or never indexed).
+ */
+static void *find(const void *array, size_t n, size_t size, const struct tm_hashmap *index,
+		  uint64_t hash, bool (*match)(const void *e, const void *key), const void *key)
+{
+	const char *a = array;
+	size_t best = SIZE_MAX;
+
+	if (index->n == n) {
+		size_t cursor = 0, pos;
+
+		while (tm_hashmap_next(index, hash, &cursor, &pos))
+			if (pos < best && match(a + pos * size, key))
+				best = pos;
+	} else {
+		for (size_t i = 0; i < n && best == SIZE_MAX; i++)
+			if (match(a + i * size, key))
+				best = i;
+	}
+	return best == SIZE_MAX ? NULL : (void *)(a + best * size);
+}
+
+#define FIND(array, n, index, hash, match, key)                                                    \
+	((__typeof__(&(array)[0]))find(array, n, sizeof(*(array)), index, hash, match, key))
+
+static bool match_target(const void *e, const void *key)
+{
+	return streq_ptr(((const struct tm_target *)e)->iqn, key);
+}
+
+struct backstore_key {
+	const char *hba, *name;
+};
+
+static bool match_backstore(const void *e, const void *key)
+{
+	const struct tm_backstore *b = e;
+	const struct backstore_key *k = key;
+
+	return streq_ptr(b->hba, k->hba) && streq_ptr(b->name, k->name);
+}
+
+static bool match_file(const void *e, const void *key)
+{
+	return streq_ptr(*(char *const *)e, key);
+}
+
+static bool match_lun(const void *e, const void *key)
+{
+	return ((const struct tm_lun *)e)->number == *(const unsigned *)key;
+}
+
+static bool match_acl(const void *e, const void *key)
+{
+	return streq_ptr(((const struct tm_acl *)e)->initiator, key);
+}
+
+static bool match_portal(const void *e, const void *key)
+{
+	return streq_ptr(((const struct tm_portal *)e)->address, key);
+}
+
+static bool match_mapped_lun(const void *e, const void *key)
+{
+	return ((const struct tm_mapped_lun *)e)->number == *(const unsigned *)key;
+}
+
 struct tm_target *tm_config_find_target(const struct tm_config *c, const char *iqn)
 {
-	for (size_t i = 0; i < c->n_targets; i++)
-		if (streq(c->targets[i].iqn, iqn))
-			return &c->targets[i];
-	return NULL;
+	return FIND(c->targets, c->n_targets, &c->target_index, tm_hash_string(iqn), match_target,
+		    iqn);
 }
 
 struct tm_backstore *tm_config_find_backstore(const struct tm_config *c, const char *hba,
 					      const char *name)
 {
-	for (size_t i = 0; i < c->n_backstores; i++)
-		if (streq(c->backstores[i].hba, hba) && streq(c->backstores[i].name, name))
-			return &c->backstores[i];
-	return NULL;
+	const struct backstore_key key = {hba, name};
+
+	return FIND(c->backstores, c->n_backstores, &c->backstore_index, backstore_hash(hba, name),
+		    match_backstore, &key);
 }
 
 struct tm_lun *tm_target_find_lun(const struct tm_target *t, unsigned number)
 {
-	for (size_t i = 0; i < t->n_luns; i++)
-		if (t->luns[i].number == number)
-			return &t->luns[i];
-	return NULL;
+	return FIND(t->luns, t->n_luns, &t->lun_index, tm_hash_u64(number), match_lun, &number);
 }
 
 struct tm_acl *tm_target_find_acl(const struct tm_target *t, const char *initiator)
 {
-	for (size_t i = 0; i < t->n_acls; i++)
-		if (streq(t->acls[i].initiator, initiator))
-			return &t->acls[i];
-	return NULL;
+	return FIND(t->acls, t->n_acls, &t->acl_index, tm_hash_string(initiator), match_acl,
+		    initiator);
 }
 
 struct tm_portal *tm_target_find_portal(const struct tm_target *t, const char *address)
 {
-	for (size_t i = 0; i < t->n_portals; i++)
-		if (streq(t->portals[i].address, address))
-			return &t->portals[i];
-	return NULL;
+	return FIND(t->portals, t->n_portals, &t->portal_index, tm_hash_string(address),
+		    match_portal, address);
 }
 
 struct tm_mapped_lun *tm_acl_find_mapped_lun(const struct tm_acl *a, unsigned number)
 {
-	for (size_t i = 0; i < a->n_mapped_luns; i++)
-		if (a->mapped_luns[i].number == number)
-			return &a->mapped_luns[i];
-	return NULL;
+	return FIND(a->mapped_luns, a->n_mapped_luns, &a->mapped_lun_index, tm_hash_u64(number),
+		    match_mapped_lun, &number);
 }
 
 struct tm_setting *tm_settings_find(const struct tm_settings *s, const char *path)
 {
+	/* A few settings per object: a look at each is the fastest lookup. */
 	for (size_t i = 0; i < s->n; i++)
 		if (streq(s->v[i].path, path))
 			return &s->v[i];
@@ -169,12 +364,12 @@ int tm_settings_set(struct tm_settings *s, const char *path, const char *value, 
 	if (!v)
 		return -ENOMEM;
 	if (e) {
-		free(e->value);
+		setting_value_free(e->value, e->secret);
 	} else {
 		char *p = strdup(path);
 		if (!p || !(e = TM_PUSH(s->v, s->n))) {
 			free(p);
-			free(v);
+			setting_value_free(v, secret);
 			return -ENOMEM;
 		}
 		e->path = p;
@@ -187,17 +382,21 @@ int tm_settings_set(struct tm_settings *s, const char *path, const char *value, 
 
 const char *tm_config_intern_file(struct tm_config *c, const char *file)
 {
-	char **slot;
+	char **slot =
+	    FIND(c->files, c->n_files, &c->file_index, tm_hash_string(file), match_file, file);
 
-	for (size_t i = 0; i < c->n_files; i++)
-		if (streq(c->files[i], file))
-			return c->files[i];
+	if (slot)
+		return *slot;
 	slot = TM_PUSH(c->files, c->n_files);
 	if (!slot)
 		return NULL;
 	*slot = strdup(file);
-	if (!*slot)
+	if (!*slot) {
 		c->n_files--;
+		return NULL;
+	}
+	/* Files are interned one at a time, by the parser: kept indexed as they come. */
+	(void)INDEX_TAIL(&c->file_index, c->files, c->n_files, hash_file);
 	return *slot;
 }
 

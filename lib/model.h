@@ -7,12 +7,24 @@
  * a list of settings (attribute files below its configfs directory that the kernel lets us
  * rewrite in place).  Declared objects list every setting targetmgr manages, defaults
  * included, so that removing a key from a file reverts the kernel to the default.
+ *
+ * Lookups by key (a target's IQN, a backstore's HBA and name, a LUN's number, ...) go through
+ * hash indexes of array positions, which tm_config_index() builds or extends; the parser and
+ * the planner call it.  An index counts the elements it covers, and a lookup in an array that
+ * has grown since falls back to a linear search, so a model under construction stays correct.
+ * Once indexed, a model may only be appended to: an element whose key changes in place, or an
+ * array reordered, needs the index dropped (tm_config_unindex) and built again.
+ *
+ * A config is reference counted: a plan, or a daemon's last known state, holds a reference to
+ * the configs its pointers refer into.  A config that someone else holds must not change.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hashmap.h"
 
 /* Where a declaration came from, for messages of the form "file:line: ...". */
 struct tm_origin {
@@ -64,7 +76,7 @@ struct tm_lun {
 	unsigned number;
 	char *backstore_hba; /* running state: NULL when the LUN directory has no link yet */
 	char *backstore_name;
-	char *link; /* running state: the link's name inside lun_<number>/ (any tool's choice) */
+	char *link;    /* running state: the link's name inside lun_<number>/ (any tool's choice) */
 	bool readonly; /* declared: mapped LUNs of this LUN are write-protected */
 	struct tm_origin origin;
 };
@@ -86,6 +98,7 @@ struct tm_acl {
 	struct tm_settings settings;
 	bool has_session; /* running state: acls/<initiator>/info reports a session */
 	struct tm_origin origin;
+	struct tm_hashmap mapped_lun_index; /* positions in mapped_luns by number */
 };
 
 /* A network portal: tpgt_N/np/<address>, "0.0.0.0:3260" or "[::1]:3260". */
@@ -112,6 +125,8 @@ struct tm_target {
 	char **sessions; /* running state: initiators logged in (ACL'd and demo-mode) */
 	size_t n_sessions;
 	struct tm_origin origin;
+	/* positions in luns by number, acls by initiator, portals by address */
+	struct tm_hashmap lun_index, acl_index, portal_index;
 };
 
 struct tm_config {
@@ -129,6 +144,10 @@ struct tm_config {
 	char **hbas;
 	size_t n_hbas;
 	bool has_iscsi_fabric;
+
+	unsigned n_ref; /* tm_config_ref() and tm_config_unref() */
+	/* positions in targets by IQN, backstores by HBA and name, files by name */
+	struct tm_hashmap target_index, backstore_index, file_index;
 };
 
 #define TM_LUN_UNLINKED UINT32_MAX
@@ -152,16 +171,30 @@ const char *tm_backstore_type_name(enum tm_backstore_type t); /* "iblock", "file
 const char *tm_backstore_plugin(enum tm_backstore_type t);    /* "iblock", "fileio", "rd_mcp" */
 int tm_backstore_type_from_plugin(const char *plugin);        /* -EINVAL when unknown */
 
+/* A new empty config holding one reference, or NULL on ENOMEM. */
 struct tm_config *tm_config_new(void);
+/* Takes a reference; returns c.  NULL is passed through. */
+struct tm_config *tm_config_ref(struct tm_config *c);
+/* Drops a reference, freeing the config with the last one; returns NULL.  NULL is ignored. */
+struct tm_config *tm_config_unref(struct tm_config *c);
+/* The same as tm_config_unref(), for owners that think of it as freeing. */
 void tm_config_free(struct tm_config *c);
 static inline void tm_config_freep(struct tm_config **c)
 {
-	if (*c)
-		tm_config_free(*c);
+	tm_config_unref(*c);
 }
 #define _cleanup_config_ __attribute__((cleanup(tm_config_freep)))
 
-/* Lookups return NULL when absent. */
+/*
+ * Brings the indexes up to date with the arrays: indexes the elements appended since the last
+ * call (all of them the first time), so that calling it after each batch of appends costs
+ * only the new elements.  0 or -ENOMEM (the lookups stay correct then, only linear).
+ */
+int tm_config_index(struct tm_config *c);
+/* Drops every index (lookups become linear until the next tm_config_index()). */
+void tm_config_unindex(struct tm_config *c);
+
+/* Lookups return NULL when absent, and the first of several elements with the same key. */
 struct tm_target *tm_config_find_target(const struct tm_config *c, const char *iqn);
 struct tm_backstore *tm_config_find_backstore(const struct tm_config *c, const char *hba,
 					      const char *name);
@@ -171,9 +204,11 @@ struct tm_portal *tm_target_find_portal(const struct tm_target *t, const char *a
 struct tm_mapped_lun *tm_acl_find_mapped_lun(const struct tm_acl *a, unsigned number);
 struct tm_setting *tm_settings_find(const struct tm_settings *s, const char *path);
 
-/* Sets path to value, replacing an existing entry of the same path.  0 or -ENOMEM. */
+/* Sets path to value, replacing an existing entry of the same path (a secret value it replaces
+   is wiped first).  0 or -ENOMEM. */
 int tm_settings_set(struct tm_settings *s, const char *path, const char *value, bool secret,
 		    struct tm_origin origin);
+/* Frees every setting, wiping the values of secret ones (CHAP passwords) first. */
 void tm_settings_clear(struct tm_settings *s);
 
 /* Interns a file name in c->files and returns the stored copy (NULL on ENOMEM). */

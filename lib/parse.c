@@ -1285,6 +1285,10 @@ static int parse_source(const char *name, FILE *f, const char *text, struct tm_c
 	k = finalize(&p);
 	if (k < 0)
 		return k;
+	/* Extends the indexes by what this source appended. */
+	k = tm_config_index(config);
+	if (k < 0)
+		return k;
 	return p.error;
 }
 

@@ -2,45 +2,52 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <stdint.h>
 
 #include "util.h"
 
-/* Running objects the plan deletes (to prune them, or to recreate them). */
-struct doomed {
-	const void **v;
-	size_t n;
+/* A set of model objects, by address: the models do not change while a plan is built. */
+struct obj_set {
+	struct tm_hashmap map; /* hash of the address -> the address */
 };
+
+/* Several targets link a backstore (see only_linker). */
+#define SEVERAL_LINKERS ((const struct tm_target *)&several_linkers)
+static const char several_linkers;
 
 struct planner {
 	const struct tm_plan_options *opts;
 	const struct tm_config *want, *have;
 	struct tm_plan *plan;
 	char **conflict;
-	struct doomed doomed;
-	struct doomed placed; /* backstores whose operations went into a target's tree */
+	struct obj_set doomed; /* running objects the plan deletes (to prune or to recreate) */
+	struct obj_set placed; /* backstores whose operations went into a target's tree */
+	/* Per running backstore (by position): the one target whose LUNs link it, NULL, or
+	   SEVERAL_LINKERS; per declared backstore: whether a declared LUN links it. */
+	const struct tm_target **have_linker;
+	bool *want_linked;
 };
 
 static const struct tm_setting tpg_disable = {.path = (char *)"enable", .value = (char *)"0"};
 
-static bool in_set(const struct doomed *set, const void *obj)
+static bool in_set(const struct obj_set *set, const void *obj)
 {
-	for (size_t i = 0; i < set->n; i++)
-		if (set->v[i] == obj)
+	size_t cursor = 0, v;
+
+	while (tm_hashmap_next(&set->map, tm_hash_u64((uintptr_t)obj), &cursor, &v))
+		if (v == (uintptr_t)obj)
 			return true;
 	return false;
 }
 
-static int add_to_set(struct doomed *set, const void *obj)
+static int add_to_set(struct obj_set *set, const void *obj)
 {
-	const void **slot;
+	int r;
 
 	if (in_set(set, obj))
 		return 0;
-	slot = TM_PUSH(set->v, set->n);
-	if (!slot)
-		return -ENOMEM;
-	*slot = obj;
-	return 1;
+	r = tm_hashmap_put(&set->map, tm_hash_u64((uintptr_t)obj), (uintptr_t)obj);
+	return r < 0 ? r : 1;
 }
 
 static bool is_doomed(const struct planner *p, const void *obj)
@@ -227,27 +234,49 @@ static int check_sessions(struct planner *p, const struct tm_target *h, const ch
 			h->iqn, what);
 }
 
-static bool lun_in_use(const struct tm_target *h, unsigned lun)
+/* The LUNs of a running target that logged-in initiators use: every LUN of an open target
+   with a session, else the LUNs mapped in ACLs with a session (numbers, in a set). */
+static int luns_in_use(const struct tm_target *h, bool *all, struct tm_hashmap *mapped)
 {
+	*all = target_open(h) && h->n_sessions > 0;
 	if (target_open(h))
-		return h->n_sessions > 0;
+		return 0;
 	for (size_t i = 0; i < h->n_acls; i++) {
 		const struct tm_acl *a = &h->acls[i];
 		if (!a->has_session)
 			continue;
-		for (size_t j = 0; j < a->n_mapped_luns; j++)
-			if (a->mapped_luns[j].lun == lun)
-				return true;
+		for (size_t j = 0; j < a->n_mapped_luns; j++) {
+			int r = tm_hashmap_put(mapped, tm_hash_u64(a->mapped_luns[j].lun),
+					       a->mapped_luns[j].lun);
+			if (r < 0)
+				return r;
+		}
 	}
+	return 0;
+}
+
+static bool lun_in_use(bool all, const struct tm_hashmap *mapped, unsigned lun)
+{
+	size_t cursor = 0, v;
+
+	if (all)
+		return true;
+	while (tm_hashmap_next(mapped, tm_hash_u64(lun), &cursor, &v))
+		if (v == lun)
+			return true;
 	return false;
 }
 
-static int doom_inside_target(struct planner *p, const struct tm_target *wt,
-			      const struct tm_target *h)
+static int doom_luns(struct planner *p, const struct tm_target *wt, const struct tm_target *h)
 {
 	_cleanup_free_ char *what = NULL;
+	_cleanup_(tm_hashmap_clear) struct tm_hashmap mapped = {0};
+	bool all;
 	int r;
 
+	r = luns_in_use(h, &all, &mapped);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < h->n_luns; i++) {
 		const struct tm_lun *hl = &h->luns[i];
 		if (!lun_goes(p, wt, hl))
@@ -256,13 +285,25 @@ static int doom_inside_target(struct planner *p, const struct tm_target *wt,
 		what = tm_strdupf("LUN %u", hl->number);
 		if (!what)
 			return -ENOMEM;
-		r = check_sessions(p, h, what, lun_in_use(h, hl->number));
+		r = check_sessions(p, h, what, lun_in_use(all, &mapped, hl->number));
 		if (r < 0)
 			return r;
 		r = doom(p, hl);
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+static int doom_inside_target(struct planner *p, const struct tm_target *wt,
+			      const struct tm_target *h)
+{
+	_cleanup_free_ char *what = NULL;
+	int r;
+
+	r = doom_luns(p, wt, h);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < h->n_acls; i++) {
 		const struct tm_acl *ha = &h->acls[i];
 		const struct tm_acl *a = wt ? tm_target_find_acl(wt, ha->initiator) : NULL;
@@ -368,22 +409,52 @@ static int emit(struct planner *p, enum tm_op_type type, enum tm_obj_kind kind, 
 	return push_op(p, &op) ? 0 : -ENOMEM;
 }
 
-/* The one target whose LUNs link a backstore, or NULL when none or several do. */
-static const struct tm_target *only_linker(const struct tm_config *c, const struct tm_backstore *b)
+/* The backstore a LUN links, by its position (the first with that HBA and name). */
+static const struct tm_backstore *linked_backstore(const struct tm_config *c,
+						   const struct tm_lun *l)
 {
-	const struct tm_target *found = NULL;
+	if (!l->backstore_hba || !l->backstore_name)
+		return NULL;
+	return tm_config_find_backstore(c, l->backstore_hba, l->backstore_name);
+}
 
-	for (size_t i = 0; i < c->n_targets; i++)
-		for (size_t j = 0; j < c->targets[i].n_luns; j++) {
-			const struct tm_lun *l = &c->targets[i].luns[j];
-			if (!streq_ptr(l->backstore_hba, b->hba) ||
-			    !streq_ptr(l->backstore_name, b->name))
+/* Who links each backstore: one pass over the LUNs of both models. */
+static int find_linkers(struct planner *p)
+{
+	const struct tm_config *have = p->have, *want = p->want;
+
+	p->have_linker = calloc(have->n_backstores + 1, sizeof(*p->have_linker));
+	p->want_linked = calloc(want->n_backstores + 1, sizeof(*p->want_linked));
+	if (!p->have_linker || !p->want_linked)
+		return -ENOMEM;
+	for (size_t i = 0; i < have->n_targets; i++)
+		for (size_t j = 0; j < have->targets[i].n_luns; j++) {
+			const struct tm_target *t = &have->targets[i];
+			const struct tm_backstore *b = linked_backstore(have, &t->luns[j]);
+			const struct tm_target **slot;
+
+			if (!b)
 				continue;
-			if (found && found != &c->targets[i])
-				return NULL;
-			found = &c->targets[i];
+			slot = &p->have_linker[b - have->backstores];
+			*slot = !*slot || *slot == t ? t : SEVERAL_LINKERS;
 		}
-	return found;
+	for (size_t i = 0; i < want->n_targets; i++)
+		for (size_t j = 0; j < want->targets[i].n_luns; j++) {
+			const struct tm_backstore *b =
+			    linked_backstore(want, &want->targets[i].luns[j]);
+			if (b)
+				p->want_linked[b - want->backstores] = true;
+		}
+	return 0;
+}
+
+/* The one running target whose LUNs link a backstore, or NULL when none or several do. */
+static const struct tm_target *only_linker(const struct planner *p, const struct tm_backstore *b)
+{
+	const struct tm_target *t =
+	    p->have_linker[tm_config_find_backstore(p->have, b->hba, b->name) -
+			   p->have->backstores];
+	return t == SEVERAL_LINKERS ? NULL : t;
 }
 
 /* Deletions inside one running target, children first; the target itself last if it goes. */
@@ -452,8 +523,7 @@ static int emit_teardown(struct planner *p, const struct tm_target *h)
 		if ((!whole && !is_doomed(p, l)) || !l->backstore_name)
 			continue;
 		hb = tm_config_find_backstore(p->have, l->backstore_hba, l->backstore_name);
-		if (!hb || !is_doomed(p, hb) || in_set(&p->placed, hb) ||
-		    only_linker(p->have, hb) != h)
+		if (!hb || !is_doomed(p, hb) || in_set(&p->placed, hb) || only_linker(p, hb) != h)
 			continue;
 		r = add_to_set(&p->placed, hb);
 		if (r >= 0)
@@ -576,35 +646,42 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 	return diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, true);
 }
 
-static bool declared_linker(const struct tm_config *want, const struct tm_backstore *b)
+/* Whether a declared LUN links a declared backstore. */
+static bool declared_linker(const struct planner *p, const struct tm_backstore *b)
 {
-	for (size_t i = 0; i < want->n_targets; i++)
-		for (size_t j = 0; j < want->targets[i].n_luns; j++)
-			if (streq_ptr(want->targets[i].luns[j].backstore_hba, b->hba) &&
-			    streq_ptr(want->targets[i].luns[j].backstore_name, b->name))
-				return true;
+	return p
+	    ->want_linked[tm_config_find_backstore(p->want, b->hba, b->name) - p->want->backstores];
+}
+
+/* A set of HBA names (the strings stay in the models while the plan is built). */
+static bool has_name(const struct tm_hashmap *set, const char *name)
+{
+	size_t cursor = 0, v;
+
+	while (tm_hashmap_next(set, tm_hash_string(name), &cursor, &v))
+		if (streq((const char *)v, name))
+			return true;
 	return false;
 }
 
-static bool has_hba(const struct tm_config *c, const char *hba)
+static int add_name(struct tm_hashmap *set, const char *name)
 {
-	for (size_t i = 0; i < c->n_hbas; i++)
-		if (streq(c->hbas[i], hba))
-			return true;
-	return false;
+	if (has_name(set, name))
+		return 0;
+	return tm_hashmap_put(set, tm_hash_string(name), (uintptr_t)name);
 }
 
-/* Whether a running HBA keeps a backstore once the plan ran, or a declared one goes in it. */
-static bool hba_in_use(const struct planner *p, const char *hba)
+/* The HBAs that keep a backstore once the plan ran, or get a declared one. */
+static int hbas_in_use(const struct planner *p, struct tm_hashmap *ret)
 {
-	for (size_t i = 0; i < p->have->n_backstores; i++)
-		if (streq(p->have->backstores[i].hba, hba) &&
-		    !is_doomed(p, &p->have->backstores[i]))
-			return true;
-	for (size_t i = 0; i < p->want->n_backstores; i++)
-		if (streq(p->want->backstores[i].hba, hba))
-			return true;
-	return false;
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < p->have->n_backstores; i++)
+		if (!is_doomed(p, &p->have->backstores[i]))
+			r = add_name(ret, p->have->backstores[i].hba);
+	for (size_t i = 0; r >= 0 && i < p->want->n_backstores; i++)
+		r = add_name(ret, p->want->backstores[i].hba);
+	return r;
 }
 
 /*
@@ -615,12 +692,19 @@ static bool hba_in_use(const struct planner *p, const char *hba)
 static int emit_prepare(struct planner *p)
 {
 	const struct tm_config *want = p->want, *have = p->have;
+	_cleanup_(tm_hashmap_clear) struct tm_hashmap in_use = {0}, present = {0};
 	int r;
 
+	r = hbas_in_use(p, &in_use);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < have->n_hbas; i++) {
 		const char *hba = have->hbas[i];
 
-		if (!tm_hba_is_ours(hba) || hba_in_use(p, hba))
+		r = add_name(&present, hba);
+		if (r < 0)
+			return r;
+		if (!tm_hba_is_ours(hba) || has_name(&in_use, hba))
 			continue;
 		r = emit(p, TM_OP_DELETE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,
 			 &(struct tm_op){.hba = hba});
@@ -634,25 +718,22 @@ static int emit_prepare(struct planner *p)
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0, first = p->plan->n_ops; i < want->n_backstores; i++) {
+	for (size_t i = 0; i < want->n_backstores; i++) {
 		const char *hba = want->backstores[i].hba;
-		bool seen = has_hba(have, hba);
 
-		/* At most a few dozen HBAs: a look at what this loop emitted is enough. */
-		for (size_t j = first; !seen && j < p->plan->n_ops; j++)
-			seen =
-			    p->plan->ops[j].kind == TM_OBJ_HBA && streq(p->plan->ops[j].hba, hba);
-		if (seen)
+		if (has_name(&present, hba))
 			continue;
-		r = emit(p, TM_OP_CREATE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,
-			 &(struct tm_op){.hba = hba});
+		r = add_name(&present, hba);
+		if (r >= 0)
+			r = emit(p, TM_OP_CREATE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,
+				 &(struct tm_op){.hba = hba});
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
+int tm_plan_build(struct tm_config *want, struct tm_config *have,
 		  const struct tm_plan_options *opts, struct tm_plan *ret, char **conflict_msg)
 {
 	static const struct tm_plan_options defaults = {0};
@@ -667,11 +748,18 @@ int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 	    .kind = TM_OBJ_DISCOVERY, .phase = TM_PHASE_GLOBAL, .tree = &want->discovery};
 	int r;
 
-	*ret = (struct tm_plan){0};
+	*ret = (struct tm_plan){.want = tm_config_ref(want), .have = tm_config_ref(have)};
 	if (conflict_msg)
 		*conflict_msg = NULL;
 
-	r = doom_backstores(&p, want);
+	/* Every lookup below goes through the indexes: planning is linear in the objects. */
+	r = tm_config_index(want);
+	if (r >= 0)
+		r = tm_config_index(have);
+	if (r >= 0)
+		r = find_linkers(&p);
+	if (r >= 0)
+		r = doom_backstores(&p, want);
 	if (r >= 0)
 		r = doom_targets(&p, want);
 	for (size_t i = 0; r >= 0 && i < have->n_targets; i++)
@@ -687,7 +775,7 @@ int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 	/* Backstores no declared LUN links: the parser makes none, but the model allows them. */
 	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++) {
 		const struct tm_backstore *b = &want->backstores[i];
-		if (!declared_linker(want, b))
+		if (!declared_linker(&p, b))
 			r = emit_backstore_build(&p, b, TM_PHASE_BACKSTORE_BUILD, b);
 	}
 	for (size_t i = 0; r >= 0 && i < want->n_targets; i++)
@@ -695,8 +783,10 @@ int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
 	if (r >= 0)
 		r = diff_settings(&p, &discovery, &want->discovery, &have->discovery, false);
 
-	free(p.doomed.v);
-	free(p.placed.v);
+	tm_hashmap_clear(&p.doomed.map);
+	tm_hashmap_clear(&p.placed.map);
+	free(p.have_linker);
+	free(p.want_linked);
 	if (r < 0)
 		tm_plan_clear(ret);
 	return r;
@@ -711,6 +801,8 @@ void tm_plan_clear(struct tm_plan *plan)
 		free(plan->adopted[i]);
 	free(plan->adopted);
 	free(plan->ops);
+	tm_config_unref(plan->want);
+	tm_config_unref(plan->have);
 	*plan = (struct tm_plan){0};
 }
 

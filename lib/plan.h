@@ -58,7 +58,7 @@ enum tm_phase {
 
 /*
  * One operation.  The pointers refer into the declared model (create, set) or the running one
- * (delete); the plan does not own them, so both models must outlive it.
+ * (delete), which the plan holds a reference to (see struct tm_plan).
  */
 struct tm_op {
 	enum tm_op_type type;
@@ -77,9 +77,17 @@ struct tm_op {
 	const char *old_value;            /* TM_OP_SET: the running value, NULL if none */
 };
 
+/*
+ * A plan owns its operations and holds a reference to each of the two models they point into,
+ * like mnt_diff_tables() with mnt_ref_fs(): the caller may drop its own references (or free
+ * the models, which is the same) as soon as the plan is built, and keep the plan, for
+ * instance a daemon's last plan, for as long as it likes.  The models must not change while
+ * a plan refers into them (an append may move an array); build new ones instead.
+ */
 struct tm_plan {
 	struct tm_op *ops;
 	size_t n_ops;
+	struct tm_config *want, *have; /* the references; NULL in a cleared plan */
 	/* Running objects another tool made, as "target <iqn>" or "backstore <hba>/<name>":
 	   those the plan leaves alone, and those it adopts (declared, with adopt set). */
 	char **left_alone;
@@ -102,8 +110,13 @@ struct tm_plan_options {
 	void *userdata;
 };
 
-int tm_plan_build(const struct tm_config *want, const struct tm_config *have,
+/*
+ * Builds the plan from want to have, taking a reference to each (and indexing them, see
+ * tm_config_index()); linear in the number of objects.  On failure *ret holds nothing.
+ */
+int tm_plan_build(struct tm_config *want, struct tm_config *have,
 		  const struct tm_plan_options *opts, struct tm_plan *ret, char **conflict);
+/* Frees the operations and drops the references to the models. */
 void tm_plan_clear(struct tm_plan *plan);
 
 const char *tm_op_type_name(enum tm_op_type t);   /* "create", "delete", "set" */

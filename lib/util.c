@@ -4,12 +4,33 @@
 #include <ctype.h>
 #include <stdint.h>
 
+/* The elements tm_grow has room for when an array holds n: n rounded up to a power of two. */
+static size_t capacity(size_t n)
+{
+	size_t c = 1;
+
+	if (n == 0)
+		return 0;
+	while (c < n && c <= SIZE_MAX / 2)
+		c *= 2;
+	return c;
+}
+
 void *tm_grow(void **array, size_t *n, size_t size)
 {
-	void *p = realloc(*array, (*n + 1) * size);
-	if (!p)
-		return NULL;
-	*array = p;
+	size_t want = *n + 1;
+	void *p = *array;
+
+	if (want > capacity(*n)) {
+		size_t cap = capacity(want);
+
+		if (cap < want || cap > SIZE_MAX / size)
+			return NULL;
+		p = realloc(*array, cap * size);
+		if (!p)
+			return NULL;
+		*array = p;
+	}
 	p = (char *)p + *n * size;
 	memset(p, 0, size);
 	(*n)++;

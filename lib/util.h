@@ -65,7 +65,12 @@ static inline const char *startswith(const char *s, const char *prefix)
 	return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
-/* Appends one zeroed element to a (pointer, count) array; returns it, or NULL on ENOMEM. */
+/*
+ * Appends one zeroed element to a (pointer, count) array; returns it, or NULL on ENOMEM.  The
+ * room grows geometrically (to the next power of two), so n appends cost O(n).  The capacity is
+ * derived from the count: the array must be NULL or made by tm_grow (lowering the count is
+ * fine; an array of exactly n elements from malloc is not).
+ */
 void *tm_grow(void **array, size_t *n, size_t size);
 #define TM_PUSH(array, n)                                                                          \
 	((__typeof__(*(array)) *)tm_grow((void **)&(array), &(n), sizeof(*(array))))
