@@ -995,6 +995,29 @@ static void test_chap_edge_cases(void)
 	tm_diags_clear(&w);
 }
 
+/* Two portals that no line can say: the target is commented out, for the first reason. */
+static void test_unwritable_portals(void)
+{
+	_cleanup_config_ struct tm_config *c = tm_config_new(), *out = NULL;
+	struct tm_diags w = {0};
+	_cleanup_free_ char *text = NULL;
+	struct tm_target *t;
+
+	if (!c)
+		abort();
+	t = add_target(c, "iqn.2003-01.org.example:portals", "1", "0");
+	add_portal(t, "host.example:3260");
+	add_portal(t, "10.0.0.1:0");
+	add_portal(t, "[::0]:3260");
+	text = save(c, NULL, &w);
+	check_text("portals", text, &w);
+	out = parse("portals-saved.conf", text);
+	CHECK_EQ(out->n_targets, 0);
+	CHECK_WARNING(&w, "not saved: portal host.example:3260 cannot be written");
+	CHECK_LINE(text, "; portal = [::]:3260");
+	tm_diags_clear(&w);
+}
+
 int main(void)
 {
 	test_seed();
@@ -1007,5 +1030,6 @@ int main(void)
 	test_select();
 	test_lossy();
 	test_chap_edge_cases();
+	test_unwritable_portals();
 	return tap_done();
 }
