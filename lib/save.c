@@ -211,8 +211,8 @@ static const char *cred_problem(const struct cred *c, const char *key)
 		return "the user or secret is longer than 255 bytes";
 	if (!tm_syntax_word_ok(c->user) || !tm_syntax_word_ok(c->secret))
 		return "the user or secret contains blanks or control characters";
-	if (c->user[0] == ';' || c->secret[0] == ';')
-		return "the user or secret starts with ';', which would start a comment";
+	if (tm_syntax_value_problem(c->secret))
+		return "the secret starts with ';', which would start a comment";
 	if (c->secret[0] == '@')
 		return "the secret starts with '@', which a target file takes only from a secret "
 		       "file";
@@ -381,6 +381,23 @@ static const struct backstore_use *used_by(const struct writer *w, size_t self, 
 	return NULL;
 }
 
+/* Whether the LUN's line may get "ro", which is settled with the initiators, later: the line
+   must fit either way. */
+static bool may_be_readonly(const struct tm_target *t, const struct lun_out *lo)
+{
+	if (lo->lun->readonly || (lo->b->type == TM_BACKSTORE_IBLOCK && lo->b->readonly))
+		return true;
+	for (size_t i = 0; i < t->n_acls; i++)
+		for (size_t j = 0; j < t->acls[i].n_mapped_luns; j++) {
+			const struct tm_mapped_lun *m = &t->acls[i].mapped_luns[j];
+			const char *wp = get(&m->settings, "write_protect");
+
+			if (m->lun == lo->lun->number && wp && streq(wp, "1"))
+				return true;
+		}
+	return false;
+}
+
 /*
  * Decides what LUN lo->lun becomes: lo->b stays NULL when it cannot be written (noted).  With
  * claim, the backstore is recorded as serving it (not for a target written commented out, so
@@ -394,6 +411,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 	_cleanup_free_ char *line = NULL, *own_hba = NULL;
 	const char *why = NULL;
 	size_t bi;
+	bool ro;
 	int r;
 
 	if (!l->backstore_hba || !l->backstore_name) {
@@ -497,7 +515,8 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 		return r;
 
 	/* Too long for one line: leave out what the parser would choose anyway. */
-	r = format_lun(lo, true, &line);
+	ro = may_be_readonly(t, lo);
+	r = format_lun(lo, ro, &line);
 	if (r == -E2BIG) {
 		_cleanup_free_ char *dname = tm_default_backstore_name(t->iqn, l->number);
 		_cleanup_free_ char *dserial = tm_default_serial(lo->name);
@@ -506,7 +525,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 			return -ENOMEM;
 		lo->with_name = !streq(dname, lo->name);
 		lo->with_serial = !streq(dserial, lo->serial);
-		r = format_lun(lo, true, &line);
+		r = format_lun(lo, ro, &line);
 	}
 	if (r == -E2BIG) {
 		note(w, &lo->notes, true, t->iqn,

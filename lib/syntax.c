@@ -300,7 +300,10 @@ int tm_syntax_key_line(const char *key, const char *value, char **ret)
 
 	if (!tm_syntax_key_line_fits(k, v))
 		return -E2BIG;
-	*ret = tm_strdupf(k + 3 + v <= TM_SYNTAX_LINE_MAX ? "%s = %s" : "%s=%s", key, value);
+	/* inih takes a ';' right after the '=' as part of the value, after a blank as a
+	   comment. */
+	*ret = tm_strdupf(k + 3 + v <= TM_SYNTAX_LINE_MAX && value[0] != ';' ? "%s = %s" : "%s=%s",
+			  key, value);
 	return *ret ? 0 : -ENOMEM;
 }
 

@@ -94,8 +94,9 @@ const char *tm_syntax_value_problem(const char *value);
 /* Whether a key line fits in a line in its shortest form, "KEY=VALUE". */
 bool tm_syntax_key_line_fits(size_t key_len, size_t value_len);
 
-/* "KEY = VALUE", or "KEY=VALUE" when only that fits: everything the parser took from one line
-   fits in one line again.  0, -E2BIG when neither fits, or -ENOMEM. */
+/* "KEY = VALUE", or "KEY=VALUE" when only that fits or VALUE starts with ';' (which only
+   right after the '=' reads as part of the value): everything the parser took from one line
+   is written in one line again.  0, -E2BIG when neither fits, or -ENOMEM. */
 int tm_syntax_key_line(const char *key, const char *value, char **ret);
 
 /* Whether "[TYPE NAME]" fits in a line. */
