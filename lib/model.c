@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "syntax.h"
 #include "util.h"
 
 static const struct {
@@ -400,16 +401,29 @@ const char *tm_config_intern_file(struct tm_config *c, const char *file)
 	return *slot;
 }
 
+static uint64_t fnv1a64(const char *s, uint64_t h);
+
 char *tm_default_backstore_name(const char *iqn, unsigned lun)
 {
 	/* The IQN with ':' turned into '.', so that the name is unique per target, readable in
 	   targetcli, and contains nothing a configfs directory name could trip over. */
 	char *name = tm_strdupf("%s-lun%u", iqn, lun);
+	char suffix[32];
+	size_t n;
+
 	if (!name)
 		return NULL;
 	for (char *p = name; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
 			*p = '.';
+	/* Longer than name= takes (IQNs over 59 characters): the IQN's start and a hash of the
+	   whole IQN, so that the name stays the same across runs and hosts, and two long IQNs
+	   that start alike still get names of their own. */
+	if (strlen(name) > TM_SYNTAX_NAME_MAX) {
+		n = (size_t)snprintf(suffix, sizeof(suffix), "-%016llx-lun%u",
+				     (unsigned long long)fnv1a64(iqn, 0xcbf29ce484222325ULL), lun);
+		memcpy(name + TM_SYNTAX_NAME_MAX - n, suffix, n + 1);
+	}
 	return name;
 }
 

@@ -20,7 +20,6 @@
 
 #include "parse.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -29,12 +28,11 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "policy.h"
+#include "syntax.h"
 #include "util.h"
 
-#define WHITESPACE     " \t\r\n\v\f"
-#define MAX_LUN        65535U
-#define DEFAULT_PORT   3260U
-#define DEFAULT_PORTAL "0.0.0.0:3260"
+#define WHITESPACE TM_SYNTAX_BLANKS
 
 struct chap {
 	char *user;
@@ -166,58 +164,6 @@ static int key_error(struct parser *p, const char *fmt_prefix, const char *key,
 			   fmt_suffix);
 }
 
-static bool valid_name_char(char c, bool dot_dash)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || (dot_dash && (c == '.' || c == '-'));
-}
-
-/* 1..max characters of [A-Za-z0-9_], plus '.' and '-' with dot_dash. */
-static bool valid_name(const char *s, size_t max, bool dot_dash)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s; s++)
-		if (!valid_name_char(*s, dot_dash))
-			return false;
-	return true;
-}
-
-/* Strict decimal: digits only, no sign, no blanks. */
-static int parse_unsigned(const char *s, unsigned max, unsigned *ret)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return -ERANGE;
-	}
-	*ret = (unsigned)v;
-	return 0;
-}
-
-/* Splits s (modified) into at most max words; returns the number of words found (may exceed
-   max, the extra ones are not stored). */
-static size_t split_words(char *s, char **words, size_t max)
-{
-	char *state = NULL;
-	size_t n = 0;
-
-	for (char *w = strtok_r(s, WHITESPACE, &state); w; w = strtok_r(NULL, WHITESPACE, &state)) {
-		if (n < max)
-			words[n] = w;
-		n++;
-	}
-	return n;
-}
-
 /* ---- secrets ---------------------------------------------------------------------------- */
 
 /* Reads the first line of a secret file, without stdio so that no buffer we cannot wipe keeps
@@ -278,7 +224,7 @@ static int parse_chap_words(struct parser *p, const char *key, char *value, stru
 	char *words[2];
 	int r;
 
-	if (split_words(value, words, 2) != 2)
+	if (tm_syntax_split_words(value, words, 2) != 2)
 		return parse_error(p, "expected '%s = USER SECRET' or '%s = USER @FILE'", key, key);
 	c->origin = here(p);
 	c->user = strdup(words[0]);
@@ -327,7 +273,7 @@ static int parse_passthrough(struct parser *p, const char *key, const char *name
 	_cleanup_free_ char *path = NULL;
 	const struct tm_setting *old;
 
-	if (!valid_name(name, 255, false))
+	if (!tm_syntax_setting_name_ok(name))
 		return key_error(p, "invalid name in ", key,
 				 ": expected letters, digits and '_' after the '.'");
 	path = tm_strdupf("%s%s", prefix, name);
@@ -371,7 +317,7 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 					   "LUN %u: invalid size '%s': expected bytes or a "
 					   "number with K, M, G, T or P",
 					   number, v);
-		if (opts->size == 0 || opts->size % 512 != 0)
+		if (!tm_syntax_size_ok(opts->size))
 			return parse_error(p,
 					   "LUN %u: size '%s' is not a positive multiple of "
 					   "512 bytes",
@@ -380,7 +326,7 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 	} else if ((v = startswith(o, "serial="))) {
 		if (opts->serial)
 			return parse_error(p, "LUN %u: 'serial=' given twice", number);
-		if (!valid_name(v, 64, true))
+		if (!tm_syntax_serial_ok(v))
 			return parse_error(p,
 					   "LUN %u: invalid serial '%s': expected 1 to 64 "
 					   "characters of A-Z, a-z, 0-9, '.', '_', '-'",
@@ -389,7 +335,7 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 	} else if ((v = startswith(o, "name="))) {
 		if (opts->name)
 			return parse_error(p, "LUN %u: 'name=' given twice", number);
-		if (!valid_name(v, 64, true) || streq(v, ".") || streq(v, ".."))
+		if (!tm_syntax_backstore_name_ok(v))
 			return parse_error(p,
 					   "LUN %u: invalid backstore name '%s': expected 1 to "
 					   "64 characters of A-Z, a-z, 0-9, '.', '_', '-'",
@@ -416,7 +362,7 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 		name = strndup(v, (size_t)(eq - v));
 		if (!name)
 			return -ENOMEM;
-		if (!valid_name(name, 255, false))
+		if (!tm_syntax_setting_name_ok(name))
 			return parse_error(p,
 					   "LUN %u: invalid attribute name '%s': expected "
 					   "letters, digits and '_'",
@@ -450,15 +396,15 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	enum tm_backstore_type type;
 	struct tm_backstore *b;
 	struct tm_lun *l;
-	const char *target;
+	const char *target, *why;
 	char *state = NULL;
 	unsigned number;
 	int r;
 
 	arg += strspn(arg, WHITESPACE);
-	r = parse_unsigned(arg, MAX_LUN, &number);
+	r = tm_syntax_parse_unsigned(arg, TM_SYNTAX_LUN_MAX, &number);
 	if (r < 0)
-		return parse_error(p, "expected 'lun N' with N from 0 to %u", MAX_LUN);
+		return parse_error(p, "expected 'lun N' with N from 0 to %u", TM_SYNTAX_LUN_MAX);
 
 	copy = strdup(value);
 	if (!copy)
@@ -466,11 +412,8 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	target = strtok_r(copy, WHITESPACE, &state);
 	if (!target || (!streq(target, "ramdisk") && target[0] != '/'))
 		return parse_error(p, "LUN %u: expected an absolute path or 'ramdisk'", number);
-	if (strchr(target, ','))
-		return parse_error(p,
-				   "LUN %u: path %s contains ',', which LIO's control interface "
-				   "cannot take",
-				   number, target);
+	if (!streq(target, "ramdisk") && (why = tm_syntax_lun_path_invalid(target)))
+		return parse_error(p, "LUN %u: invalid path: %s", number, why);
 	for (char *o = strtok_r(NULL, WHITESPACE, &state); o;
 	     o = strtok_r(NULL, WHITESPACE, &state)) {
 		r = parse_lun_option(p, number, o, &opts);
@@ -491,9 +434,18 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 		}
 		type = TM_BACKSTORE_RAMDISK;
 	} else {
-		type = opts.type >= 0                ? (enum tm_backstore_type)opts.type
-		       : startswith(target, "/dev/") ? TM_BACKSTORE_IBLOCK
-						     : TM_BACKSTORE_FILEIO;
+		type = opts.type >= 0 ? (enum tm_backstore_type)opts.type
+				      : tm_syntax_type_from_path(target);
+		/* For iblock, verify says why; a fileio below /dev/ would be created as a
+		   regular file there. */
+		if (type == TM_BACKSTORE_FILEIO && opts.has_size &&
+		    !tm_syntax_size_applies(type, target)) {
+			r = parse_error(p,
+					"LUN %u: size= does not apply to %s: a path below /dev/ is "
+					"never created",
+					number, target);
+			goto finish;
+		}
 		path = strdup(target);
 		if (!path) {
 			r = -ENOMEM;
@@ -520,7 +472,7 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 		r = tm_settings_set(&settings, opts.attributes.v[i].path,
 				    opts.attributes.v[i].value, false, here(p));
 	if (r >= 0)
-		r = tm_settings_set(&settings, "enable", "1", false, here(p));
+		r = tm_policy_enable(&settings, here(p));
 	if (r < 0)
 		goto finish;
 
@@ -562,66 +514,6 @@ finish:
 	return r;
 }
 
-/*
- * "10.0.0.1", "10.0.0.1:3261", "[fe80::1]:3260", "::1" -> LIO's np directory name,
- * "A.B.C.D:PORT" or "[V6]:PORT" with the address in inet_ntop's canonical form.
- */
-static int normalize_portal(const char *s, char **ret, const char **reason)
-{
-	char host[INET6_ADDRSTRLEN], canonical[INET6_ADDRSTRLEN];
-	const char *host_start = s, *host_end, *port = NULL;
-	unsigned char addr[sizeof(struct in6_addr)];
-	unsigned number = DEFAULT_PORT;
-	int family;
-
-	if (s[0] == '[') {
-		host_start = s + 1;
-		host_end = strchr(host_start, ']');
-		if (!host_end) {
-			*reason = "missing ']' after the IPv6 address";
-			return -EINVAL;
-		}
-		if (host_end[1] == ':')
-			port = host_end + 2;
-		else if (host_end[1] != '\0') {
-			*reason = "expected ':PORT' after ']'";
-			return -EINVAL;
-		}
-		family = AF_INET6;
-	} else if (strchr(s, ':') != strrchr(s, ':')) {
-		/* Two colons or more: a bare IPv6 address, which cannot take a port. */
-		host_end = s + strlen(s);
-		family = AF_INET6;
-	} else {
-		host_end = strchrnul(s, ':');
-		if (*host_end == ':')
-			port = host_end + 1;
-		family = AF_INET;
-	}
-
-	if ((size_t)(host_end - host_start) >= sizeof(host)) {
-		*reason = family == AF_INET6 ? "not an IPv6 address" : "not an IPv4 address";
-		return -EINVAL;
-	}
-	memcpy(host, host_start, (size_t)(host_end - host_start));
-	host[host_end - host_start] = '\0';
-	if (inet_pton(family, host, addr) != 1) {
-		*reason = family == AF_INET6 ? "not an IPv6 address"
-					     : "not an IPv4 address (host names are not accepted)";
-		return -EINVAL;
-	}
-	if (port && (parse_unsigned(port, 65535, &number) < 0 || number == 0)) {
-		*reason = "the port must be a number from 1 to 65535";
-		return -EINVAL;
-	}
-	if (!inet_ntop(family, addr, canonical, sizeof(canonical)))
-		return -errno;
-
-	*ret = family == AF_INET6 ? tm_strdupf("[%s]:%u", canonical, number)
-				  : tm_strdupf("%s:%u", canonical, number);
-	return *ret ? 0 : -ENOMEM;
-}
-
 static int parse_portal(struct parser *p, struct pending_target *pt, const char *value)
 {
 	struct tm_target *t = &p->config->targets[pt->index];
@@ -634,9 +526,9 @@ static int parse_portal(struct parser *p, struct pending_target *pt, const char 
 	copy = strdup(value);
 	if (!copy)
 		return -ENOMEM;
-	if (split_words(copy, words, 1) != 1)
+	if (tm_syntax_split_words(copy, words, 1) != 1)
 		return parse_error(p, "expected 'portal = ADDRESS[:PORT]'");
-	r = normalize_portal(words[0], &address, &reason);
+	r = tm_syntax_portal_normalize(words[0], &address, &reason);
 	if (r == -EINVAL)
 		return parse_error(p, "invalid portal '%s': %s", words[0], reason);
 	if (r < 0)
@@ -707,9 +599,9 @@ static int parse_luns(struct parser *p, struct pending_acl *a, const char *value
 	     w = strtok_r(NULL, WHITESPACE, &state)) {
 		unsigned *slot;
 
-		if (parse_unsigned(w, MAX_LUN, &number) < 0)
+		if (tm_syntax_parse_unsigned(w, TM_SYNTAX_LUN_MAX, &number) < 0)
 			return parse_error(p, "invalid LUN number '%s': expected 0 to %u", w,
-					   MAX_LUN);
+					   TM_SYNTAX_LUN_MAX);
 		for (size_t i = 0; i < a->n_luns; i++)
 			if (a->luns[i] == number)
 				return parse_error(p, "LUN %u listed twice", number);
@@ -722,34 +614,9 @@ static int parse_luns(struct parser *p, struct pending_acl *a, const char *value
 	return 0;
 }
 
-/* Keys people bring along from tgt's targets.conf. */
-static const char *tgt_hint(const char *key)
-{
-	static const struct {
-		const char *tgt, *hint;
-	} hints[] = {
-	    {"backing-store", "'lun N = PATH'"},
-	    {"direct-store", "'lun N = PATH'"},
-	    {"incominguser", "'chap = USER SECRET'"},
-	    {"outgoinguser", "'mutual-chap = USER SECRET'"},
-	    {"initiator-name", "'initiator = IQN'"},
-	    {"initiator-address", "'initiator = IQN' (LIO grants access by initiator name)"},
-	    {"readonly", "the 'ro' option of a 'lun' line"},
-	    {"write-cache", "'attribute.emulate_write_cache=0' on a 'lun' line"},
-	    {"scsi_sn", "'serial=' on a 'lun' line"},
-	    {"MaxRecvDataSegmentLength", "'parameter.MaxRecvDataSegmentLength = N'"},
-	    {"lun", "'lun N = PATH'"},
-	};
-
-	for (size_t i = 0; i < ELEMENTSOF(hints); i++)
-		if (streq(key, hints[i].tgt))
-			return hints[i].hint;
-	return NULL;
-}
-
 static int unknown_key(struct parser *p, const char *key, const char *section)
 {
-	const char *hint = tgt_hint(key);
+	const char *hint = tm_syntax_tgt_hint(key);
 
 	if (hint)
 		return parse_error(p, "unknown key '%s' in [%s]: use %s", key, section, hint);
@@ -904,7 +771,7 @@ static int parse_section(struct parser *p, const char *s)
 	content = strndup(s + 1, (size_t)(end - s - 1));
 	if (!content)
 		return -ENOMEM;
-	n = split_words(content, words, 2);
+	n = tm_syntax_split_words(content, words, 2);
 	if (n == 0)
 		return parse_error(p, "empty section header: expected [target NAME], "
 				      "[initiator NAME] or [discovery]");
@@ -931,22 +798,6 @@ static int parse_section(struct parser *p, const char *s)
 			   words[0]);
 }
 
-/* Where inih ends the key: the first '=' or ':', unless an inline comment (';' after
-   whitespace) comes first.  NULL: no separator. */
-static const char *find_separator(const char *s)
-{
-	bool was_space = false;
-
-	for (; *s; s++) {
-		if (*s == '=' || *s == ':')
-			return s;
-		if (was_space && *s == ';')
-			return NULL;
-		was_space = isspace((unsigned char)*s);
-	}
-	return NULL;
-}
-
 /* A line in the syntax of tgt's targets.conf, "<target NAME>" or "tgt-key value": says what
    to write instead.  Returns 0 if it is not one, 1 if diagnosed. */
 static int tgt_line_error(struct parser *p, const char *s)
@@ -961,7 +812,7 @@ static int tgt_line_error(struct parser *p, const char *s)
 		r = parse_error(p, "tgt syntax: no closing line is needed after [target NAME]");
 	else if (*s == '<')
 		r = parse_error(p, "tgt syntax: write [target NAME] instead of <target NAME>");
-	else if (!streq(word, "lun") && (hint = tgt_hint(word)))
+	else if (!streq(word, "lun") && (hint = tm_syntax_tgt_hint(word)))
 		r = parse_error(p, "tgt syntax: write %s", hint);
 	else
 		return 0;
@@ -983,7 +834,7 @@ static int check_line(struct parser *p, const char *s)
 	r = tgt_line_error(p, s);
 	if (r != 0)
 		return r < 0 ? r : 0;
-	if (!find_separator(s)) {
+	if (!tm_syntax_key_end(s)) {
 		r = parse_error(p, "expected 'KEY = VALUE', a [section] line or a comment");
 		return r < 0 ? r : 0;
 	}
@@ -1014,13 +865,25 @@ static int next_line(struct parser *p, const char **ret, size_t *len)
 	return 1;
 }
 
+static bool is_comment(const char *line, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)line[i]))
+		i++;
+	return i < len && (line[i] == ';' || line[i] == '#');
+}
+
 static char *reader(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
+	/* inih's buffer holds TM_SYNTAX_LINE_MAX characters and a NUL. */
 	size_t len, max = num > 0 ? (size_t)num - 1 : 0;
-	const char *line;
+	const char *line, *bad;
 	int r;
 
+	if (max > TM_SYNTAX_LINE_MAX)
+		max = TM_SYNTAX_LINE_MAX;
 	if (p->error < 0)
 		return NULL;
 	r = next_line(p, &line, &len);
@@ -1039,6 +902,10 @@ static char *reader(char *str, int num, void *stream)
 		len--;
 	if (memchr(line, '\0', len))
 		r = parse_error(p, "line contains a NUL byte");
+	else if ((bad = tm_syntax_find_control(line, len)) && !is_comment(line, len))
+		/* Whatever a line says could not be written back (save refuses them too). */
+		r = parse_error(p, "line contains a control character (byte 0x%02x)",
+				(unsigned)(unsigned char)*bad);
 	else if (len > max) {
 		/* inih would split it silently.  A lost section header must not leave its
 		   keys to the section above. */
@@ -1069,36 +936,29 @@ static char *reader(char *str, int num, void *stream)
 
 /* ---- finalize ---------------------------------------------------------------------------- */
 
+/* One set of credentials as LIO's settings (see tm_policy_chap_path()). */
+static int add_credential(struct tm_settings *s, const char *prefix, bool mutual,
+			  const struct chap *c)
+{
+	_cleanup_free_ char *user = tm_policy_chap_path(prefix, mutual, false);
+	_cleanup_free_ char *secret = tm_policy_chap_path(prefix, mutual, true);
+	int r;
+
+	if (!c || !c->secret)
+		return 0;
+	if (!user || !secret)
+		return -ENOMEM;
+	r = tm_settings_set(s, user, c->user, false, c->origin);
+	if (r < 0)
+		return r;
+	return tm_settings_set(s, secret, c->secret, true, c->origin);
+}
+
 static int add_chap_settings(struct tm_settings *s, const char *prefix, const struct chap *chap,
 			     const struct chap *mutual)
 {
-	_cleanup_free_ char *userid = NULL, *password = NULL, *userid_mutual = NULL,
-			    *password_mutual = NULL;
-	int r;
-
-	userid = tm_strdupf("%suserid", prefix);
-	password = tm_strdupf("%spassword", prefix);
-	userid_mutual = tm_strdupf("%suserid_mutual", prefix);
-	password_mutual = tm_strdupf("%spassword_mutual", prefix);
-	if (!userid || !password || !userid_mutual || !password_mutual)
-		return -ENOMEM;
-	if (chap && chap->secret) {
-		r = tm_settings_set(s, userid, chap->user, false, chap->origin);
-		if (r < 0)
-			return r;
-		r = tm_settings_set(s, password, chap->secret, true, chap->origin);
-		if (r < 0)
-			return r;
-	}
-	if (mutual && mutual->secret) {
-		r = tm_settings_set(s, userid_mutual, mutual->user, false, mutual->origin);
-		if (r < 0)
-			return r;
-		r = tm_settings_set(s, password_mutual, mutual->secret, true, mutual->origin);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	int r = add_credential(s, prefix, false, chap);
+	return r < 0 ? r : add_credential(s, prefix, true, mutual);
 }
 
 static int add_mapped_lun(struct tm_acl *a, const struct tm_target *t, unsigned number,
@@ -1115,8 +975,8 @@ static int add_mapped_lun(struct tm_acl *a, const struct tm_target *t, unsigned 
 	m->number = number;
 	m->lun = number;
 	m->origin = origin;
-	return tm_settings_set(&m->settings, "write_protect", l && l->readonly ? "1" : "0", false,
-			       origin);
+	return tm_settings_set(&m->settings, "write_protect",
+			       tm_policy_write_protect(l && l->readonly), false, origin);
 }
 
 static int finalize_acl(const struct pending_target *pt, struct tm_target *t, struct tm_acl *a,
@@ -1163,7 +1023,7 @@ static int finalize_target(struct parser *p, const struct pending_target *pt)
 		struct tm_portal *portal = TM_PUSH(t->portals, t->n_portals);
 		if (!portal)
 			return -ENOMEM;
-		portal->address = strdup(DEFAULT_PORTAL);
+		portal->address = strdup(TM_POLICY_DEFAULT_PORTAL);
 		if (!portal->address)
 			return -ENOMEM;
 		portal->origin = o;
@@ -1177,19 +1037,9 @@ static int finalize_target(struct parser *p, const struct pending_target *pt)
 			auth = true;
 	}
 
-	if (open) {
+	if (open)
 		auth = pt->chap.secret;
-		r = tm_settings_set(s, "attrib/generate_node_acls", "1", false, o);
-		if (r >= 0)
-			r = tm_settings_set(s, "attrib/cache_dynamic_acls", "1", false, o);
-		if (r >= 0)
-			r = tm_settings_set(s, "attrib/demo_mode_write_protect", "0", false, o);
-	} else
-		r = tm_settings_set(s, "attrib/generate_node_acls", "0", false, o);
-	if (r < 0)
-		return r;
-	r = tm_settings_set(s, "attrib/authentication", auth ? "1" : "0", false,
-			    open && pt->chap.secret ? pt->chap.origin : o);
+	r = tm_policy_tpg_settings(s, open, auth, o, open && pt->chap.secret ? pt->chap.origin : o);
 	if (r < 0)
 		return r;
 	/* The TPG's own credentials only apply to initiators without an ACL (demo mode). */
@@ -1204,7 +1054,7 @@ static int finalize_target(struct parser *p, const struct pending_target *pt)
 		if (r < 0)
 			return r;
 	}
-	return tm_settings_set(s, "enable", "1", false, o);
+	return tm_policy_enable(s, o);
 }
 
 static int finalize_discovery(struct parser *p)
@@ -1226,7 +1076,7 @@ static int finalize_discovery(struct parser *p)
 		return r;
 	if (!chap->secret)
 		return 0;
-	return tm_settings_set(s, "enforce_discovery_auth", "1", false, chap->origin);
+	return tm_settings_set(s, TM_POLICY_DISCOVERY_ENFORCE, "1", false, chap->origin);
 }
 
 static int finalize(struct parser *p)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "policy.h"
 #include "util.h"
 
 /* A set of model objects, by address: the models do not change while a plan is built. */
@@ -105,31 +106,6 @@ static struct tm_op *push_op(struct planner *p, const struct tm_op *op)
 }
 
 /*
- * What the kernel gives an object it has just created (iscsi_target_core.h TA_* defaults,
- * target_fabric_mappedlun_link()): writing these to a new object would change nothing, so a
- * create costs only the operations it needs.  A wrong entry would show up as a write on the
- * next apply, which the real-kernel tests check never happens.
- */
-static bool kernel_default(enum tm_obj_kind kind, const struct tm_setting *s)
-{
-	static const struct {
-		enum tm_obj_kind kind;
-		const char *path, *value;
-	} defaults[] = {
-	    {TM_OBJ_TARGET, "attrib/authentication", "1"},
-	    {TM_OBJ_TARGET, "attrib/generate_node_acls", "0"},
-	    {TM_OBJ_TARGET, "attrib/cache_dynamic_acls", "0"},
-	    {TM_OBJ_TARGET, "attrib/demo_mode_write_protect", "1"},
-	    {TM_OBJ_TARGET, "attrib/prod_mode_write_protect", "0"},
-	    {TM_OBJ_MAPPED_LUN, "write_protect", "0"},
-	};
-	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
-		if (defaults[i].kind == kind && streq(defaults[i].path, s->path))
-			return streq(defaults[i].value, s->value);
-	return false;
-}
-
-/*
  * Emits one SET per setting whose running value differs; have is NULL for an object created by
  * this plan.  "enable" is handled apart, with late=true, once everything below the object
  * exists.
@@ -144,7 +120,8 @@ static int diff_settings(struct planner *p, const struct tm_op *base,
 
 		if (streq(s->path, "enable") != late)
 			continue;
-		if (!have && kernel_default(base->kind, s))
+		/* A new object already holds the kernel's default: writing it changes nothing. */
+		if (!have && streq_ptr(tm_policy_kernel_default(base->kind, s->path), s->value))
 			continue;
 		h = have ? tm_settings_find(have, s->path) : NULL;
 		if (h && streq(h->value, s->value))

@@ -6,7 +6,8 @@
  * settings), with a note for everything that cannot; then the text.  A target that cannot be
  * written at all (a name the parser refuses, CHAP credentials of an open target that no line
  * can hold) is written commented out, line by line, so that nothing is lost and nothing is
- * opened up.  Every line stays within the parser's 199 characters, comments included.
+ * opened up.  Every line stays within the parser's TM_SYNTAX_LINE_MAX characters, comments
+ * included.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -14,15 +15,11 @@
 
 #include "save.h"
 
-#include <arpa/inet.h>
 #include <stdint.h>
 
+#include "policy.h"
+#include "syntax.h"
 #include "util.h"
-#include "verify.h"
-
-#define LINE_MAX_LEN   199 /* what the parser takes, not counting the newline */
-#define CHAP_MAX       255
-#define DEFAULT_PORTAL "0.0.0.0:3260"
 
 struct notes {
 	char **v;
@@ -87,6 +84,8 @@ struct target_out {
 	struct notes notes;       /* below the [target] line */
 	struct notes acl_notes;   /* initiators not written */
 	struct notes settings;    /* "attribute.X = V" and "parameter.X = V" lines */
+	char **portals;           /* addresses as the parser makes them */
+	size_t n_portals;
 };
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -157,7 +156,7 @@ static _printf_(5, 6) void note(struct writer *w, struct notes *n, bool warn, co
 /* Writes text as comment lines ("; ..."), broken at blanks to fit the parser's line limit. */
 static void write_comment(FILE *f, const char *text)
 {
-	const size_t width = LINE_MAX_LEN - 2;
+	const size_t width = TM_SYNTAX_LINE_MAX - 2;
 
 	while (*text) {
 		size_t n = strlen(text);
@@ -194,52 +193,11 @@ static bool is_set(const char *s)
 	return s && *s;
 }
 
-static bool has_blank_or_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return true;
-	return false;
-}
-
-/* The parser's names: 1..max of [A-Za-z0-9_], with '.' and '-' too when dot_dash. */
-static bool valid_name(const char *s, size_t max, bool dot_dash)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' ||
-		      (dot_dash && (*s == '.' || *s == '-'))))
-			return false;
-	return true;
-}
-
-/* Why "key = value" would not read back as value; NULL when it would. */
-static const char *value_problem(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0)
-		return "it is empty";
-	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t')
-		return "it starts or ends with a blank";
-	for (const char *p = v; *p; p++) {
-		if ((unsigned char)*p < ' ' || *p == 0x7f)
-			return "it contains control characters";
-		if (*p == ';' && (p == v || p[-1] == ' ' || p[-1] == '\t'))
-			return "a ';' in it would start a comment";
-	}
-	return NULL;
-}
-
 /* Whether "attribute.NAME = VALUE" reads back as attrib/NAME = VALUE. */
 static bool attribute_line_ok(const char *name, const char *value)
 {
-	return valid_name(name, 255, false) && !value_problem(value) &&
-	       strlen("attribute.") + strlen(name) + 3 + strlen(value) <= LINE_MAX_LEN;
+	return tm_syntax_setting_name_ok(name) && !tm_syntax_value_problem(value) &&
+	       tm_syntax_key_line_fits(strlen("attribute.") + strlen(name), strlen(value));
 }
 
 /* Why "key = USER SECRET" cannot hold these credentials; NULL when it can. */
@@ -249,33 +207,37 @@ static const char *cred_problem(const struct cred *c, const char *key)
 
 	if (sl == 0)
 		return "it has no secret";
-	if (ul > CHAP_MAX || sl > CHAP_MAX)
+	if (ul > TM_POLICY_CHAP_MAX || sl > TM_POLICY_CHAP_MAX)
 		return "the user or secret is longer than 255 bytes";
-	if (has_blank_or_control(c->user) || has_blank_or_control(c->secret))
+	if (!tm_syntax_word_ok(c->user) || !tm_syntax_word_ok(c->secret))
 		return "the user or secret contains blanks or control characters";
-	if (c->user[0] == ';' || c->secret[0] == ';')
-		return "the user or secret starts with ';', which would start a comment";
+	if (tm_syntax_value_problem(c->secret))
+		return "the secret starts with ';', which would start a comment";
 	if (c->secret[0] == '@')
 		return "the secret starts with '@', which a target file takes only from a secret "
 		       "file";
-	if (strlen(key) + 3 + ul + 1 + sl > LINE_MAX_LEN)
+	if (!tm_syntax_key_line_fits(strlen(key), ul + 1 + sl))
 		return "the user and secret are too long for one line";
 	return NULL;
 }
 
 /* <prefix>userid and <prefix>password, or their _mutual twins; user NULL when not set. */
-static void get_cred(const struct tm_settings *s, const char *prefix, bool mutual, struct cred *c)
+static void get_cred(struct writer *w, const struct tm_settings *s, const char *prefix, bool mutual,
+		     struct cred *c)
 {
-	char user[64], secret[64];
+	_cleanup_free_ char *user = tm_policy_chap_path(prefix, mutual, false);
+	_cleanup_free_ char *secret = tm_policy_chap_path(prefix, mutual, true);
 
-	snprintf(user, sizeof(user), "%suserid%s", prefix, mutual ? "_mutual" : "");
-	snprintf(secret, sizeof(secret), "%spassword%s", prefix, mutual ? "_mutual" : "");
+	*c = (struct cred){0};
+	if (!user || !secret) {
+		w->error = -ENOMEM;
+		return;
+	}
 	c->user = get(s, user);
 	c->secret = get(s, secret);
-	/* LIO clears a credential when "NULL" is written to it, and then shows "NULL". */
-	if (!is_set(c->user) || streq(c->user, "NULL"))
+	if (!tm_policy_credential_set(c->user))
 		*c = (struct cred){0};
-	else if (c->secret && streq(c->secret, "NULL"))
+	else if (!tm_policy_credential_set(c->secret))
 		c->secret = NULL;
 }
 
@@ -284,47 +246,36 @@ static bool cred_eq(const struct cred *a, const struct cred *b)
 	return streq_ptr(a->user, b->user) && streq_ptr(a->secret, b->secret);
 }
 
-static void write_cred(struct writer *w, FILE *f, const char *key, const struct cred *c)
+/* "KEY = VALUE", or the shorter form where only that fits (the analysis checked that one
+   does).  The line may hold a secret: it is wiped. */
+static void write_key_line(struct writer *w, FILE *f, const char *key, const char *value)
 {
-	if (!c->user)
+	char *line = NULL;
+	int r = tm_syntax_key_line(key, value, &line);
+
+	if (r < 0) {
+		if (w->error == 0)
+			w->error = r == -ENOMEM ? r : -EINVAL;
 		return;
-	fprintf(f, "%s = %s %s\n", key, c->user, c->secret);
-	w->secrets = true;
+	}
+	fprintf(f, "%s\n", line);
+	erase_free(line, strlen(line));
 }
 
-/* "A.B.C.D:PORT" or "[V6]:PORT", as the parser reads it back. */
-static bool portal_ok(const char *s)
+static void write_cred(struct writer *w, FILE *f, const char *key, const struct cred *c)
 {
-	unsigned char addr[sizeof(struct in6_addr)];
-	char host[INET6_ADDRSTRLEN];
-	const char *colon, *start = s, *end;
-	int family = AF_INET;
-	char *e;
-	unsigned long port;
+	char *value;
 
-	if (s[0] == '[') {
-		start = s + 1;
-		end = strchr(start, ']');
-		if (!end || end[1] != ':')
-			return false;
-		colon = end + 1;
-		family = AF_INET6;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || strchr(s, ':') != colon)
-			return false;
-		end = colon;
+	if (!c->user)
+		return;
+	value = tm_strdupf("%s %s", c->user, c->secret);
+	if (!value) {
+		w->error = -ENOMEM;
+		return;
 	}
-	if ((size_t)(end - start) >= sizeof(host))
-		return false;
-	memcpy(host, start, (size_t)(end - start));
-	host[end - start] = '\0';
-	if (inet_pton(family, host, addr) != 1)
-		return false;
-	if (colon[1] < '0' || colon[1] > '9')
-		return false;
-	port = strtoul(colon + 1, &e, 10);
-	return *e == '\0' && port >= 1 && port <= 65535;
+	write_key_line(w, f, key, value);
+	erase_free(value, strlen(value));
+	w->secrets = true;
 }
 
 static size_t backstore_index(const struct writer *w, const struct tm_backstore *b)
@@ -339,17 +290,18 @@ static bool selected(const struct writer *w, enum tm_obj_kind kind, const char *
 
 /* ---- LUNs -------------------------------------------------------------------------------- */
 
-static char *format_lun(const struct lun_out *lo, bool ro)
+/* The LUN's line: 0, -E2BIG when it does not fit in a line, or -ENOMEM. */
+static int format_lun(const struct lun_out *lo, bool ro, char **ret)
 {
-	char *s = NULL, size[32];
+	_cleanup_free_ char *s = NULL;
+	char key[32], size[32];
 	size_t n = 0;
 	FILE *f;
 
 	f = open_memstream(&s, &n);
 	if (!f)
-		return NULL;
-	fprintf(f, "lun %u = %s", lo->lun->number,
-		lo->b->type == TM_BACKSTORE_RAMDISK ? "ramdisk" : lo->b->path);
+		return -ENOMEM;
+	fputs(lo->b->type == TM_BACKSTORE_RAMDISK ? "ramdisk" : lo->b->path, f);
 	if (lo->type_opt)
 		fprintf(f, " type=%s", lo->type_opt);
 	if (lo->size) {
@@ -366,11 +318,10 @@ static char *format_lun(const struct lun_out *lo, bool ro)
 		fprintf(f, " serial=%s", lo->serial);
 	if (lo->attributes)
 		fputs(lo->attributes, f);
-	if (fclose(f) != 0) {
-		free(s);
-		return NULL;
-	}
-	return s;
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	snprintf(key, sizeof(key), "lun %u", lo->lun->number);
+	return tm_syntax_key_line(key, s, ret);
 }
 
 /* The backstore's attrib/ settings as " attribute.NAME=VALUE" options; others are noted. */
@@ -395,8 +346,7 @@ static int lun_attributes(struct writer *w, const struct tm_target *t, struct lu
 			    w, &lo->notes, true, t->iqn,
 			    "LUN %u: backstore %s/%s: setting %s = %s cannot be written: not saved",
 			    lo->lun->number, b->hba, b->name, e->path, e->value);
-		else if (!valid_name(name, 255, false) || !*e->value ||
-			 has_blank_or_control(e->value))
+		else if (!tm_syntax_setting_name_ok(name) || !tm_syntax_word_ok(e->value))
 			note(w, &lo->notes, true, t->iqn,
 			     "LUN %u: backstore %s/%s: attribute %s = '%s' cannot be written as an "
 			     "option: not saved",
@@ -431,6 +381,23 @@ static const struct backstore_use *used_by(const struct writer *w, size_t self, 
 	return NULL;
 }
 
+/* Whether the LUN's line may get "ro", which is settled with the initiators, later: the line
+   must fit either way. */
+static bool may_be_readonly(const struct tm_target *t, const struct lun_out *lo)
+{
+	if (lo->lun->readonly || (lo->b->type == TM_BACKSTORE_IBLOCK && lo->b->readonly))
+		return true;
+	for (size_t i = 0; i < t->n_acls; i++)
+		for (size_t j = 0; j < t->acls[i].n_mapped_luns; j++) {
+			const struct tm_mapped_lun *m = &t->acls[i].mapped_luns[j];
+			const char *wp = get(&m->settings, "write_protect");
+
+			if (m->lun == lo->lun->number && wp && streq(wp, "1"))
+				return true;
+		}
+	return false;
+}
+
 /*
  * Decides what LUN lo->lun becomes: lo->b stays NULL when it cannot be written (noted).  With
  * claim, the backstore is recorded as serving it (not for a target written commented out, so
@@ -444,6 +411,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 	_cleanup_free_ char *line = NULL, *own_hba = NULL;
 	const char *why = NULL;
 	size_t bi;
+	bool ro;
 	int r;
 
 	if (!l->backstore_hba || !l->backstore_name) {
@@ -468,7 +436,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 	}
 
 	if (b->type == TM_BACKSTORE_RAMDISK) {
-		if (b->size == 0 || b->size % 512 != 0) {
+		if (!tm_syntax_size_ok(b->size)) {
 			note(w, &lo->notes, true, t->iqn,
 			     "LUN %u: RAM disk %s/%s has no usable size (%llu bytes): not saved",
 			     l->number, b->hba, b->name, (unsigned long long)b->size);
@@ -476,16 +444,11 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 		}
 		lo->size = b->size;
 	} else {
-		if (!is_set(b->path))
-			why = "it has no backing file or device";
-		else if (b->path[0] != '/')
-			why = "its path is not absolute";
-		else if (has_blank_or_control(b->path) || strchr(b->path, ','))
-			why = "its path contains blanks, control characters or ','";
+		why = tm_syntax_lun_path_invalid(b->path);
 		if (why) {
 			note(w, &lo->notes, true, t->iqn,
-			     "LUN %u: backstore %s/%s cannot be written: %s: not saved", l->number,
-			     b->hba, b->name, why);
+			     "LUN %u: backstore %s/%s cannot be written: its path: %s: not saved",
+			     l->number, b->hba, b->name, why);
 			return 0;
 		}
 		other = used_by(w, bi, NULL, NULL, b->path);
@@ -497,14 +460,10 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 			    l->number, b->path, other->lun, other->iqn);
 			return 0;
 		}
-		if (b->type == TM_BACKSTORE_IBLOCK && !startswith(b->path, "/dev/"))
-			lo->type_opt = "iblock";
-		else if (b->type == TM_BACKSTORE_FILEIO && startswith(b->path, "/dev/"))
-			lo->type_opt = "fileio";
-		/* size= only matters when the file is missing: then it is created that size.
-		   Never for a device path, where it would make a regular file in /dev. */
-		if (b->type == TM_BACKSTORE_FILEIO && !startswith(b->path, "/dev/") && b->size) {
-			if (b->size % 512 == 0)
+		if (b->type != tm_syntax_type_from_path(b->path))
+			lo->type_opt = tm_backstore_type_name(b->type);
+		if (tm_syntax_size_applies(b->type, b->path) && b->size) {
+			if (tm_syntax_size_ok(b->size))
 				lo->size = b->size;
 			else
 				note(w, &lo->notes, true, t->iqn,
@@ -515,7 +474,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 	}
 
 	/* Identity: the backstore's name and unit serial, which initiators see. */
-	if (!valid_name(b->name, 64, true) || streq(b->name, ".") || streq(b->name, ".."))
+	if (!tm_syntax_backstore_name_ok(b->name))
 		why = "a target file takes 1 to 64 characters of A-Z a-z 0-9 . _ -";
 	else if (used_by(w, bi, b->name, NULL, NULL))
 		why = "another saved backstore has that name";
@@ -531,7 +490,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 
 	if (!is_set(b->serial))
 		why = "";
-	else if (!valid_name(b->serial, 64, true))
+	else if (!tm_syntax_serial_ok(b->serial))
 		why = "a target file takes 1 to 64 characters of A-Z a-z 0-9 . _ -";
 	else if (used_by(w, bi, NULL, b->serial, NULL))
 		why = "another saved backstore has it";
@@ -556,10 +515,9 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 		return r;
 
 	/* Too long for one line: leave out what the parser would choose anyway. */
-	line = format_lun(lo, true);
-	if (!line)
-		return -ENOMEM;
-	if (strlen(line) > LINE_MAX_LEN) {
+	ro = may_be_readonly(t, lo);
+	r = format_lun(lo, ro, &line);
+	if (r == -E2BIG) {
 		_cleanup_free_ char *dname = tm_default_backstore_name(t->iqn, l->number);
 		_cleanup_free_ char *dserial = tm_default_serial(lo->name);
 
@@ -567,18 +525,17 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 			return -ENOMEM;
 		lo->with_name = !streq(dname, lo->name);
 		lo->with_serial = !streq(dserial, lo->serial);
-		free(line);
-		line = format_lun(lo, true);
-		if (!line)
-			return -ENOMEM;
+		r = format_lun(lo, ro, &line);
 	}
-	if (strlen(line) > LINE_MAX_LEN) {
+	if (r == -E2BIG) {
 		note(w, &lo->notes, true, t->iqn,
 		     "LUN %u (backstore %s/%s) needs a line longer than %d characters: not saved",
-		     l->number, b->hba, b->name, LINE_MAX_LEN);
+		     l->number, b->hba, b->name, TM_SYNTAX_LINE_MAX);
 		lo->b = NULL;
 		return 0;
 	}
+	if (r < 0)
+		return r;
 
 	own_hba = tm_backstore_hba(b->type, b->name);
 	if (!own_hba)
@@ -635,13 +592,13 @@ static int analyze_acl(struct writer *w, struct target_out *to, struct acl_out *
 	char buf[256];
 
 	ao->keep = false;
-	why = tm_iscsi_name_invalid(a->initiator);
+	why = tm_syntax_iscsi_name_invalid(a->initiator);
 	if (why) {
 		snprintf(buf, sizeof(buf), "invalid iSCSI name (%s)", why);
 		drop_acl(w, to, ao, buf);
 		return 0;
 	}
-	if (strlen("[initiator ]") + strlen(a->initiator) > LINE_MAX_LEN) {
+	if (!tm_syntax_key_line_fits(strlen("initiator"), strlen(a->initiator))) {
 		drop_acl(w, to, ao, "the name is too long for a target file line");
 		return 0;
 	}
@@ -717,8 +674,8 @@ static int analyze_acl(struct writer *w, struct target_out *to, struct acl_out *
 		return 0;
 	}
 
-	get_cred(&a->settings, "auth/", false, &ao->chap);
-	get_cred(&a->settings, "auth/", true, &ao->mutual);
+	get_cred(w, &a->settings, "auth/", false, &ao->chap);
+	get_cred(w, &a->settings, "auth/", true, &ao->mutual);
 	if (ao->chap.user && (why = cred_problem(&ao->chap, "chap"))) {
 		snprintf(buf, sizeof(buf),
 			 "its CHAP credentials (user %.64s) cannot be written: %s", ao->chap.user,
@@ -799,6 +756,7 @@ static bool same_luns(const struct target_out *to, const struct acl_out *ao)
 	return true;
 }
 
+/* The value of the "luns =" line. */
 static char *format_luns(const struct acl_out *ao)
 {
 	char *s = NULL;
@@ -807,9 +765,8 @@ static char *format_luns(const struct acl_out *ao)
 
 	if (!f)
 		return NULL;
-	fputs("luns =", f);
 	for (size_t i = 0; i < ao->n_luns; i++)
-		fprintf(f, " %u", ao->luns[i]);
+		fprintf(f, "%s%u", i ? " " : "", ao->luns[i]);
 	if (fclose(f) != 0) {
 		free(s);
 		return NULL;
@@ -881,12 +838,20 @@ static int settle_acls(struct writer *w, struct target_out *to)
 		ao->own_mutual = ao->mutual.user && !cred_eq(&ao->mutual, &to->mutual);
 		ao->section = ao->section || ao->own_chap || ao->own_mutual || ao->notes.n > 0 ||
 			      !same_luns(to, ao);
+		if (ao->section && !tm_syntax_section_fits("initiator", ao->acl->initiator)) {
+			drop_acl(
+			    w, to, ao,
+			    "it needs an [initiator] section, and the name is too long for its "
+			    "line");
+			to->n_kept--;
+			continue;
+		}
 		if (same_luns(to, ao))
 			continue;
 		luns = format_luns(ao);
 		if (!luns)
 			return -ENOMEM;
-		if (strlen(luns) > LINE_MAX_LEN) {
+		if (!tm_syntax_key_line_fits(strlen("luns"), strlen(luns))) {
 			drop_acl(w, to, ao, "its LUN list is too long for one 'luns =' line");
 			to->n_kept--;
 		}
@@ -934,64 +899,59 @@ static int settle_acls(struct writer *w, struct target_out *to)
 
 /* ---- the portal group's settings --------------------------------------------------------- */
 
-static void add_setting_line(struct writer *w, struct target_out *to, const char *key,
+static void add_setting_line(struct writer *w, struct target_out *to, const char *prefix,
 			     const char *name, const char *value)
 {
-	const char *why = value_problem(value);
+	_cleanup_free_ char *key = tm_strdupf("%s%s", prefix, name);
+	const char *why = tm_syntax_value_problem(value);
+	char *line = NULL;
 
-	if (!why && !valid_name(name, 255, false))
-		why = "its name has characters other than letters, digits and '_'";
-	if (!why && strlen(key) + strlen(name) + 3 + strlen(value) > LINE_MAX_LEN)
-		why = "it is too long for one line";
-	if (why) {
-		note(w, &to->notes, true, to->t->iqn,
-		     "%s%s = '%s' cannot be written (%s): not saved", key, name, value, why);
+	if (!key) {
+		w->error = -ENOMEM;
 		return;
 	}
-	push_string(w, &to->settings, tm_strdupf("%s%s = %s", key, name, value));
+	if (!why && !tm_syntax_setting_name_ok(name))
+		why = "its name has characters other than letters, digits and '_'";
+	if (!why && tm_syntax_key_line(key, value, &line) == -E2BIG)
+		why = "it is too long for one line";
+	if (why) {
+		note(w, &to->notes, true, to->t->iqn, "%s = '%s' cannot be written (%s): not saved",
+		     key, value, why);
+		return;
+	}
+	push_string(w, &to->settings, line);
 }
 
 static void analyze_tpg_settings(struct writer *w, struct target_out *to)
 {
 	const struct tm_target *t = to->t;
+	/* What the file says: no initiator (open), CHAP for the initiators or not. */
 	bool open = to->open || to->n_kept == 0;
 	bool chap = to->open ? to->chap.user != NULL : false;
-	static const char *const managed[] = {
-	    "attrib/generate_node_acls",
-	    "attrib/authentication",
-	    "attrib/cache_dynamic_acls",
-	    "attrib/demo_mode_write_protect",
-	};
-	const char *derived[ELEMENTSOF(managed)];
 
 	for (size_t i = 0; !to->open && i < t->n_acls; i++)
 		chap = chap || (to->acls[i].keep && to->acls[i].chap.user);
-	/* What the parser will write for what this file says (finalize_target()). */
-	derived[0] = open ? "1" : "0";
-	derived[1] = chap ? "1" : "0";
-	derived[2] = open ? "1" : NULL; /* only written, and only meaningful, in demo mode */
-	derived[3] = open ? "0" : NULL;
 
 	for (size_t i = 0; i < t->settings.n; i++) {
 		const struct tm_setting *e = &t->settings.v[i];
+		int attr = tm_policy_tpg_attr_from_path(e->path);
 		const char *name;
-		size_t m;
 
 		if (streq(e->path, "enable") || startswith(e->path, "auth/"))
 			continue;
-		for (m = 0; m < ELEMENTSOF(managed); m++)
-			if (streq(e->path, managed[m]))
-				break;
-		if (m < ELEMENTSOF(managed)) {
-			if (!derived[m] || !*e->value || streq(e->value, derived[m]))
+		if (attr >= 0) {
+			/* What the parser derives need not be said; a value of an attribute it
+			   does not write for such a target is the file's own. */
+			const char *derived = tm_policy_tpg_value(attr, open, chap);
+
+			if (!*e->value || streq_ptr(e->value, derived))
 				continue;
-			if (m == 0 && streq(e->value, "0"))
+			if (attr == TM_POLICY_GENERATE_NODE_ACLS && streq(e->value, "0"))
 				note(w, &to->notes, false, NULL,
 				     "no initiator has a node ACL: generate_node_acls = 0 keeps "
 				     "every initiator out");
-			add_setting_line(w, to, "attribute.", e->path + strlen("attrib/"),
-					 e->value);
-		} else if ((name = startswith(e->path, "attrib/")))
+		}
+		if ((name = startswith(e->path, "attrib/")))
 			add_setting_line(w, to, "attribute.", name, e->value);
 		else if ((name = startswith(e->path, "param/")))
 			add_setting_line(w, to, "parameter.", name, e->value);
@@ -1022,6 +982,26 @@ static void target_out_done(struct target_out *to)
 	notes_clear(&to->notes);
 	notes_clear(&to->acl_notes);
 	notes_clear(&to->settings);
+	for (size_t i = 0; i < to->n_portals; i++)
+		free(to->portals[i]);
+	free(to->portals);
+}
+
+/* Why the target cannot be written: the first reason found is the one given. */
+static _printf_(3, 4) void set_fatal(struct writer *w, struct target_out *to, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (to->fatal)
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&to->fatal, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		to->fatal = NULL;
+		w->error = -ENOMEM;
+	}
 }
 
 /* The open target's own credentials (demo mode); a target whose credentials cannot be written
@@ -1032,8 +1012,8 @@ static void analyze_tpg_chap(struct writer *w, struct target_out *to)
 	struct cred chap, mutual;
 	const char *why;
 
-	get_cred(&t->settings, "auth/", false, &chap);
-	get_cred(&t->settings, "auth/", true, &mutual);
+	get_cred(w, &t->settings, "auth/", false, &chap);
+	get_cred(w, &t->settings, "auth/", true, &mutual);
 	if (!to->open) {
 		if (chap.user || mutual.user)
 			note(w, &to->notes, true, t->iqn,
@@ -1043,10 +1023,8 @@ static void analyze_tpg_chap(struct writer *w, struct target_out *to)
 		return;
 	}
 	if (chap.user && (why = cred_problem(&chap, "chap"))) {
-		to->fatal = tm_strdupf("its CHAP credentials (user %.64s) cannot be written: %s",
-				       chap.user, why);
-		if (!to->fatal)
-			w->error = -ENOMEM;
+		set_fatal(w, to, "its CHAP credentials (user %.64s) cannot be written: %s",
+			  chap.user, why);
 		return;
 	}
 	if (mutual.user && !chap.user) {
@@ -1055,27 +1033,54 @@ static void analyze_tpg_chap(struct writer *w, struct target_out *to)
 		mutual = (struct cred){0};
 	}
 	if (mutual.user && (why = cred_problem(&mutual, "mutual-chap"))) {
-		to->fatal =
-		    tm_strdupf("its mutual CHAP credentials (user %.64s) cannot be written: %s",
-			       mutual.user, why);
-		if (!to->fatal)
-			w->error = -ENOMEM;
+		set_fatal(w, to, "its mutual CHAP credentials (user %.64s) cannot be written: %s",
+			  mutual.user, why);
 		return;
 	}
 	to->chap = chap;
 	to->mutual = mutual;
 }
 
+/* The portals as the parser makes them (canonical addresses); a target with a portal that no
+   line can say is not written. */
+static int analyze_portals(struct writer *w, struct target_out *to)
+{
+	const struct tm_target *t = to->t;
+
+	to->portals = calloc(t->n_portals + 1, sizeof(*to->portals));
+	if (!to->portals)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_portals; i++) {
+		const char *address = t->portals[i].address, *reason = NULL;
+		char *canonical = NULL;
+		int r = tm_syntax_portal_normalize(address, &canonical, &reason);
+
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0 || !tm_syntax_key_line_fits(strlen("portal"), strlen(canonical))) {
+			free(canonical);
+			set_fatal(w, to, "portal %s cannot be written", address);
+			continue;
+		}
+		if (!streq(canonical, address))
+			note(w, &to->notes, false, NULL,
+			     "portal %s is written as %s, the same address", address, canonical);
+		to->portals[to->n_portals++] = canonical;
+	}
+	return w->error;
+}
+
 static void emit_target(struct writer *w, FILE *f, struct target_out *to)
 {
 	const struct tm_target *t = to->t;
+	int r;
 
 	fprintf(f, "[target %s]\n", t->iqn);
 	write_notes(f, &to->notes);
 
-	if (!(t->n_portals == 1 && streq(t->portals[0].address, DEFAULT_PORTAL)))
-		for (size_t i = 0; i < t->n_portals; i++)
-			fprintf(f, "portal = %s\n", t->portals[i].address);
+	if (!(to->n_portals == 1 && streq(to->portals[0], TM_POLICY_DEFAULT_PORTAL)))
+		for (size_t i = 0; i < to->n_portals; i++)
+			write_key_line(w, f, "portal", to->portals[i]);
 
 	for (size_t i = 0; i < t->n_luns; i++) {
 		struct lun_out *lo = &to->luns[i];
@@ -1084,9 +1089,9 @@ static void emit_target(struct writer *w, FILE *f, struct target_out *to)
 		write_notes(f, &lo->notes);
 		if (!lo->b)
 			continue;
-		line = format_lun(lo, lo->ro);
-		if (!line) {
-			w->error = -ENOMEM;
+		r = format_lun(lo, lo->ro, &line);
+		if (r < 0) {
+			w->error = r == -ENOMEM ? r : -EINVAL;
 			return;
 		}
 		fprintf(f, "%s\n", line);
@@ -1100,7 +1105,7 @@ static void emit_target(struct writer *w, FILE *f, struct target_out *to)
 	write_notes(f, &to->acl_notes);
 	for (size_t i = 0; i < t->n_acls; i++)
 		if (to->acls[i].keep && !to->acls[i].section)
-			fprintf(f, "initiator = %s\n", to->acls[i].acl->initiator);
+			write_key_line(w, f, "initiator", to->acls[i].acl->initiator);
 
 	for (size_t i = 0; i < t->n_acls; i++) {
 		const struct acl_out *ao = &to->acls[i];
@@ -1115,7 +1120,7 @@ static void emit_target(struct writer *w, FILE *f, struct target_out *to)
 				w->error = -ENOMEM;
 				return;
 			}
-			fprintf(f, "%s\n", luns);
+			write_key_line(w, f, "luns", luns);
 		}
 		if (ao->own_chap)
 			write_cred(w, f, "chap", &ao->chap);
@@ -1125,8 +1130,14 @@ static void emit_target(struct writer *w, FILE *f, struct target_out *to)
 			const struct tm_setting *e = &ao->acl->settings.v[j];
 			const char *name = startswith(e->path, "attrib/");
 
-			if (name && attribute_line_ok(name, e->value))
-				fprintf(f, "attribute.%s = %s\n", name, e->value);
+			if (name && attribute_line_ok(name, e->value)) {
+				_cleanup_free_ char *key = tm_strdupf("attribute.%s", name);
+				if (!key) {
+					w->error = -ENOMEM;
+					return;
+				}
+				write_key_line(w, f, key, e->value);
+			}
 		}
 	}
 }
@@ -1155,14 +1166,12 @@ static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
 	if (!to.luns || !to.acls)
 		return -ENOMEM;
 
-	why = tm_iscsi_name_invalid(t->iqn);
-	if (!why && strlen("[target ]") + strlen(t->iqn) > LINE_MAX_LEN)
+	why = tm_syntax_iscsi_name_invalid(t->iqn);
+	if (!why && !tm_syntax_section_fits("target", t->iqn))
 		why = "too long for a target file line";
-	if (why) {
-		to.fatal = tm_strdupf("its name cannot be written (%s)", why);
-		if (!to.fatal)
-			return -ENOMEM;
-	} else
+	if (why)
+		set_fatal(w, &to, "its name cannot be written (%s)", why);
+	else
 		analyze_tpg_chap(w, &to);
 
 	if (t->tpgt != 1)
@@ -1173,14 +1182,11 @@ static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
 		     "the portal group is disabled (enable=%s); targetmgr enables it", enable);
 	if (t->n_portals == 0)
 		note(w, &to.notes, true, t->iqn,
-		     "it has no portal; targetmgr makes the default one, %s", DEFAULT_PORTAL);
-	for (size_t i = 0; i < t->n_portals; i++)
-		if (!portal_ok(t->portals[i].address) ||
-		    strlen("portal = ") + strlen(t->portals[i].address) > LINE_MAX_LEN) {
-			to.fatal = tm_strdupf("portal %s cannot be written", t->portals[i].address);
-			if (!to.fatal)
-				return -ENOMEM;
-		}
+		     "it has no portal; targetmgr makes the default one, %s",
+		     TM_POLICY_DEFAULT_PORTAL);
+	r = analyze_portals(w, &to);
+	if (r < 0)
+		return r;
 
 	for (size_t i = 0; i < t->n_luns; i++) {
 		to.luns[i].lun = &t->luns[i];
@@ -1254,8 +1260,8 @@ static void write_discovery(struct writer *w, FILE *f)
 	struct cred chap, mutual;
 	const char *why;
 
-	get_cred(s, "", false, &chap);
-	get_cred(s, "", true, &mutual);
+	get_cred(w, s, "", false, &chap);
+	get_cred(w, s, "", true, &mutual);
 	if (!enforce || !streq(enforce, "1")) {
 		if (chap.user)
 			note(w, &notes, true, "discovery",

@@ -14,9 +14,9 @@
 #include <libgen.h>
 #include <sys/stat.h>
 
+#include "syntax.h"
 #include "util.h"
 
-#define ISCSI_NAME_MAX     223
 #define CHAP_MAX           255
 #define WINDOWS_SECRET_MIN 12
 #define WINDOWS_SECRET_MAX 16
@@ -37,76 +37,6 @@ static _printf_(4, 5) void report(struct tm_diags *d, enum tm_severity sev,
 
 /* "file:line" of an origin, for "already declared at ..." */
 #define AT(o) (o)->file ? (o)->file : "?", (o)->line
-
-/* ---- iSCSI names ------------------------------------------------------------------------- */
-
-static bool is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return false;
-	for (; *s; s++)
-		if (!is_digit(*s) && !(*s >= 'a' && *s <= 'f'))
-			return false;
-	return true;
-}
-
-static const char *iqn_invalid(const char *s)
-{
-	const char *domain, *colon;
-
-	/* "YYYY-MM." */
-	if (!is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]) || !is_digit(s[3]) ||
-	    s[4] != '-' || !is_digit(s[5]) || !is_digit(s[6]) || s[7] != '.')
-		return "expected 'iqn.YYYY-MM.' followed by a reversed domain name";
-	if ((s[5] - '0') * 10 + (s[6] - '0') < 1 || (s[5] - '0') * 10 + (s[6] - '0') > 12)
-		return "the month after 'iqn.YYYY-' must be 01 to 12";
-
-	domain = s + 8;
-	colon = strchrnul(domain, ':');
-	if (colon == domain)
-		return "missing the reversed domain name after 'iqn.YYYY-MM.'";
-	for (const char *p = domain; p < colon; p++)
-		if (*p == '.' && (p == domain || p[-1] == '.' || p + 1 == colon))
-			return "empty label in the reversed domain name";
-	if (*colon == ':' && colon[1] == '\0')
-		return "nothing after ':'";
-	return NULL;
-}
-
-const char *tm_iscsi_name_invalid(const char *name)
-{
-	const char *s;
-
-	if (!name || !*name)
-		return "empty name";
-	if (strlen(name) > ISCSI_NAME_MAX)
-		return "longer than 223 bytes";
-	for (s = name; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			return "uppercase letters: iSCSI names are lowercase";
-	for (s = name; *s; s++)
-		if (!is_lower(*s) && !is_digit(*s) && *s != '.' && *s != '-' && *s != ':')
-			return "characters other than a-z, 0-9, '.', '-' and ':'";
-	if ((s = startswith(name, "iqn.")))
-		return iqn_invalid(s);
-	if ((s = startswith(name, "eui.")))
-		return is_hex(s, 16) ? NULL : "'eui.' must be followed by 16 hex digits";
-	if ((s = startswith(name, "naa.")))
-		return is_hex(s, 16) || is_hex(s, 32)
-			   ? NULL
-			   : "'naa.' must be followed by 16 or 32 hex digits";
-	return "expected a name starting with 'iqn.', 'eui.' or 'naa.'";
-}
 
 /* ---- CHAP -------------------------------------------------------------------------------- */
 
@@ -198,7 +128,7 @@ static void verify_target(const struct tm_config *c, const struct tm_target *t, 
 	for (size_t i = 0; i < t->n_acls; i++) {
 		const struct tm_acl *a = &t->acls[i], *first;
 
-		reason = tm_iscsi_name_invalid(a->initiator);
+		reason = tm_syntax_iscsi_name_invalid(a->initiator);
 		if (reason)
 			report_error(d, &a->origin, "invalid initiator name '%s': %s", a->initiator,
 				     reason);
@@ -588,7 +518,7 @@ int tm_verify(const struct tm_config *config, unsigned flags, struct tm_diags *d
 
 	for (size_t i = 0; i < config->n_targets; i++) {
 		const struct tm_target *t = &config->targets[i];
-		const char *reason = tm_iscsi_name_invalid(t->iqn);
+		const char *reason = tm_syntax_iscsi_name_invalid(t->iqn);
 
 		if (reason)
 			report_error(diags, &t->origin, "invalid target name '%s': %s", t->iqn,

@@ -12,7 +12,3 @@ enum tm_verify_flags {
 
 /* Appends errors and warnings to diags; returns the number of errors added (>= 0). */
 int tm_verify(const struct tm_config *config, unsigned flags, struct tm_diags *diags);
-
-/* RFC 3720 iSCSI names: "iqn.YYYY-MM.reversed.domain[:anything]", "eui." + 16 hex digits,
-   "naa." + 16 or 32 hex digits.  Returns NULL if valid, else a static reason. */
-const char *tm_iscsi_name_invalid(const char *name);

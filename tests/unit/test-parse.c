@@ -15,6 +15,7 @@
 #include "model.h"
 #include "parse.h"
 #include "tap-diags.h"
+#include "syntax.h"
 #include "tap.h"
 #include "util.h"
 #include "verify.h"
@@ -286,7 +287,7 @@ static void test_lun_options(void)
 		  "lun 1 = /srv/b.img readonly name=disk-b attribute.emulate_tpu=1 "
 		  "attribute.block_size=4096\n"
 		  "lun 2 = /srv/c.img type=iblock\n"
-		  "lun 65535 = /dev/sdc type=fileio size=512\n"
+		  "lun 65535 = /dev/sdc type=fileio\n"
 		  "initiator = " I1 " " I2 "\n",
 		  &d);
 	const struct tm_backstore *b = c->backstores;
@@ -315,8 +316,7 @@ static void test_lun_options(void)
 	}
 	CHECK(b[2].type == TM_BACKSTORE_IBLOCK && streq(b[2].hba, "iblock_1004"),
 	      "type=iblock overrides the path");
-	CHECK(b[3].type == TM_BACKSTORE_FILEIO && streq(b[3].hba, "fileio_1014") &&
-		  b[3].size == 512,
+	CHECK(b[3].type == TM_BACKSTORE_FILEIO && streq(b[3].hba, "fileio_1014") && b[3].size == 0,
 	      "type=fileio overrides /dev/");
 	CHECK_EQ(t->luns[3].number, 65535);
 
@@ -522,6 +522,27 @@ static void test_comments_and_line_endings(void)
 	tm_diags_clear(&d);
 }
 
+/* Control characters: comments may hold them; other lines may not, except tabs, which separate
+   words and may stand inside a value. */
+static void test_control_characters(void)
+{
+	struct tm_diags d = {0};
+	_cleanup_config_ struct tm_config *c = parse("; a comment with a \x01 in it\n"
+						     "[target " T1 "]\n"
+						     "lun\t1\t=\t/srv/a.img\tsize=1M\n"
+						     "parameter.X = a\tb\n",
+						     &d);
+	const struct tm_setting *e;
+
+	if (!CHECK_EQ(d.n, 0))
+		tap_dump_diags(&d);
+	e = c->n_targets ? tm_settings_find(&c->targets[0].settings, "param/X") : NULL;
+	CHECK(e && streq(e->value, "a\tb"), "a tab inside a value is kept");
+	CHECK(c->n_backstores == 1 && streq(c->backstores[0].path, "/srv/a.img"),
+	      "tabs separate words");
+	tm_diags_clear(&d);
+}
+
 static void test_initiator_sections(void)
 {
 	struct tm_diags d = {0};
@@ -684,7 +705,19 @@ static const struct {
     {"[target " T1 "]\n[initiator " I1 "]\nportal = 10.0.0.1\n", 3, "in [initiator]"},
     {"[discovery]\nportal = 10.0.0.1\n", 2, "in [discovery]: expected chap or mutual-chap"},
     {"[discovery]\nchap = u Sup3rS3cretPw\nchap = u pruebaiscsi2021\n", 3, "already set"},
-    {"[target " T1 "]\nlun 1 = /srv/a.img\n\x01\n", 3, "expected 'KEY = VALUE'"},
+    {"[target " T1 "]\nlun 1 = /srv/a.img\n\x01\n", 3, "control character (byte 0x01)"},
+    /* save could not write these back: the parser refuses them, with the line. */
+    {"[target " T1 "]\nlun 1 = /srv/a\x01"
+     "b.img\n",
+     2, "control character (byte 0x01)"},
+    {"[target " T1 "]\nlun 1 = /srv/a\x7f"
+     "b.img\n",
+     2, "control character (byte 0x7f)"},
+    {"[target " T1 "]\nattribute.x = a\x1b"
+     "b\n",
+     2, "control character (byte 0x1b)"},
+    {"[target " T1 "]\nlun 1 = /dev/sdb type=fileio size=1M\n", 2,
+     "size= does not apply to /dev/sdb"},
 };
 
 static void test_errors(void)
@@ -884,6 +917,43 @@ static void test_parse_path(void)
 }
 
 /* Backstores spread over targetmgr's 16 HBAs by name, and only those count as its own. */
+/* IQNs over 59 characters: default backstore names stay within what name= takes, differ
+   between targets that share a long start, and are the same every time. */
+static void test_long_iqn_names(void)
+{
+	char a[120], b[120];
+	struct tm_diags d = {0};
+	_cleanup_free_ char *text = NULL, *short_name = tm_default_backstore_name(T1, 1);
+	_cleanup_config_ struct tm_config *c = NULL;
+
+	snprintf(a, sizeof(a), "iqn.2021-02.com.example:%s-a",
+		 "a-very-long-target-name-0123456789-0123456789-0123456789");
+	snprintf(b, sizeof(b), "iqn.2021-02.com.example:%s-b",
+		 "a-very-long-target-name-0123456789-0123456789-0123456789");
+	text = tm_strdupf("[target %s]\nlun 1 = ramdisk size=1M\nlun 65535 = ramdisk size=1M\n"
+			  "[target %s]\nlun 1 = ramdisk size=1M\n",
+			  a, b);
+	c = parse(text, &d);
+	tm_verify(c, 0, &d);
+	if (!CHECK_EQ(d.n, 0))
+		tap_dump_diags(&d);
+	if (CHECK_EQ(c->n_backstores, 3)) {
+		for (size_t i = 0; i < 3; i++) {
+			_cleanup_free_ char *again = tm_default_backstore_name(
+			    i < 2 ? a : b, c->targets[i < 2 ? 0 : 1].luns[i < 2 ? i : 0].number);
+			CHECK(strlen(c->backstores[i].name) == TM_SYNTAX_NAME_MAX &&
+				  tm_syntax_backstore_name_ok(c->backstores[i].name) &&
+				  streq(c->backstores[i].name, again),
+			      "%s: 64 characters, a valid name=, stable", c->backstores[i].name);
+		}
+		CHECK(!streq(c->backstores[0].name, c->backstores[2].name) &&
+			  !streq(c->backstores[0].name, c->backstores[1].name),
+		      "names differ between LUNs and between targets with a long common start");
+	}
+	CHECK_STREQ(short_name, "iqn.2021-02.com.example.target1-lun1");
+	tm_diags_clear(&d);
+}
+
 static void test_hba_spread(void)
 {
 	bool used[TM_HBA_COUNT] = {false};
@@ -919,6 +989,7 @@ int main(void)
 		return 2;
 
 	test_hba_spread();
+	test_long_iqn_names();
 	test_seed();
 	test_open_chap();
 	test_lun_options();
@@ -927,6 +998,7 @@ int main(void)
 	test_long_lines();
 	test_long_section_name();
 	test_comments_and_line_endings();
+	test_control_characters();
 	test_initiator_sections();
 	test_discovery();
 	test_errors();

@@ -18,6 +18,7 @@
 #include "tap-diags.h"
 #include "tap.h"
 #include "util.h"
+#include "syntax.h"
 #include "verify.h"
 
 #define T1 "iqn.2021-02.com.example:target1"
@@ -227,15 +228,15 @@ static void test_iscsi_names(void)
 	strcpy(name, "iqn.2021-02.com.example:");
 	memset(name + strlen(name), 'a', 223 - strlen(name));
 	name[223] = '\0';
-	CHECK(tm_iscsi_name_invalid(name) == NULL, "a 223-byte name is valid");
+	CHECK(tm_syntax_iscsi_name_invalid(name) == NULL, "a 223-byte name is valid");
 	strcat(name, "a");
-	CHECK_STREQ(tm_iscsi_name_invalid(name), "longer than 223 bytes");
-	CHECK_STREQ(tm_iscsi_name_invalid(""), "empty name");
-	CHECK(tm_iscsi_name_invalid(I1) == NULL, "%s is valid", I1);
-	CHECK(tm_iscsi_name_invalid("iqn.2021-12.a") == NULL, "one domain label is enough");
-	CHECK(tm_iscsi_name_invalid("iqn.2021-02.com.example.") != NULL,
+	CHECK_STREQ(tm_syntax_iscsi_name_invalid(name), "longer than 223 bytes");
+	CHECK_STREQ(tm_syntax_iscsi_name_invalid(""), "empty name");
+	CHECK(tm_syntax_iscsi_name_invalid(I1) == NULL, "%s is valid", I1);
+	CHECK(tm_syntax_iscsi_name_invalid("iqn.2021-12.a") == NULL, "one domain label is enough");
+	CHECK(tm_syntax_iscsi_name_invalid("iqn.2021-02.com.example.") != NULL,
 	      "a domain ending in '.' is not");
-	CHECK(tm_iscsi_name_invalid("iqn.2021-02.com example") != NULL, "no blanks");
+	CHECK(tm_syntax_iscsi_name_invalid("iqn.2021-02.com example") != NULL, "no blanks");
 }
 
 static void test_duplicate_targets(void)

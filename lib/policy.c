@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* LIO settings policy.  See policy.h. */
+#include "policy.h"
+
+#include <errno.h>
+
+#include "util.h"
+
+static const char *const tpg_paths[_TM_POLICY_TPG_ATTR_MAX] = {
+    [TM_POLICY_GENERATE_NODE_ACLS] = "attrib/generate_node_acls",
+    [TM_POLICY_CACHE_DYNAMIC_ACLS] = "attrib/cache_dynamic_acls",
+    [TM_POLICY_DEMO_MODE_WRITE_PROTECT] = "attrib/demo_mode_write_protect",
+    [TM_POLICY_AUTHENTICATION] = "attrib/authentication",
+};
+
+const char *tm_policy_tpg_path(enum tm_policy_tpg_attr a)
+{
+	return a < _TM_POLICY_TPG_ATTR_MAX ? tpg_paths[a] : NULL;
+}
+
+int tm_policy_tpg_attr_from_path(const char *path)
+{
+	for (int a = 0; a < _TM_POLICY_TPG_ATTR_MAX; a++)
+		if (streq(path, tpg_paths[a]))
+			return a;
+	return -1;
+}
+
+const char *tm_policy_tpg_value(enum tm_policy_tpg_attr a, bool open, bool chap)
+{
+	switch (a) {
+	case TM_POLICY_GENERATE_NODE_ACLS:
+		/* No initiator named: every initiator may log in (tgt's ALL). */
+		return open ? "1" : "0";
+	case TM_POLICY_CACHE_DYNAMIC_ACLS:
+		/* Demo mode only: keep the generated ACLs of initiators that log out. */
+		return open ? "1" : NULL;
+	case TM_POLICY_DEMO_MODE_WRITE_PROTECT:
+		/* Demo mode only: LIO's default makes open targets read-only. */
+		return open ? "0" : NULL;
+	case TM_POLICY_AUTHENTICATION:
+		/* LIO asks every initiator of a TPG for CHAP, or none. */
+		return chap ? "1" : "0";
+	default:
+		return NULL;
+	}
+}
+
+int tm_policy_tpg_settings(struct tm_settings *s, bool open, bool chap, struct tm_origin o,
+			   struct tm_origin auth_origin)
+{
+	for (int a = 0; a < _TM_POLICY_TPG_ATTR_MAX; a++) {
+		const char *v = tm_policy_tpg_value(a, open, chap);
+		int r;
+
+		if (!v)
+			continue;
+		r = tm_settings_set(s, tpg_paths[a], v, false,
+				    a == TM_POLICY_AUTHENTICATION ? auth_origin : o);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+const char *tm_policy_write_protect(bool readonly)
+{
+	return readonly ? "1" : "0";
+}
+
+int tm_policy_enable(struct tm_settings *s, struct tm_origin o)
+{
+	return tm_settings_set(s, "enable", "1", false, o);
+}
+
+char *tm_policy_chap_path(const char *prefix, bool mutual, bool secret)
+{
+	return tm_strdupf("%s%s%s", prefix, secret ? "password" : "userid",
+			  mutual ? "_mutual" : "");
+}
+
+bool tm_policy_credential_set(const char *value)
+{
+	return value && *value && !streq(value, "NULL");
+}
+
+/*
+ * What the kernel gives an object it has just created (iscsi_target_core.h TA_* defaults,
+ * target_fabric_mappedlun_link()).  A wrong entry would show up as a write on the next apply,
+ * which the real-kernel tests check never happens.
+ */
+const char *tm_policy_kernel_default(enum tm_obj_kind kind, const char *path)
+{
+	static const struct {
+		enum tm_obj_kind kind;
+		const char *path, *value;
+	} defaults[] = {
+	    {TM_OBJ_TARGET, "attrib/authentication", "1"},
+	    {TM_OBJ_TARGET, "attrib/generate_node_acls", "0"},
+	    {TM_OBJ_TARGET, "attrib/cache_dynamic_acls", "0"},
+	    {TM_OBJ_TARGET, "attrib/demo_mode_write_protect", "1"},
+	    {TM_OBJ_TARGET, "attrib/prod_mode_write_protect", "0"},
+	    {TM_OBJ_MAPPED_LUN, "write_protect", "0"},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
+		if (defaults[i].kind == kind && streq(defaults[i].path, path))
+			return defaults[i].value;
+	return NULL;
+}

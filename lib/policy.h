@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * LIO settings policy, in one place: which settings targetmgr writes and what it derives them
+ * from, and what the kernel gives a new object.  The parser writes the derived settings into
+ * the declared model, `save` leaves out what the parser would derive anyway, and the planner
+ * skips writes of the kernel's own defaults to objects it has just created.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "model.h"
+#include "plan.h"
+
+/* The portal of a target file that names none: every IPv4 address, the iSCSI port. */
+#define TM_POLICY_DEFAULT_PORTAL "0.0.0.0:3260"
+
+/* The longest CHAP user or secret LIO takes (CHAP_NAME_LEN, CHAP_PASSWORD_LEN - 1). */
+#define TM_POLICY_CHAP_MAX 255
+
+/* Written to target/iscsi/discovery_auth when the files declare discovery CHAP. */
+#define TM_POLICY_DISCOVERY_ENFORCE "enforce_discovery_auth"
+
+/* The TPG attributes targetmgr derives, in the order it writes them. */
+enum tm_policy_tpg_attr {
+	TM_POLICY_GENERATE_NODE_ACLS,
+	TM_POLICY_CACHE_DYNAMIC_ACLS,
+	TM_POLICY_DEMO_MODE_WRITE_PROTECT,
+	TM_POLICY_AUTHENTICATION,
+	_TM_POLICY_TPG_ATTR_MAX,
+};
+
+/* The attribute's path below the TPG, "attrib/generate_node_acls" and so on. */
+const char *tm_policy_tpg_path(enum tm_policy_tpg_attr a);
+/* Which derived attribute path is; -1 when targetmgr does not derive it. */
+int tm_policy_tpg_attr_from_path(const char *path);
+
+/*
+ * The value targetmgr writes for attribute a of a target that is open (names no initiator:
+ * LIO's demo mode) or not, and whose initiators log in with CHAP or not.  NULL: targetmgr does
+ * not write it for such a target (it means nothing there).
+ */
+const char *tm_policy_tpg_value(enum tm_policy_tpg_attr a, bool open, bool chap);
+
+/*
+ * Sets every derived attribute of such a target in s, in order, from origin o;
+ * "attrib/authentication" gets auth_origin (the chap line that asks for it).  0 or -ENOMEM.
+ */
+int tm_policy_tpg_settings(struct tm_settings *s, bool open, bool chap, struct tm_origin o,
+			   struct tm_origin auth_origin);
+
+/* A mapped LUN's "write_protect": "1" for a read-only LUN. */
+const char *tm_policy_write_protect(bool readonly);
+
+/* "enable" = "1": set last, so that the executor enables an object once all below it exists. */
+int tm_policy_enable(struct tm_settings *s, struct tm_origin o);
+
+/* CHAP credentials: <prefix>userid, <prefix>password and their _mutual twins; prefix "auth/"
+   for TPGs and ACLs, "" for discovery.  NULL on ENOMEM. */
+char *tm_policy_chap_path(const char *prefix, bool mutual, bool secret);
+/* Whether a credential read from LIO is set: LIO shows a cleared one as "NULL". */
+bool tm_policy_credential_set(const char *value);
+
+/* The value the kernel gives the setting of a new object of that kind (NULL: unknown), so
+   that writing that value to an object just created can be left out. */
+const char *tm_policy_kernel_default(enum tm_obj_kind kind, const char *path);
