@@ -88,7 +88,29 @@ int cli_execute_plan(struct tm_cli *cli, struct cli_plan_ctx *ctx);
    waited for. */
 int cli_lock(struct tm_cli *cli, int *ret_fd);
 
-/* The options a subcommand takes after its name; --json and --help go with every one. */
+/*
+ * The options that go with every command, before or after its name (as systemctl's and nvme's
+ * do): -c/--config, --configfs-root, --state-dir, --json.  Both option tables include them.
+ */
+enum {
+	CLI_LONG_CONFIGFS_ROOT = 0x100,
+	CLI_LONG_STATE_DIR,
+	CLI_LONG_JSON,
+	CLI_LONG_VERSION,
+};
+#define CLI_GLOBAL_SHORT_OPTIONS "c:"
+#define CLI_GLOBAL_OPTIONS                                                                         \
+	{"config", required_argument, NULL, 'c'},                                                  \
+	    {"configfs-root", required_argument, NULL, CLI_LONG_CONFIGFS_ROOT},                    \
+	    {"state-dir", required_argument, NULL, CLI_LONG_STATE_DIR},                            \
+	{                                                                                          \
+		"json", no_argument, NULL, CLI_LONG_JSON                                           \
+	}
+
+/* Applies option c (a getopt_long() return) when it is one of them; false otherwise. */
+bool cli_global_option(struct tm_cli *cli, int c, const char *arg);
+
+/* The options a subcommand takes after its name, besides the global ones and --help. */
 enum {
 	CLI_OPT_ADOPT = 1 << 0,  /* --adopt: manage declared objects another tool made */
 	CLI_OPT_FORCE = 1 << 1,  /* --force: delete objects that have logged-in sessions */

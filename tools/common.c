@@ -94,24 +94,45 @@ int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **r
 	return 0;
 }
 
+bool cli_global_option(struct tm_cli *cli, int c, const char *arg)
+{
+	switch (c) {
+	case 'c':
+		cli->config_path = arg;
+		return true;
+	case CLI_LONG_CONFIGFS_ROOT:
+		cli->configfs_root = arg;
+		return true;
+	case CLI_LONG_STATE_DIR:
+		cli->state_dir = arg;
+		return true;
+	case CLI_LONG_JSON:
+		cli->json = true;
+		cli->printer = &tm_printer_json;
+		return true;
+	}
+	return false;
+}
+
 int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int argc, char **argv,
 		      struct cli_command_opts *ret)
 {
-	enum { OPT_JSON = 0x100 };
 	static const struct option options[] = {
 	    {"adopt", no_argument, NULL, 'a'},
 	    {"force", no_argument, NULL, 'f'},
 	    {"all", no_argument, NULL, 'A'},
 	    {"output", required_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
+	    CLI_GLOBAL_OPTIONS,
 	    {},
 	};
 	struct cli_command_opts opts = {0};
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:" CLI_GLOBAL_SHORT_OPTIONS, options, NULL)) != -1) {
+		if (cli_global_option(cli, c, optarg))
+			continue;
 		switch (c) {
 		case 'a':
 			if (!(allowed & CLI_OPT_ADOPT))
@@ -133,13 +154,8 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 				goto usage;
 			opts.output = optarg;
 			break;
-		case OPT_JSON:
-			/* Accepted after the command too: `targetmgr show --json`. */
-			cli->json = true;
-			cli->printer = &tm_printer_json;
-			break;
 		case 'h':
-			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s [--json]\n", cmd,
+			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s [OPTIONS]\n", cmd,
 			       allowed & CLI_OPT_ADOPT ? " [--adopt]" : "",
 			       allowed & CLI_OPT_FORCE ? " [--force]" : "",
 			       allowed & CLI_OPT_ALL ? " [--all]" : "",

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
-		"\nOptions:\n"
+		"\nOptions (before or after the command):\n"
 		"  -c, --config PATH        target file or directory (default %s)\n"
 		"      --configfs-root DIR  configfs mount point (default %s)\n"
 		"      --state-dir DIR      where the ownership ledger lives (default %s)\n"
@@ -38,14 +38,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CONFIGFS = 0x100, OPT_STATE, OPT_JSON, OPT_VERSION };
 	static const struct option options[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"configfs-root", required_argument, NULL, OPT_CONFIGFS},
-	    {"state-dir", required_argument, NULL, OPT_STATE},
-	    {"json", no_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"version", no_argument, NULL, CLI_LONG_VERSION},
+	    CLI_GLOBAL_OPTIONS,
 	    {},
 	};
 	struct tm_cli cli = {
@@ -63,26 +59,16 @@ int main(int argc, char **argv)
 	if ((e = secure_getenv("TARGETMGR_STATE_DIR")))
 		cli.state_dir = e;
 
-	/* '+': options after the command belong to the command. */
-	while ((c = getopt_long(argc, argv, "+c:h", options, NULL)) != -1) {
+	/* '+': the command's own options follow its name; the global ones may too (the
+	   command's parser takes those as well). */
+	while ((c = getopt_long(argc, argv, "+h" CLI_GLOBAL_SHORT_OPTIONS, options, NULL)) != -1) {
+		if (cli_global_option(&cli, c, optarg))
+			continue;
 		switch (c) {
-		case 'c':
-			cli.config_path = optarg;
-			break;
-		case OPT_CONFIGFS:
-			cli.configfs_root = optarg;
-			break;
-		case OPT_STATE:
-			cli.state_dir = optarg;
-			break;
-		case OPT_JSON:
-			cli.json = true;
-			cli.printer = &tm_printer_json;
-			break;
 		case 'h':
 			usage(stdout);
 			return TM_EXIT_OK;
-		case OPT_VERSION:
+		case CLI_LONG_VERSION:
 			printf("targetmgr %s\n", TM_VERSION);
 			return TM_EXIT_OK;
 		default:
