@@ -15,6 +15,8 @@
  *   - rmdir of a group takes its attribute files and empty default groups with it, and fails
  *     with ENOTEMPTY, touching nothing, while the group has children (groups or links).
  *
+ * TM_FAKECFS_LOG=FILE appends every change below the root (failed ones too) to FILE.
+ *
  * Failures: TM_FAKECFS_FAIL="CALL:N:ERRNO" in the environment, or fakecfs_fail(CALL, N, ERRNO)
  * from a test program, makes the Nth call of that kind from then on fail with ERRNO (a number
  * or a name: ENOSPC), doing nothing; the calls after it succeed again.  CALL is one of mkdir,
@@ -81,9 +83,22 @@ __attribute__((constructor)) static void fakecfs_init(void)
 		fakecfs_fail(call, nth, parse_errno(err));
 }
 
-/* Whether this call is the one to fail: counts calls of its kind. */
-static bool should_fail(enum call c)
+/* With TM_FAKECFS_LOG=FILE, every change below the root is appended to FILE as "CALL PATH". */
+static void log_call(enum call c, const char *rel)
 {
+	const char *log = getenv("TM_FAKECFS_LOG");
+	FILE *f = log ? fopen(log, "ae") : NULL;
+
+	if (f) {
+		fprintf(f, "%s %s\n", call_names[c], rel);
+		fclose(f);
+	}
+}
+
+/* Whether this call is the one to fail: counts calls of its kind, and logs them. */
+static bool should_fail(enum call c, const char *rel)
+{
+	log_call(c, rel);
 	if (__atomic_load_n(&fail.call, __ATOMIC_SEQ_CST) != (int)c)
 		return false;
 	return __atomic_add_fetch(&fail.seen, 1, __ATOMIC_SEQ_CST) == fail.nth;
@@ -214,7 +229,7 @@ int mkdirat(int dirfd, const char *path, mode_t mode)
 
 	if (!below_root(dirfd, path, rel, sizeof(rel)))
 		return real_mkdirat(dirfd, path, mode);
-	if (should_fail(CALL_MKDIR)) {
+	if (should_fail(CALL_MKDIR, rel)) {
 		errno = fail.err;
 		return -1;
 	}
@@ -313,7 +328,7 @@ int unlinkat(int dirfd, const char *path, int flags)
 
 	if (!below_root(dirfd, path, rel, sizeof(rel)))
 		return real_unlinkat(dirfd, path, flags);
-	if (should_fail(flags & AT_REMOVEDIR ? CALL_RMDIR : CALL_UNLINK)) {
+	if (should_fail(flags & AT_REMOVEDIR ? CALL_RMDIR : CALL_UNLINK, rel)) {
 		errno = fail.err;
 		return -1;
 	}
@@ -326,7 +341,7 @@ int symlinkat(const char *target, int dirfd, const char *path)
 {
 	char rel[PATH_MAX];
 
-	if (below_root(dirfd, path, rel, sizeof(rel)) && should_fail(CALL_SYMLINK)) {
+	if (below_root(dirfd, path, rel, sizeof(rel)) && should_fail(CALL_SYMLINK, rel)) {
 		errno = fail.err;
 		return -1;
 	}
@@ -404,7 +419,7 @@ static int fake_openat(int (*real)(int, const char *, int, ...), int dirfd, cons
 		make_info(dirfd, path, rel);
 
 	if ((flags & O_ACCMODE) != O_RDONLY && below_root(dirfd, path, rel, sizeof(rel))) {
-		if (should_fail(CALL_WRITE)) {
+		if (should_fail(CALL_WRITE, rel)) {
 			errno = fail.err;
 			return -1;
 		}

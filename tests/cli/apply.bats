@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# targetmgr apply on a stand-in configfs that the fakecfs shim makes act like LIO's: what it
+# creates, that a second run changes nothing, and its exit statuses (targetmgr(8)): 0 done,
+# 1 refused before any change, 2 plan with changes pending, 3 partially applied, 64 usage.
+# The real kernel is exercised in tests/vm.
+load helpers
+
+IQN=iqn.2021-02.com.example:t
+TPG=target/iscsi/$IQN/tpgt_1
+
+seed() {
+	conf t.conf <<-EOF
+	[target $IQN]
+	lun 0 = ramdisk size=4M nullio
+	chap = iscsiuser pruebaiscsi2021
+	initiator = iqn.1993-08.org.debian:01:aaaa
+	EOF
+}
+
+@test "apply on an empty kernel creates the declared objects and exits 0" {
+	fake_kernel
+	seed
+	run tm apply
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Applied 13 of 13 operations: 8 created, 5 changed, 0 deleted."* ]]
+	[[ "$output" != *pruebaiscsi2021* ]]
+	local bs=("$T"/configfs/target/core/rd_mcp_*/iqn.2021-02.com.example.t-lun0)
+	[ "$(cat "${bs[0]}/control")" = "rd_pages=1024,rd_nullio=1" ]
+	[ "$(readlink "$T/configfs/$TPG/lun/lun_0/iqn.2021-02.com.example.t-lun0")" = "${bs[0]}" ]
+	[ "$(cat "$T/configfs/$TPG/acls/iqn.1993-08.org.debian:01:aaaa/auth/password")" = pruebaiscsi2021 ]
+	[ "$(cat "$T/configfs/$TPG/enable")" = 1 ]
+	[ -d "$T/configfs/$TPG/np/0.0.0.0:3260" ]
+	grep -q "$IQN" "$T/state/owned"
+}
+
+@test "a second apply makes no configfs change" {
+	fake_kernel
+	seed
+	run tm apply
+	[ "$status" -eq 0 ]
+	TM_FAKECFS_LOG=$T/changes run tm apply
+	[ "$status" -eq 0 ]
+	[ "$output" = "No changes." ]
+	[ ! -s "$T/changes" ]
+}
+
+@test "plan exits 2 while changes are pending and 0 once applied" {
+	fake_kernel
+	seed
+	run tm plan
+	[ "$status" -eq 2 ]
+	run tm apply
+	[ "$status" -eq 0 ]
+	run tm plan
+	[ "$status" -eq 0 ]
+	# a changed declaration is pending again, changed in place
+	sed -i 's/^chap = .*/chap = otheruser pruebaiscsi2022/' "$T/conf/t.conf"
+	run tm plan
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'auth/userid: "iscsiuser" -> "otheruser"'* ]]
+	[[ "$output" != *pruebaiscsi2022* ]]
+}
+
+@test "apply exits 1 when the kernel refuses the first change, having changed nothing" {
+	fake_kernel
+	seed
+	TM_FAKECFS_FAIL=mkdir:1:ENOSPC TM_FAKECFS_LOG=$T/changes run tm apply
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot create iscsi (target/iscsi): No space left on device (ENOSPC)"* ]]
+	[[ "$output" != *"partially applied"* ]]
+	[ "$(cat "$T/changes")" = "mkdir target/iscsi" ]
+}
+
+@test "apply exits 3 when partially applied, and the next run converges" {
+	fake_kernel
+	seed
+	TM_FAKECFS_FAIL=symlink:1:EPERM TM_FAKECFS_LOG=$T/changes run tm apply
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"cannot create iscsi/$IQN/tpgt_1/lun/lun_0 ($TPG/lun/lun_0/iqn.2021-02.com.example.t-lun0): Operation not permitted (EPERM)"* ]]
+	[[ "$output" == *"partially applied: "*" of 13 operations done"* ]]
+	# nothing after the failed link was started: one worker per target tree
+	[ "$(tail -n 1 "$T/changes")" = "symlink $TPG/lun/lun_0/iqn.2021-02.com.example.t-lun0" ]
+	run tm apply
+	[ "$status" -eq 0 ]
+	run tm plan
+	[ "$status" -eq 0 ]
+}
+
+@test "bad target files make apply exit 1 before any change" {
+	fake_kernel
+	conf t.conf <<-EOF
+	[target $IQN]
+	lun x = ramdisk size=1M
+	EOF
+	TM_FAKECFS_LOG=$T/changes run tm apply
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"t.conf:2: error:"* ]]
+	[ ! -e "$T/changes" ]
+}
+
+@test "apply leaves a target another tool made alone and exits 1" {
+	fake_kernel
+	seed
+	# with the groups the kernel makes along
+	mkdir -p "$T/configfs/target/iscsi/discovery_auth" "$T/configfs/$TPG"/{np,lun,acls,attrib,auth,param}
+	TM_FAKECFS_LOG=$T/changes run tm apply
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not created by targetmgr"* ]]
+	[ ! -e "$T/changes" ]
+	run tm apply --adopt
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"target $IQN: adopted (made by another tool)"* ]]
+	[ -L "$T/configfs/$TPG/lun/lun_0/iqn.2021-02.com.example.t-lun0" ]
+}
+
+@test "apply refuses options it does not take (exit 64)" {
+	run tm apply --all
+	[ "$status" -eq 64 ]
+	run tm apply stray
+	[ "$status" -eq 64 ]
+}
