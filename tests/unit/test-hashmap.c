@@ -64,6 +64,9 @@ static void test_hashmap(void)
 		}
 		CHECK(all, "values put");
 		CHECK(visits_exactly(&m, 42, dup, ELEMENTSOF(dup)), "all ten values of one hash");
+		CHECK(tm_hashmap_contains(&m, 42, 40) && !tm_hashmap_contains(&m, 42, 39) &&
+			  !tm_hashmap_contains(&m, 43, 40),
+		      "contains: that value under that hash only");
 		size_t wrapped[ELEMENTSOF(dup)];
 		for (size_t j = 0; j < ELEMENTSOF(dup); j++)
 			wrapped[j] = 100 + dup[j];
