@@ -74,6 +74,16 @@ bool tm_hashmap_next(const struct tm_hashmap *m, uint64_t hash, size_t *cursor, 
 	return false;
 }
 
+bool tm_hashmap_contains(const struct tm_hashmap *m, uint64_t hash, size_t value)
+{
+	size_t cursor = 0, v;
+
+	while (tm_hashmap_next(m, hash, &cursor, &v))
+		if (v == value)
+			return true;
+	return false;
+}
+
 void tm_hashmap_clear(struct tm_hashmap *m)
 {
 	free(m->slots);

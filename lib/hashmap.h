@@ -37,6 +37,9 @@ int tm_hashmap_put(struct tm_hashmap *m, uint64_t hash, size_t value);
  */
 bool tm_hashmap_next(const struct tm_hashmap *m, uint64_t hash, size_t *cursor, size_t *ret);
 
+/* Whether this very value was put under hash: for sets of numbers or of addresses. */
+bool tm_hashmap_contains(const struct tm_hashmap *m, uint64_t hash, size_t value);
+
 void tm_hashmap_clear(struct tm_hashmap *m);
 
 /* Hashes for keys: a string (NULL allowed, distinct from ""), a number, and one combined with

@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "hashmap.h"
 #include "util.h"
 
 struct tm_ledger {
 	char *dir;
 	char **entries; /* "target <iqn>" or "backstore <hba>/<name>" */
 	size_t n_entries;
+	struct tm_hashmap index; /* positions in entries: the planner asks about every object */
 };
 
 static const char *kind_word(enum tm_obj_kind kind)
@@ -23,12 +25,15 @@ void tm_ledger_free(struct tm_ledger *l)
 		free(l->entries[i]);
 	free(l->entries);
 	free(l->dir);
+	tm_hashmap_clear(&l->index);
 	free(l);
 }
 
 static bool has_entry(const struct tm_ledger *l, const char *entry)
 {
-	for (size_t i = 0; i < l->n_entries; i++)
+	size_t cursor = 0, i;
+
+	while (tm_hashmap_next(&l->index, tm_hash_string(entry), &cursor, &i))
 		if (streq(l->entries[i], entry))
 			return true;
 	return false;
@@ -42,6 +47,11 @@ static int push_entry(struct tm_ledger *l, char *entry)
 		return -ENOMEM;
 	}
 	*slot = entry;
+	if (tm_hashmap_put(&l->index, tm_hash_string(entry), l->n_entries - 1) < 0) {
+		free(entry);
+		l->n_entries--;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -165,6 +175,10 @@ int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
 	if (kept == l->n_entries)
 		return 0;
 	l->n_entries = kept;
+	tm_hashmap_clear(&l->index);
+	for (size_t i = 0; i < kept; i++)
+		if (tm_hashmap_put(&l->index, tm_hash_string(l->entries[i]), i) < 0)
+			return -ENOMEM;
 	if (kept > 0)
 		return ledger_save(l);
 	path = tm_strdupf("%s/owned", l->dir);

@@ -33,12 +33,7 @@ static const struct tm_setting tpg_disable = {.path = (char *)"enable", .value =
 
 static bool in_set(const struct obj_set *set, const void *obj)
 {
-	size_t cursor = 0, v;
-
-	while (tm_hashmap_next(&set->map, tm_hash_u64((uintptr_t)obj), &cursor, &v))
-		if (v == (uintptr_t)obj)
-			return true;
-	return false;
+	return tm_hashmap_contains(&set->map, tm_hash_u64((uintptr_t)obj), (uintptr_t)obj);
 }
 
 static int add_to_set(struct obj_set *set, const void *obj)
@@ -234,14 +229,7 @@ static int luns_in_use(const struct tm_target *h, bool *all, struct tm_hashmap *
 
 static bool lun_in_use(bool all, const struct tm_hashmap *mapped, unsigned lun)
 {
-	size_t cursor = 0, v;
-
-	if (all)
-		return true;
-	while (tm_hashmap_next(mapped, tm_hash_u64(lun), &cursor, &v))
-		if (v == lun)
-			return true;
-	return false;
+	return all || tm_hashmap_contains(mapped, tm_hash_u64(lun), lun);
 }
 
 static int doom_luns(struct planner *p, const struct tm_target *wt, const struct tm_target *h)
@@ -428,9 +416,9 @@ static int find_linkers(struct planner *p)
 /* The one running target whose LUNs link a backstore, or NULL when none or several do. */
 static const struct tm_target *only_linker(const struct planner *p, const struct tm_backstore *b)
 {
-	const struct tm_target *t =
-	    p->have_linker[tm_config_find_backstore(p->have, b->hba, b->name) -
-			   p->have->backstores];
+	const struct tm_backstore *first = tm_config_find_backstore(p->have, b->hba, b->name);
+	const struct tm_target *t = p->have_linker[first - p->have->backstores];
+
 	return t == SEVERAL_LINKERS ? NULL : t;
 }
 
@@ -626,8 +614,9 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 /* Whether a declared LUN links a declared backstore. */
 static bool declared_linker(const struct planner *p, const struct tm_backstore *b)
 {
-	return p
-	    ->want_linked[tm_config_find_backstore(p->want, b->hba, b->name) - p->want->backstores];
+	const struct tm_backstore *first = tm_config_find_backstore(p->want, b->hba, b->name);
+
+	return p->want_linked[first - p->want->backstores];
 }
 
 /* A set of HBA names (the strings stay in the models while the plan is built). */

@@ -851,6 +851,10 @@ int tm_scan(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *
 	r = scan_targets(cfs, want, c);
 	if (r < 0)
 		return r;
+	/* show and save look up LUNs' backstores in it: indexed, they stay linear. */
+	r = tm_config_index(c);
+	if (r < 0)
+		return r;
 	*ret = c;
 	c = NULL;
 	return 0;

@@ -261,6 +261,70 @@ out:
 		free(c.foreign[i]);
 }
 
+/*
+ * A plan holds references to the two models its operations point into: it reads the same
+ * after the caller dropped its own, can be planned from again (what the daemon does with its
+ * last state), and frees the models with its last reference (valgrind or ASan: no leak, no
+ * use after free).
+ */
+static void test_plan_keeps_models(void)
+{
+	static const char declared[] = "[target iqn.2026-12.test.keep:t1]\n"
+				       "lun 0 = ramdisk size=1M\n"
+				       "initiator = iqn.2026-12.test.keep:init\n";
+	struct tm_config *want = model("declared", declared, false);
+	struct tm_config *have = model("running", "", true);
+	_cleanup_free_ char *held = NULL, *kept = NULL, *again = NULL, *conflict = NULL;
+	struct tm_plan p = {0}, q = {0};
+	int r;
+
+	if (!CHECK(want && have, "both models parse")) {
+		tm_config_unref(want);
+		tm_config_unref(have);
+		return;
+	}
+	r = tm_plan_build(want, have, NULL, &p, &conflict);
+	CHECK_INT(r, 0, "planned");
+	CHECK(p.want == want && p.have == have, "the plan refers to both models");
+	CHECK_INT(want->n_ref, 2, "the plan holds a reference to the declared model");
+	CHECK_INT(have->n_ref, 2, "and one to the running model");
+	held = render(r, &p, conflict);
+
+	tm_config_unref(want);
+	tm_config_unref(have);
+	CHECK_INT(p.want->n_ref, 1, "the caller's reference is gone, the plan's stays");
+	kept = render(r, &p, conflict);
+	CHECK(held && kept && streq(held, kept) && strstr(kept, "lun_0"),
+	      "the plan reads the same after the caller dropped its references");
+
+	r = tm_plan_build(p.want, p.have, NULL, &q, NULL);
+	again = render(r, &q, NULL);
+	CHECK(again && streq(again, kept), "the kept models plan again to the same plan");
+	CHECK_INT(q.want->n_ref, 2, "two plans, two references");
+	tm_plan_clear(&p);
+	CHECK(!p.want && !p.have && p.n_ops == 0, "a cleared plan refers to nothing");
+	CHECK_INT(q.want->n_ref, 1, "clearing a plan drops its references");
+	tm_plan_clear(&q);
+}
+
+/* A plan that fails keeps no reference. */
+static void test_failed_plan_drops_models(void)
+{
+	_cleanup_config_ struct tm_config *want =
+	    model("declared", "[target iqn.2026-12.test.keep:t1]\n", false);
+	_cleanup_config_ struct tm_config *have =
+	    model("running", "[target iqn.2026-12.test.keep:t1]\n", true);
+	_cleanup_free_ char *conflict = NULL;
+	struct tm_plan p = {0};
+
+	if (!CHECK(want && have, "both models parse"))
+		return;
+	have->targets[0].tpgt = 2;
+	CHECK_INT(tm_plan_build(want, have, NULL, &p, &conflict), -EBUSY, "a TPG tag conflict");
+	CHECK(!p.want && !p.have, "the failed plan holds nothing");
+	CHECK_INT(want->n_ref + have->n_ref, 2, "the caller's references only");
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -286,5 +350,7 @@ int main(int argc, char **argv)
 		run_case(dir, names[i]);
 		free(names[i]);
 	}
+	test_plan_keeps_models();
+	test_failed_plan_drops_models();
 	return tap_done();
 }

@@ -383,6 +383,234 @@ static void test_host(void)
 	rmdir(dir);
 }
 
+/* ---- duplicates: the one-pass checks against the pairwise definition ------------------- */
+
+/*
+ * What verify reported before it was made linear, written as directly as possible: each
+ * object against every earlier one.  Only the messages about duplicates, in verify's order.
+ */
+static const struct tm_lun *pairwise_lun_of(const struct tm_config *c, const struct tm_backstore *b,
+					    const struct tm_target **ret)
+{
+	for (size_t i = 0; i < c->n_targets; i++)
+		for (size_t j = 0; j < c->targets[i].n_luns; j++) {
+			const struct tm_lun *l = &c->targets[i].luns[j];
+			if (l->origin.line == b->origin.line &&
+			    streq_ptr(l->origin.file, b->origin.file) &&
+			    streq(l->backstore_hba, b->hba) && streq(l->backstore_name, b->name)) {
+				*ret = &c->targets[i];
+				return l;
+			}
+		}
+	return NULL;
+}
+
+static bool pairwise_same_lun(const struct tm_config *c, const struct tm_backstore *a,
+			      const struct tm_backstore *b)
+{
+	const struct tm_target *ta = NULL, *tb = NULL;
+	const struct tm_lun *la = pairwise_lun_of(c, a, &ta), *lb = pairwise_lun_of(c, b, &tb);
+
+	return la && lb && la->number == lb->number && streq(ta->iqn, tb->iqn);
+}
+
+static bool pairwise_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return false;
+	if (S_ISBLK(sa.st_mode) || S_ISBLK(sb.st_mode))
+		return S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode) && sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+#define EARLIER(v, n, i, j, cond, ...)                                                             \
+	for (size_t j = 0; j < (i); j++)                                                           \
+		if (cond) {                                                                        \
+			fprintf(m, __VA_ARGS__);                                                   \
+			break;                                                                     \
+		}
+
+static char *pairwise_duplicates(const struct tm_config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		bail("open_memstream");
+	for (size_t i = 0; i < c->n_targets; i++) {
+		const struct tm_target *t = &c->targets[i];
+
+		EARLIER(c->targets, c->n_targets, i, j, streq(c->targets[j].iqn, t->iqn),
+			"%u: target %s already declared at t.conf:%u\n", t->origin.line, t->iqn,
+			c->targets[j].origin.line);
+		for (size_t k = 0; k < t->n_luns; k++)
+			EARLIER(t->luns, t->n_luns, k, j, t->luns[j].number == t->luns[k].number,
+				"%u: LUN %u already declared at t.conf:%u\n",
+				t->luns[k].origin.line, t->luns[k].number, t->luns[j].origin.line);
+		for (size_t k = 0; k < t->n_portals; k++)
+			EARLIER(t->portals, t->n_portals, k, j,
+				streq(t->portals[j].address, t->portals[k].address),
+				"%u: portal %s already declared at t.conf:%u\n",
+				t->portals[k].origin.line, t->portals[k].address,
+				t->portals[j].origin.line);
+		for (size_t k = 0; k < t->n_acls; k++)
+			EARLIER(t->acls, t->n_acls, k, j,
+				streq(t->acls[j].initiator, t->acls[k].initiator),
+				"%u: initiator %s already declared at t.conf:%u\n",
+				t->acls[k].origin.line, t->acls[k].initiator,
+				t->acls[j].origin.line);
+	}
+	for (size_t i = 0; i < c->n_backstores; i++) {
+		const struct tm_backstore *b = &c->backstores[i], *bs = c->backstores;
+
+		EARLIER(bs, n, i, j, streq(bs[j].name, b->name) && !pairwise_same_lun(c, &bs[j], b),
+			"%u: backstore name %s already used at t.conf:%u\n", b->origin.line,
+			b->name, bs[j].origin.line);
+		EARLIER(bs, n, i, j,
+			streq_ptr(bs[j].serial, b->serial) && !streq(bs[j].name, b->name),
+			"%u: serial %s already used at t.conf:%u: initiators would take both LUNs "
+			"for one disk\n",
+			b->origin.line, b->serial, bs[j].origin.line);
+		if (!b->path)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (!bs[j].path || pairwise_same_lun(c, &bs[j], b))
+				continue;
+			if (streq(bs[j].path, b->path)) {
+				fprintf(m, "%u: %s is already used by the LUN at t.conf:%u\n",
+					b->origin.line, b->path, bs[j].origin.line);
+				break;
+			}
+			if (pairwise_same_file(bs[j].path, b->path)) {
+				fprintf(m,
+					"%u: %s is the same as %s, already used by the LUN at "
+					"t.conf:%u\n",
+					b->origin.line, b->path, bs[j].path, bs[j].origin.line);
+				break;
+			}
+		}
+	}
+	fclose(m);
+	return buf;
+}
+
+/* verify's messages about duplicates, as pairwise_duplicates() writes them. */
+static char *reported_duplicates(const struct tm_diags *d)
+{
+	static const char *const kinds[] = {" already declared at ", " already used at ",
+					    " already used by the LUN at ", " is the same as "};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		bail("open_memstream");
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+			if (strstr(d->v[i].message, kinds[k])) {
+				fprintf(m, "%u: %s\n", d->v[i].line, d->v[i].message);
+				break;
+			}
+	fclose(m);
+	return buf;
+}
+
+static uint32_t rnd_state = 20261204;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state % n;
+}
+
+/* Random target files with few names to pick from, so that every kind of duplicate occurs:
+   targets, LUNs, portals, initiators, backstore names, serials, and backing files under one
+   path, under a symlink and under a hard link. */
+static char *random_conf(const char *const *paths, size_t n_paths)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		bail("open_memstream");
+	for (unsigned t = 0, nt = 1 + rnd(4); t < nt; t++) {
+		fprintf(m, "[target iqn.2026-12.test.dup:t%u]\n", rnd(3));
+		for (unsigned l = 0, nl = rnd(6); l < nl; l++) {
+			unsigned kind = rnd(n_paths + 1);
+
+			if (kind == n_paths)
+				fprintf(m, "lun %u = ramdisk size=1M", rnd(4));
+			else
+				fprintf(m, "lun %u = %s", rnd(4), paths[kind]);
+			if (rnd(3) == 0)
+				fprintf(m, " name=n%u", rnd(3));
+			if (rnd(3) == 0)
+				fprintf(m, " serial=%032x", rnd(2));
+			fputc('\n', m);
+		}
+		if (rnd(2))
+			fprintf(m, "portal = 10.0.0.%u:3260\n", rnd(2));
+		if (rnd(2))
+			fprintf(m, "initiator = iqn.2026-12.test.dup:i%u\n", rnd(2));
+		if (rnd(2))
+			fprintf(m, "initiator = iqn.2026-12.test.dup:i%u\n", rnd(2));
+	}
+	fclose(m);
+	return buf;
+}
+
+static void test_duplicates_pairwise(void)
+{
+	_cleanup_free_ char *a = tap_write_file(tmpdir, "a.img", "", 0644);
+	_cleanup_free_ char *b = tap_write_file(tmpdir, "b.img", "", 0644);
+	_cleanup_free_ char *sym = tm_strdupf("%s/sym.img", tmpdir);
+	_cleanup_free_ char *hard = tm_strdupf("%s/hard.img", tmpdir);
+	_cleanup_free_ char *dotted = tm_strdupf("%s/./a.img", tmpdir);
+	const char *const paths[] = {a, b, sym, hard, dotted};
+	unsigned runs = 0, agreed = 0, found = 0;
+
+	if (!sym || !hard || !dotted || symlink(a, sym) < 0 || link(b, hard) < 0)
+		bail("fixture");
+	for (; runs < 400; runs++) {
+		_cleanup_free_ char *text = random_conf(paths, ELEMENTSOF(paths));
+		_cleanup_config_ struct tm_config *c = tm_config_new();
+		_cleanup_free_ char *want = NULL, *got = NULL;
+		struct tm_diags d = {0};
+
+		if (!c || tm_parse_string("t.conf", text, c, &d) < 0 || d.n_errors > 0) {
+			tap_diag("does not parse:\n%s", text);
+			tap_dump_diags(&d);
+			tm_diags_clear(&d);
+			break;
+		}
+		want = pairwise_duplicates(c);
+		(void)tm_verify(c, TM_VERIFY_HOST, &d);
+		got = reported_duplicates(&d);
+		tm_diags_clear(&d);
+		if (!streq(want, got)) {
+			tap_diag("for:\n%s", text);
+			tap_diag("pairwise:\n%s", want);
+			tap_diag("verify:\n%s", got);
+			break;
+		}
+		agreed++;
+		found += *want != '\0';
+	}
+	CHECK(agreed == runs && runs == 400,
+	      "verify reports the duplicates of 400 random files as the pairwise checks do");
+	CHECK(found > 200, "most random files had duplicates (%u)", found);
+	unlink(sym);
+	unlink(hard);
+	unlink(a);
+	unlink(b);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -393,6 +621,7 @@ int main(void)
 	test_duplicate_targets();
 	test_bad_secrets();
 	test_host();
+	test_duplicates_pairwise();
 
 	CHECK(scanned > 30 && leaked == 0, "no diagnostic contains a secret (%u scanned)", scanned);
 	if (rmdir(tmpdir) < 0)
