@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model-cmp.h"
 #include "model.h"
+#include "roundtrip.h"
 #include "parse.h"
 #include "save.h"
 #include "tap-diags.h"
