@@ -211,7 +211,9 @@ static const char *cred_problem(const struct cred *c, const char *key)
 		return "the user or secret is longer than 255 bytes";
 	if (!tm_syntax_word_ok(c->user) || !tm_syntax_word_ok(c->secret))
 		return "the user or secret contains blanks or control characters";
-	if (tm_syntax_value_problem(c->secret))
+	/* The user may start with ';' (tm_syntax_key_line() keeps it), the secret follows a
+	   blank. */
+	if (c->secret[0] == ';')
 		return "the secret starts with ';', which would start a comment";
 	if (c->secret[0] == '@')
 		return "the secret starts with '@', which a target file takes only from a secret "
