@@ -33,7 +33,7 @@
 #include "verify.h"
 
 #define DEFAULT_SEED  20261204ULL
-#define DEFAULT_CASES 10000U
+#define DEFAULT_CASES 5000U
 
 /* ---- PRNG: splitmix64, the same numbers on every host ---------------------------------- */
 
