@@ -32,8 +32,6 @@
 #include "syntax.h"
 #include "util.h"
 
-#define WHITESPACE TM_SYNTAX_BLANKS
-
 struct chap {
 	char *user;
 	char *secret;            /* NULL when not declared, or when reading its file failed */
@@ -156,9 +154,9 @@ static _printf_(4, 5) int diag(struct parser *p, enum tm_severity sev, unsigned 
 static int key_error(struct parser *p, const char *fmt_prefix, const char *key,
 		     const char *fmt_suffix)
 {
-	size_t n = strcspn(key, WHITESPACE);
+	size_t n = strcspn(key, TM_SYNTAX_BLANKS);
 
-	if (strspn(key + n, WHITESPACE "0123456789") == strlen(key + n))
+	if (strspn(key + n, TM_SYNTAX_BLANKS "0123456789") == strlen(key + n))
 		n = strlen(key);
 	return parse_error(p, "%s'%.*s%s'%s", fmt_prefix, (int)n, key, key[n] ? " ..." : "",
 			   fmt_suffix);
@@ -401,7 +399,7 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	unsigned number;
 	int r;
 
-	arg += strspn(arg, WHITESPACE);
+	arg += strspn(arg, TM_SYNTAX_BLANKS);
 	r = tm_syntax_parse_unsigned(arg, TM_SYNTAX_LUN_MAX, &number);
 	if (r < 0)
 		return parse_error(p, "expected 'lun N' with N from 0 to %u", TM_SYNTAX_LUN_MAX);
@@ -409,13 +407,13 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	copy = strdup(value);
 	if (!copy)
 		return -ENOMEM;
-	target = strtok_r(copy, WHITESPACE, &state);
+	target = strtok_r(copy, TM_SYNTAX_BLANKS, &state);
 	if (!target || (!streq(target, "ramdisk") && target[0] != '/'))
 		return parse_error(p, "LUN %u: expected an absolute path or 'ramdisk'", number);
 	if (!streq(target, "ramdisk") && (why = tm_syntax_lun_path_invalid(target)))
 		return parse_error(p, "LUN %u: invalid path: %s", number, why);
-	for (char *o = strtok_r(NULL, WHITESPACE, &state); o;
-	     o = strtok_r(NULL, WHITESPACE, &state)) {
+	for (char *o = strtok_r(NULL, TM_SYNTAX_BLANKS, &state); o;
+	     o = strtok_r(NULL, TM_SYNTAX_BLANKS, &state)) {
 		r = parse_lun_option(p, number, o, &opts);
 		if (r < 0)
 			goto finish;
@@ -575,8 +573,8 @@ static int parse_initiators(struct parser *p, struct pending_target *pt, const c
 
 	if (!copy)
 		return -ENOMEM;
-	for (char *w = strtok_r(copy, WHITESPACE, &state); w;
-	     w = strtok_r(NULL, WHITESPACE, &state)) {
+	for (char *w = strtok_r(copy, TM_SYNTAX_BLANKS, &state); w;
+	     w = strtok_r(NULL, TM_SYNTAX_BLANKS, &state)) {
 		r = add_acl(p, pt, w);
 		if (r < 0)
 			return r;
@@ -595,8 +593,8 @@ static int parse_luns(struct parser *p, struct pending_acl *a, const char *value
 	if (a->luns_origin.line)
 		return parse_error(p, "'luns' already set at %s:%u", a->luns_origin.file,
 				   a->luns_origin.line);
-	for (char *w = strtok_r(copy, WHITESPACE, &state); w;
-	     w = strtok_r(NULL, WHITESPACE, &state)) {
+	for (char *w = strtok_r(copy, TM_SYNTAX_BLANKS, &state); w;
+	     w = strtok_r(NULL, TM_SYNTAX_BLANKS, &state)) {
 		unsigned *slot;
 
 		if (tm_syntax_parse_unsigned(w, TM_SYNTAX_LUN_MAX, &number) < 0)
@@ -635,7 +633,7 @@ static int parse_target_key(struct parser *p, const char *key, const char *value
 	const char *s;
 
 	s = startswith(key, "lun");
-	if (s && s[0] != '\0' && strchr(WHITESPACE, s[0]))
+	if (s && s[0] != '\0' && strchr(TM_SYNTAX_BLANKS, s[0]))
 		return parse_lun(p, pt, s, value);
 	if (streq(key, "portal"))
 		return parse_portal(p, pt, value);
@@ -765,7 +763,7 @@ static int parse_section(struct parser *p, const char *s)
 	end = strchr(s, ']');
 	if (!end)
 		return parse_error(p, "expected ']' at the end of the section header");
-	rest = end + 1 + strspn(end + 1, WHITESPACE);
+	rest = end + 1 + strspn(end + 1, TM_SYNTAX_BLANKS);
 	if (*rest && *rest != ';' && *rest != '#')
 		return parse_error(p, "unexpected text after ']'");
 	content = strndup(s + 1, (size_t)(end - s - 1));
@@ -802,7 +800,7 @@ static int parse_section(struct parser *p, const char *s)
    to write instead.  Returns 0 if it is not one, 1 if diagnosed. */
 static int tgt_line_error(struct parser *p, const char *s)
 {
-	_cleanup_free_ char *word = strndup(s, strcspn(s, WHITESPACE));
+	_cleanup_free_ char *word = strndup(s, strcspn(s, TM_SYNTAX_BLANKS));
 	const char *hint;
 	int r;
 
@@ -825,7 +823,7 @@ static int check_line(struct parser *p, const char *s)
 {
 	int r;
 
-	if (*s == '\0' || *s == ';' || *s == '#')
+	if (*s == '\0' || tm_syntax_comment_line(s, strlen(s)))
 		return 1;
 	if (*s == '[') {
 		r = parse_section(p, s);
@@ -865,15 +863,6 @@ static int next_line(struct parser *p, const char **ret, size_t *len)
 	return 1;
 }
 
-static bool is_comment(const char *line, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && isspace((unsigned char)line[i]))
-		i++;
-	return i < len && (line[i] == ';' || line[i] == '#');
-}
-
 static char *reader(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
@@ -902,14 +891,14 @@ static char *reader(char *str, int num, void *stream)
 		len--;
 	if (memchr(line, '\0', len))
 		r = parse_error(p, "line contains a NUL byte");
-	else if ((bad = tm_syntax_find_control(line, len)) && !is_comment(line, len))
+	else if ((bad = tm_syntax_find_control(line, len)) && !tm_syntax_comment_line(line, len))
 		/* Whatever a line says could not be written back (save refuses them too). */
 		r = parse_error(p, "line contains a control character (byte 0x%02x)",
 				(unsigned)(unsigned char)*bad);
 	else if (len > max) {
 		/* inih would split it silently.  A lost section header must not leave its
 		   keys to the section above. */
-		const char *s = line + strspn(line, WHITESPACE);
+		const char *s = line + strspn(line, TM_SYNTAX_BLANKS);
 		if (*s == '[') {
 			p->section = SECTION_INVALID;
 			p->target_invalid = true;

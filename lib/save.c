@@ -211,7 +211,9 @@ static const char *cred_problem(const struct cred *c, const char *key)
 		return "the user or secret is longer than 255 bytes";
 	if (!tm_syntax_word_ok(c->user) || !tm_syntax_word_ok(c->secret))
 		return "the user or secret contains blanks or control characters";
-	if (tm_syntax_value_problem(c->secret))
+	/* The user may start with ';' (tm_syntax_key_line() keeps it), the secret follows a
+	   blank. */
+	if (c->secret[0] == ';')
 		return "the secret starts with ';', which would start a comment";
 	if (c->secret[0] == '@')
 		return "the secret starts with '@', which a target file takes only from a secret "
@@ -927,9 +929,9 @@ static void analyze_tpg_settings(struct writer *w, struct target_out *to)
 	const struct tm_target *t = to->t;
 	/* What the file says: no initiator (open), CHAP for the initiators or not. */
 	bool open = to->open || to->n_kept == 0;
-	bool chap = to->open ? to->chap.user != NULL : false;
+	bool chap = open ? to->chap.user != NULL : false;
 
-	for (size_t i = 0; !to->open && i < t->n_acls; i++)
+	for (size_t i = 0; !open && i < t->n_acls; i++)
 		chap = chap || (to->acls[i].keep && to->acls[i].chap.user);
 
 	for (size_t i = 0; i < t->settings.n; i++) {
@@ -1012,16 +1014,10 @@ static void analyze_tpg_chap(struct writer *w, struct target_out *to)
 	struct cred chap, mutual;
 	const char *why;
 
+	if (!to->open)
+		return; /* analyze_closed_tpg_chap(), once the initiators are settled */
 	get_cred(w, &t->settings, "auth/", false, &chap);
 	get_cred(w, &t->settings, "auth/", true, &mutual);
-	if (!to->open) {
-		if (chap.user || mutual.user)
-			note(w, &to->notes, true, t->iqn,
-			     "the portal group's own CHAP user %.64s applies only to initiators "
-			     "without a node ACL, which this target does not let in: not saved",
-			     chap.user ? chap.user : mutual.user);
-		return;
-	}
 	if (chap.user && (why = cred_problem(&chap, "chap"))) {
 		set_fatal(w, to, "its CHAP credentials (user %.64s) cannot be written: %s",
 			  chap.user, why);
@@ -1068,6 +1064,30 @@ static int analyze_portals(struct writer *w, struct target_out *to)
 		to->portals[to->n_portals++] = canonical;
 	}
 	return w->error;
+}
+
+/* A closed target's own credentials apply only to initiators without a node ACL, which it
+   does not let in.  Written without any initiator, it keeps them as its chap lines (that is
+   where the parser puts them); otherwise they are noted. */
+static void analyze_closed_tpg_chap(struct writer *w, struct target_out *to)
+{
+	const struct tm_target *t = to->t;
+	struct cred chap, mutual;
+
+	get_cred(w, &t->settings, "auth/", false, &chap);
+	get_cred(w, &t->settings, "auth/", true, &mutual);
+	if (!chap.user && !mutual.user)
+		return;
+	if (to->n_kept == 0 && chap.user && !cred_problem(&chap, "chap") &&
+	    (!mutual.user || !cred_problem(&mutual, "mutual-chap"))) {
+		to->chap = chap;
+		to->mutual = mutual;
+		return;
+	}
+	note(w, &to->notes, true, t->iqn,
+	     "the portal group's own CHAP user %.64s applies only to initiators without a node "
+	     "ACL, which this target does not let in: not saved",
+	     chap.user ? chap.user : mutual.user);
 }
 
 static void emit_target(struct writer *w, FILE *f, struct target_out *to)
@@ -1212,6 +1232,7 @@ static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
 		r = settle_acls(w, &to);
 		if (r < 0)
 			return r;
+		analyze_closed_tpg_chap(w, &to);
 	} else
 		/* Demo mode has no per-initiator write protection: only read-only devices. */
 		for (size_t i = 0; i < t->n_luns; i++) {

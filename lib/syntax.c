@@ -59,6 +59,15 @@ const char *tm_syntax_key_end(const char *s)
 	return NULL;
 }
 
+bool tm_syntax_comment_line(const char *line, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)line[i]))
+		i++;
+	return i < len && (line[i] == ';' || line[i] == '#');
+}
+
 static bool is_control(char c)
 {
 	return ((unsigned char)c < ' ' && c != '\t') || c == 0x7f;

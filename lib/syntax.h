@@ -42,8 +42,11 @@ size_t tm_syntax_split_words(char *s, char **words, size_t max);
    after a blank) comes first, as inih reads it.  NULL: no separator. */
 const char *tm_syntax_key_end(const char *line);
 
-/* The first byte of s[0..n) that no line may hold: a control character other than tab (NUL
-   included), or DEL.  NULL when there is none. */
+/* Whether line[0..len) is a comment: ';' or '#' after leading blanks. */
+bool tm_syntax_comment_line(const char *line, size_t len);
+
+/* The first byte of s[0..n) that no line but a comment may hold: a control character other
+   than tab (NUL included), or DEL.  NULL when there is none. */
 const char *tm_syntax_find_control(const char *s, size_t n);
 
 /* One word: not empty, no blank, no control character. */

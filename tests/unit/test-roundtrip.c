@@ -22,8 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "model-cmp.h"
 #include "model.h"
+#include "roundtrip.h"
 #include "parse.h"
 #include "save.h"
 #include "syntax.h"
@@ -33,7 +33,7 @@
 #include "verify.h"
 
 #define DEFAULT_SEED  20261204ULL
-#define DEFAULT_CASES 10000U
+#define DEFAULT_CASES 5000U
 
 /* ---- PRNG: splitmix64, the same numbers on every host ---------------------------------- */
 
@@ -439,41 +439,6 @@ static void dump_text(const char *text)
 		tap_diag("  | %s", l);
 }
 
-static char *save_text(const struct tm_config *c, struct tm_diags *warnings)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f || tm_config_write(f, c, NULL, warnings) < 0 || fclose(f) != 0)
-		abort();
-	return text;
-}
-
-/* tm_parse_string and tm_verify, as `targetmgr check` runs them (without host checks). */
-static struct tm_config *check(const char *name, const char *text, struct tm_diags *d)
-{
-	struct tm_config *c = tm_config_new();
-
-	if (!c || tm_parse_string(name, text, c, d) < 0)
-		abort();
-	if (d->n_errors == 0)
-		tm_verify(c, 0, d);
-	return c;
-}
-
-static size_t longest_line(const char *text)
-{
-	size_t longest = 0;
-
-	for (const char *l = text; *l;) {
-		size_t n = strcspn(l, "\n");
-		longest = n > longest ? n : longest;
-		l += n + (l[n] == '\n');
-	}
-	return longest;
-}
-
 enum property {
 	VALID,         /* the generated file parses and verifies */
 	NO_WARNING,    /* save loses nothing */
@@ -521,15 +486,13 @@ static void run_case(struct gen *g, unsigned n)
 	_cleanup_config_ struct tm_config *in = NULL, *out = NULL;
 	struct tm_diags d = {0}, w = {0}, d2 = {0}, w2 = {0};
 
-	in = check("gen.conf", text, &d);
+	in = rt_check("gen.conf", text, &d);
 	if (!holds(VALID, d.n_errors == 0, n, text, NULL, &d))
 		goto finish;
-	for (size_t i = 0; i < in->n_targets; i++)
-		in->targets[i].has_tpg = true; /* as the scanner reads what apply made */
-	saved = save_text(in, &w);
+	saved = rt_save(in, &w);
 	holds(NO_WARNING, w.n == 0, n, text, saved, &w);
-	holds(FITS, longest_line(saved) <= TM_SYNTAX_LINE_MAX, n, text, saved, NULL);
-	out = check("saved.conf", saved, &d2);
+	holds(FITS, rt_longest_line(saved) <= TM_SYNTAX_LINE_MAX, n, text, saved, NULL);
+	out = rt_check("saved.conf", saved, &d2);
 	if (!holds(CHECK_ACCEPTS, d2.n_errors == 0, n, text, saved, &d2))
 		goto finish;
 	if (!model_same(in, out, NULL)) {
@@ -538,9 +501,7 @@ static void run_case(struct gen *g, unsigned n)
 			model_same(in, out, stdout);
 		goto finish;
 	}
-	for (size_t i = 0; i < out->n_targets; i++)
-		out->targets[i].has_tpg = true;
-	again = save_text(out, &w2);
+	again = rt_save(out, &w2);
 	holds(STABLE, streq(again, saved), n, text, saved, NULL);
 finish:
 	tm_diags_clear(&d);

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model-cmp.h"
 #include "model.h"
+#include "roundtrip.h"
 #include "parse.h"
 #include "save.h"
 #include "tap-diags.h"
@@ -899,6 +899,41 @@ static void test_unwritable_portals(void)
 	tm_diags_clear(&w);
 }
 
+/* ';' right after the '=' is the value's, after a blank a comment. */
+static void test_semicolons(void)
+{
+	_cleanup_config_ struct tm_config *c = tm_config_new(), *out = NULL;
+	struct tm_diags w = {0};
+	_cleanup_free_ char *text = NULL;
+	const struct tm_target *o;
+	struct tm_target *t;
+
+	if (!c)
+		abort();
+	t = add_target(c, "iqn.2003-01.org.example:user", "1", "1");
+	add_portal(t, "0.0.0.0:3260");
+	set(&t->settings, "auth/userid", ";user");
+	set(&t->settings, "auth/password", "Sup3rS3cretPw");
+	set(&t->settings, "param/X", ";value");
+	t = add_target(c, "iqn.2003-01.org.example:secret", "1", "1");
+	add_portal(t, "0.0.0.0:3260");
+	set(&t->settings, "auth/userid", "user");
+	set(&t->settings, "auth/password", ";Sup3rS3cretPw");
+	text = save(c, NULL, &w);
+	check_text("semicolons", text, &w);
+	out = parse("semicolons-saved.conf", text);
+	CHECK_LINE(text, "chap=;user Sup3rS3cretPw");
+	CHECK_LINE(text, "parameter.X=;value");
+	o = tm_config_find_target(out, "iqn.2003-01.org.example:user");
+	CHECK(o && streq(tm_settings_find(&o->settings, "auth/userid")->value, ";user") &&
+		  streq(tm_settings_find(&o->settings, "param/X")->value, ";value"),
+	      "a leading ';' reads back");
+	CHECK(!tm_config_find_target(out, "iqn.2003-01.org.example:secret"),
+	      "a secret starting with ';' cannot be written: the target is commented out");
+	CHECK_WARNING(&w, "the secret starts with ';'");
+	tm_diags_clear(&w);
+}
+
 int main(void)
 {
 	test_seed();
@@ -912,5 +947,6 @@ int main(void)
 	test_lossy();
 	test_chap_edge_cases();
 	test_unwritable_portals();
+	test_semicolons();
 	return tap_done();
 }

@@ -1,16 +1,60 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Two models compared field by field (targets, LUN numbers, backstores, portals, initiators,
- * mapped LUNs, every setting and secret), for the save round-trip tests and the fuzzer.
+ * What the save round-trip tests and the fuzzer share: `check` as the command runs it, `save`
+ * of a model as the scanner would read it back, and two models compared field by field
+ * (targets, LUN numbers, backstores, portals, initiators, mapped LUNs, every setting and
+ * secret).
  */
 #pragma once
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "model.h"
+#include "parse.h"
+#include "save.h"
 #include "util.h"
+#include "verify.h"
+
+/* tm_parse_string and tm_verify, as `targetmgr check` runs them (without host checks). */
+static inline struct tm_config *rt_check(const char *name, const char *text, struct tm_diags *d)
+{
+	struct tm_config *c = tm_config_new();
+
+	if (!c || tm_parse_string(name, text, c, d) < 0)
+		abort();
+	if (d->n_errors == 0)
+		tm_verify(c, 0, d);
+	return c;
+}
+
+/* The model as the scanner reads back what apply made (every target has its TPG), saved. */
+static inline char *rt_save(struct tm_config *c, struct tm_diags *warnings)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	for (size_t i = 0; i < c->n_targets; i++)
+		c->targets[i].has_tpg = true;
+	if (!f || tm_config_write(f, c, NULL, warnings) < 0 || fclose(f) != 0)
+		abort();
+	return text;
+}
+
+static inline size_t rt_longest_line(const char *text)
+{
+	size_t longest = 0;
+
+	for (const char *l = text; *l;) {
+		size_t n = strcspn(l, "\n");
+		longest = n > longest ? n : longest;
+		l += n + (l[n] == '\n');
+	}
+	return longest;
+}
 
 struct cmp {
 	FILE *log;
