@@ -14,10 +14,10 @@
 #include <libgen.h>
 #include <sys/stat.h>
 
+#include "policy.h"
 #include "syntax.h"
 #include "util.h"
 
-#define CHAP_MAX           255
 #define WINDOWS_SECRET_MIN 12
 #define WINDOWS_SECRET_MAX 16
 
@@ -49,9 +49,9 @@ static void check_chap_value(const struct tm_setting *s, const char *what, bool 
 		report_error(d, &s->origin, "%s is empty", what);
 		return;
 	}
-	if (n > CHAP_MAX)
+	if (n > TM_POLICY_CHAP_MAX)
 		report_error(d, &s->origin, "%s is longer than %d bytes, more than LIO takes", what,
-			     CHAP_MAX);
+			     TM_POLICY_CHAP_MAX);
 	for (const char *p = s->value; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p == 0x7f) {
 			report_error(d, &s->origin, "%s contains whitespace or control characters",
