@@ -52,12 +52,9 @@ static void check_chap_value(const struct tm_setting *s, const char *what, bool 
 	if (n > TM_POLICY_CHAP_MAX)
 		report_error(d, &s->origin, "%s is longer than %d bytes, more than LIO takes", what,
 			     TM_POLICY_CHAP_MAX);
-	for (const char *p = s->value; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p == 0x7f) {
-			report_error(d, &s->origin, "%s contains whitespace or control characters",
-				     what);
-			break;
-		}
+	/* One word of a "chap = USER SECRET" line. */
+	if (!tm_syntax_word_ok(s->value))
+		report_error(d, &s->origin, "%s contains whitespace or control characters", what);
 	if (secret && n < WINDOWS_SECRET_MIN)
 		report_warning(d, &s->origin,
 			       "%s is shorter than %d characters: the Microsoft iSCSI initiator "
