@@ -9,9 +9,10 @@
  * included, so that removing a key from a file reverts the kernel to the default.
  *
  * Lookups by key (a target's IQN, a backstore's HBA and name, a LUN's number, ...) go through
- * hash indexes of array positions, which tm_config_index() builds or extends; the parser and
- * the planner call it.  An index counts the elements it covers, and a lookup in an array that
- * has grown since falls back to a linear search, so a model under construction stays correct.
+ * hash indexes of array positions, which tm_config_index() builds or extends; the parser, the
+ * scanner and the planner call it.  An index counts the elements it covers, and a lookup in an
+ * array that has grown since falls back to a linear search, so a model under construction
+ * stays correct.
  * Once indexed, a model may only be appended to: an element whose key changes in place, or an
  * array reordered, needs the index dropped (tm_config_unindex) and built again.
  *

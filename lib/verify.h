@@ -10,5 +10,6 @@ enum tm_verify_flags {
 	TM_VERIFY_HOST = 1 << 0,
 };
 
-/* Appends errors and warnings to diags; returns the number of errors added (>= 0). */
+/* Appends errors and warnings to diags; returns the number of errors added (>= 0).  Linear in
+   the objects when the config is indexed (tm_config_index(), which the parser calls). */
 int tm_verify(const struct tm_config *config, unsigned flags, struct tm_diags *diags);
