@@ -280,6 +280,22 @@ static void test_list(struct tm_cfs *cfs)
 	tm_strv_free(v);
 	v = NULL;
 
+	/* 100 entries: the listing grows past its first allocation several times. */
+	raw_mkdir("ls/many");
+	for (unsigned i = 0; i < 100; i++) {
+		_cleanup_free_ char *name = tm_strdupf("ls/many/acl_%03u", 99 - i);
+		if (!name)
+			bail("alloc");
+		raw_mkdir(name);
+	}
+	r = tm_cfs_list(cfs, "ls/many", TM_CFS_DIR, &v);
+	CHECK_INT(r, 100, "100 entries");
+	CHECK(v && streq(v[0], "acl_000") && streq(v[57], "acl_057") && streq(v[99], "acl_099") &&
+		  !v[100],
+	      "100 entries, sorted, NULL-terminated");
+	tm_strv_free(v);
+	v = NULL;
+
 	CHECK_INT(tm_cfs_list(cfs, "ls/missing", TM_CFS_DIR, &v), -ENOENT, "missing dir: -ENOENT");
 	CHECK_INT(tm_cfs_list(cfs, "ls/info", TM_CFS_DIR, &v), -ENOTDIR, "a file: -ENOTDIR");
 	CHECK(!v, "*ret untouched on failure");
