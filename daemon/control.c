@@ -147,7 +147,8 @@ static void write_text(struct daemon *d, FILE *f)
 			const struct tm_lun *l = &t->luns[k];
 			const struct tm_backstore *b = tm_waiting_backstore(d->waiting, l);
 			fprintf(f, "  %s LUN %u: %s (%s:%u)\n", t->iqn, l->number,
-				b && b->path ? b->path : "?", l->origin.file ?: "?", l->origin.line);
+				b && b->path ? b->path : "?", l->origin.file ?: "?",
+				l->origin.line);
 		}
 	}
 }

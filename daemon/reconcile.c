@@ -231,14 +231,14 @@ static int prepare_kernel(struct daemon *d, char **ret_message)
 		return 0;
 	r = tm_modules_load(tm_required_modules, &failed);
 	if (r < 0) {
-		*ret_message = tm_strdupf("cannot load kernel module %s: %s", failed ?: "?",
-					  strerror(-r));
+		*ret_message =
+		    tm_strdupf("cannot load kernel module %s: %s", failed ?: "?", strerror(-r));
 		return r;
 	}
 	r = tm_configfs_mount(d->configfs_root, &mounted);
 	if (r < 0)
-		*ret_message = tm_strdupf("cannot mount configfs at %s: %s", d->configfs_root,
-					  strerror(-r));
+		*ret_message =
+		    tm_strdupf("cannot mount configfs at %s: %s", d->configfs_root, strerror(-r));
 	return r;
 }
 
@@ -260,7 +260,8 @@ static void log_transitions(const struct tm_config *before, const struct tm_conf
 			const struct tm_backstore *b = tm_waiting_backstore(before, l);
 			if (!lun_waits(after, t->iqn, l->number))
 				log_info("attached LUN %u of %s: %s is here (serial %s)", l->number,
-					 t->iqn, b ? b->path : "?", b && b->serial ? b->serial : "-");
+					 t->iqn, b ? b->path : "?",
+					 b && b->serial ? b->serial : "-");
 		}
 	}
 	for (size_t i = 0; after && i < after->n_targets; i++) {
@@ -269,8 +270,9 @@ static void log_transitions(const struct tm_config *before, const struct tm_conf
 			const struct tm_lun *l = &t->luns[j];
 			const struct tm_backstore *b = tm_waiting_backstore(after, l);
 			if (!lun_waits(before, t->iqn, l->number))
-				log_info("%s LUN %u of %s: %s is not there", first ? "waiting:" : "withdrew",
-					 l->number, t->iqn, b ? b->path : "?");
+				log_info("%s LUN %u of %s: %s is not there",
+					 first ? "waiting:" : "withdrew", l->number, t->iqn,
+					 b ? b->path : "?");
 		}
 	}
 }
@@ -390,7 +392,8 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 		for (size_t i = 0; i < plan.n_ops; i++)
 			done += plan.ops[i].done;
 		if (r < 0) {
-			_cleanup_free_ char *path = failure.op ? tm_op_object_path(failure.op) : NULL;
+			_cleanup_free_ char *path =
+			    failure.op ? tm_op_object_path(failure.op) : NULL;
 			message = tm_strdupf("cannot %s %s (%s): %s; %zu of %zu operations done",
 					     failure.op ? tm_op_type_name(failure.op->type) : "?",
 					     path ?: "?", failure.path ?: "?", strerror(-r), done,
@@ -400,19 +403,19 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 		}
 	}
 	(void)tm_ledger_keep_only(ledger, want);
-
 	log_transitions(d->waiting, waiting, d->n_reconciles == 0);
-	if (d->waiting)
-		tm_config_free(d->waiting);
-	d->waiting = TAKE_PTR(waiting);
-	strv_free(&d->served_paths, &d->n_served_paths);
-	r = served_paths(want, &d->served_paths, &d->n_served_paths);
 
 finish:
-	/* Until one apply succeeded, status still shows what waits.  After that, a failed
-	   run keeps the old sets, so that the next device event retries the change. */
-	if (!d->waiting && waiting)
+	/* What waits and what is served, as the files and devices say now, even when the
+	   kernel refused: status reports it, and after a failure any device event retries
+	   (daemon_devices_changed()). */
+	if (waiting) {
+		if (d->waiting)
+			tm_config_free(d->waiting);
 		d->waiting = TAKE_PTR(waiting);
+		strv_free(&d->served_paths, &d->n_served_paths);
+		(void)served_paths(want, &d->served_paths, &d->n_served_paths);
+	}
 	d->n_reconciles++;
 	d->apply_usec = now_usec();
 	d->apply_ok = r >= 0;
@@ -424,8 +427,8 @@ finish:
 	if (r < 0)
 		log_err("apply failed (%s): %s", d->apply_reason, d->apply_message ?: "?");
 	else
-		log_info("applied (%s): %zu operation%s, %zu LUN%s waiting", d->apply_reason,
-			 done, done == 1 ? "" : "s", d->waiting ? d->waiting->n_backstores : 0,
+		log_info("applied (%s): %zu operation%s, %zu LUN%s waiting", d->apply_reason, done,
+			 done == 1 ? "" : "s", d->waiting ? d->waiting->n_backstores : 0,
 			 d->waiting && d->waiting->n_backstores == 1 ? "" : "s");
 	tm_plan_clear(&plan);
 	tm_diags_clear(&diags);
@@ -434,6 +437,8 @@ finish:
 
 bool daemon_devices_changed(struct daemon *d)
 {
+	if (!d->apply_ok)
+		return true;
 	for (size_t i = 0; d->waiting && i < d->waiting->n_backstores; i++) {
 		const char *p = d->waiting->backstores[i].path;
 		if (p && tm_device_present(p, NULL))

@@ -58,8 +58,8 @@ static void notify_status(struct daemon *d)
 {
 	size_t waiting = d->waiting ? d->waiting->n_backstores : 0;
 
-	sd_notifyf(false, "STATUS=%s; %zu LUN%s waiting%s", d->apply_ok ? "applied" : "apply failed",
-		   waiting, waiting == 1 ? "" : "s",
+	sd_notifyf(false, "STATUS=%s; %zu LUN%s waiting%s",
+		   d->apply_ok ? "applied" : "apply failed", waiting, waiting == 1 ? "" : "s",
 		   d->load_ok ? "" : "; target files rejected (see targetmgr status)");
 }
 
@@ -124,8 +124,8 @@ static int watch_files(struct daemon *d)
 	if (!copy)
 		return -ENOMEM;
 	/* A single file is watched through its directory (editors replace files by rename). */
-	dir = stat(d->config_path, &st) == 0 && S_ISDIR(st.st_mode) ? d->config_path
-								    : dirname(copy);
+	dir =
+	    stat(d->config_path, &st) == 0 && S_ISDIR(st.st_mode) ? d->config_path : dirname(copy);
 	r = sd_event_add_inotify(d->event, NULL, dir,
 				 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
 				     IN_DELETE | IN_ATTRIB | IN_ONLYDIR,
@@ -273,8 +273,8 @@ int main(int argc, char **argv)
 
 	d.pending = RECONCILE_FILES | RECONCILE_DEVICES;
 	on_timer(NULL, 0, &d);
-	log_info("watching %s and block devices; control socket %s/targetmgrd.sock",
-		 d.config_path, d.state_dir);
+	log_info("watching %s and block devices; control socket %s/targetmgrd.sock", d.config_path,
+		 d.state_dir);
 	sd_notify(false, "READY=1");
 
 	r = sd_event_loop(d.event);

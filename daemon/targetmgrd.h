@@ -14,7 +14,7 @@
 
 /* Why a reconcile was asked for; several causes coalesce into one run. */
 enum {
-	RECONCILE_FILES = 1 << 0,  /* start, inotify, SIGHUP: read the target files again */
+	RECONCILE_FILES = 1 << 0,   /* start, inotify, SIGHUP: read the target files again */
 	RECONCILE_DEVICES = 1 << 1, /* a declared device appeared or went away */
 };
 
@@ -65,7 +65,7 @@ void log_line(const char *prio, const char *fmt, ...) _printf_(2, 3);
 void daemon_schedule(struct daemon *d, unsigned reasons, uint64_t delay_usec);
 
 /* reconcile.c */
-int daemon_load_files(struct daemon *d);    /* 1: new files accepted, 0: unchanged, <0 */
+int daemon_load_files(struct daemon *d); /* 1: new files accepted, 0: unchanged, <0 */
 int daemon_reconcile(struct daemon *d, unsigned reasons);
 bool daemon_devices_changed(struct daemon *d); /* a waiting path resolves, or a served one
 						  no longer does */

@@ -11,7 +11,7 @@
  */
 #pragma once
 
-#define TM_CONTROL_SOCKET "targetmgrd.sock"
+#define TM_CONTROL_SOCKET      "targetmgrd.sock"
 #define TM_CONTROL_REQUEST_MAX 64
 
 /* <state_dir>/targetmgrd.sock, or NULL (ENOMEM, or a path too long for sockaddr_un). */

@@ -57,8 +57,7 @@ static struct tm_target *waiting_target(struct tm_config *w, const struct tm_tar
 	return wt;
 }
 
-static struct tm_acl *waiting_acl(struct tm_config *w, struct tm_target *wt,
-				  const struct tm_acl *a)
+static struct tm_acl *waiting_acl(struct tm_config *w, struct tm_target *wt, const struct tm_acl *a)
 {
 	struct tm_acl *wa = tm_target_find_acl(wt, a->initiator);
 
@@ -171,8 +170,8 @@ const struct tm_backstore *tm_waiting_backstore(const struct tm_config *waiting,
 }
 
 int tm_declared_prepare(struct tm_config *config, unsigned verify_flags,
-			tm_device_present_t present, void *userdata,
-			struct tm_config **ret_waiting, struct tm_diags *diags)
+			tm_device_present_t present, void *userdata, struct tm_config **ret_waiting,
+			struct tm_diags *diags)
 {
 	_cleanup_config_ struct tm_config *waiting = NULL;
 	int errors, r;
@@ -202,7 +201,7 @@ int tm_declared_prepare(struct tm_config *config, unsigned verify_flags,
 	}
 	if (verify_flags & TM_VERIFY_HOST)
 		errors = tm_verify(config, verify_flags, diags);
-	if (errors == 0 && ret_waiting)
+	if (ret_waiting)
 		*ret_waiting = TAKE_PTR(waiting);
 	return errors;
 }

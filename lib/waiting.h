@@ -37,11 +37,12 @@ int tm_waiting_split(struct tm_config *config, tm_device_present_t present, void
  * The checks a declared model goes through before it is planned: verify (verify_flags without
  * TM_VERIFY_HOST), split off the waiting LUNs (one warning each, at the LUN's line), then,
  * when verify_flags has TM_VERIFY_HOST, the host checks on what is served now.  present NULL
- * means tm_device_present.  Returns the number of errors added (>= 0) or -ENOMEM.
+ * means tm_device_present.  *ret_waiting (may be NULL) is set once the split is made, even
+ * when the host checks then fail.  Returns the number of errors added (>= 0) or -ENOMEM.
  */
 int tm_declared_prepare(struct tm_config *config, unsigned verify_flags,
-			tm_device_present_t present, void *userdata,
-			struct tm_config **ret_waiting, struct tm_diags *diags);
+			tm_device_present_t present, void *userdata, struct tm_config **ret_waiting,
+			struct tm_diags *diags);
 
 /* The backstore a waiting LUN waits for (in the waiting config), or NULL. */
 const struct tm_backstore *tm_waiting_backstore(const struct tm_config *waiting,

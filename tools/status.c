@@ -13,8 +13,9 @@ int tm_cmd_status(struct tm_cli *cli, int argc, char **argv)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
 	r = tm_control_query(cli->state_dir, cli->json ? "status json" : "status", &answer);
 	if (r == -ENOENT || r == -ECONNREFUSED) {
-		log_error_errno(r, "targetmgrd is not running (no answer on %s/%s); "
-				   "'targetmgr show' prints what LIO serves",
+		log_error_errno(r,
+				"targetmgrd is not running (no answer on %s/%s); "
+				"'targetmgr show' prints what LIO serves",
 				cli->state_dir, TM_CONTROL_SOCKET);
 		return TM_EXIT_UNAVAILABLE;
 	}
