@@ -267,12 +267,13 @@ int main(int argc, char **argv)
 	r = watch_files(&d);
 	if (r < 0)
 		goto fail;
-	r = control_listen(&d);
-	if (r < 0)
-		goto fail;
 
 	d.pending = RECONCILE_FILES | RECONCILE_DEVICES;
 	on_timer(NULL, 0, &d);
+	/* The socket appears with the first answer worth giving, like READY=1. */
+	r = control_listen(&d);
+	if (r < 0)
+		goto fail;
 	log_info("watching %s and block devices; control socket %s/targetmgrd.sock", d.config_path,
 		 d.state_dir);
 	sd_notify(false, "READY=1");
