@@ -242,6 +242,24 @@ static int prepare_kernel(struct daemon *d, char **ret_message)
 	return r;
 }
 
+/* Logs every diagnostic and returns the first error, for status. */
+static char *first_error(struct tm_diags *diags)
+{
+	const char *found = NULL;
+	char **lines = NULL, *first;
+	size_t n = 0;
+
+	(void)diags_to_lines(diags, &lines, &n);
+	for (size_t i = 0; i < n; i++) {
+		log_err("%s", lines[i]);
+		if (!found && strstr(lines[i], ": error: "))
+			found = lines[i];
+	}
+	first = strdup(found ?: "the target files do not verify");
+	strv_free(&lines, &n);
+	return first;
+}
+
 static bool lun_waits(const struct tm_config *waiting, const char *iqn, unsigned number)
 {
 	const struct tm_target *t = waiting ? tm_config_find_target(waiting, iqn) : NULL;
@@ -338,15 +356,8 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 		goto finish;
 	errors = tm_declared_prepare(want, TM_VERIFY_HOST, NULL, NULL, &waiting, &diags);
 	if (errors != 0) {
-		char **lines = NULL;
-		size_t n = 0;
-
-		(void)diags_to_lines(&diags, &lines, &n);
-		for (size_t i = 0; i < n; i++)
-			log_err("%s", lines[i]);
-		message = tm_strdupf("%s", n > 0 ? lines[0] : "the target files do not verify");
-		strv_free(&lines, &n);
 		r = errors < 0 ? errors : -EINVAL;
+		message = first_error(&diags);
 		goto finish;
 	}
 
@@ -376,6 +387,12 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 		goto finish;
 	}
 	opts.userdata = ledger;
+	errors = tm_check_devices_served(want, have, tm_ledger_owned_cb, ledger, &diags);
+	if (errors != 0) {
+		r = errors < 0 ? errors : -EBUSY;
+		message = first_error(&diags);
+		goto finish;
+	}
 	r = tm_plan_build(want, have, &opts, &plan, &conflict);
 	if (r < 0) {
 		message = tm_strdupf("cannot plan: %s", conflict ?: strerror(-r));

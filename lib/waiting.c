@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "system.h"
 #include "verify.h"
 
 bool tm_device_present(const char *path, void *userdata _unused_)
@@ -199,8 +200,11 @@ int tm_declared_prepare(struct tm_config *config, unsigned verify_flags,
 				return r;
 		}
 	}
-	if (verify_flags & TM_VERIFY_HOST)
+	if (verify_flags & TM_VERIFY_HOST) {
 		errors = tm_verify(config, verify_flags, diags);
+		if (errors == 0)
+			errors = tm_check_devices_mounted(config, NULL, diags);
+	}
 	if (ret_waiting)
 		*ret_waiting = TAKE_PTR(waiting);
 	return errors;

@@ -36,7 +36,8 @@ int tm_waiting_split(struct tm_config *config, tm_device_present_t present, void
 /*
  * The checks a declared model goes through before it is planned: verify (verify_flags without
  * TM_VERIFY_HOST), split off the waiting LUNs (one warning each, at the LUN's line), then,
- * when verify_flags has TM_VERIFY_HOST, the host checks on what is served now.  present NULL
+ * when verify_flags has TM_VERIFY_HOST, the host checks on what is served now (the verifier's,
+ * then tm_check_devices_mounted(): nothing the host has mounted is exported).  present NULL
  * means tm_device_present.  *ret_waiting (may be NULL) is set once the split is made, even
  * when the host checks then fail.  Returns the number of errors added (>= 0) or -ENOMEM.
  */

@@ -165,6 +165,19 @@ usage:
 	return -1;
 }
 
+/* A declared device that a backstore of another tool already serves: refused before any
+   write (lib/system.h). */
+static int cli_check_served(struct cli_plan_ctx *ctx)
+{
+	struct tm_diags diags = {0};
+	int r =
+	    tm_check_devices_served(ctx->want, ctx->have, tm_ledger_owned_cb, ctx->ledger, &diags);
+
+	tm_diags_print(&diags, stderr);
+	tm_diags_clear(&diags);
+	return r < 0 ? log_error_errno(r, "cannot check devices") : r > 0 ? -EBUSY : 0;
+}
+
 int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 		   struct cli_plan_ctx *ctx)
 {
@@ -188,6 +201,9 @@ int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 	if (r < 0)
 		return log_error_errno(r, "cannot read the ownership ledger in %s", cli->state_dir);
 	opts.userdata = ctx->ledger;
+	r = cli_check_served(ctx);
+	if (r < 0)
+		return r;
 	r = tm_plan_build(ctx->want, ctx->have, &opts, &ctx->plan, &conflict);
 	if (r < 0 && conflict) {
 		log_msg("%s", conflict);
