@@ -68,6 +68,7 @@ static void write_json(struct daemon *d, FILE *f)
 	json_uint(&j, "rss_kib", rss_kib());
 	json_uint(&j, "device_events", d->n_device_events);
 	json_uint(&j, "reconciles", d->n_reconciles);
+	json_uint(&j, "last_attach_latency_usec", d->last_attach_latency_usec);
 	json_close(&j, '}');
 
 	json_open(&j, "last_apply", '{');

@@ -267,19 +267,34 @@ static bool lun_waits(const struct tm_config *waiting, const char *iqn, unsigned
 	return t && tm_target_find_lun(t, number);
 }
 
-/* One journal line per LUN that changed sides. */
-static void log_transitions(const struct tm_config *before, const struct tm_config *after,
-			    bool first)
+static uint64_t monotonic_usec(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One journal line per LUN that changed sides; an attach names the time since the udev event
+   that caused it. */
+static void log_transitions(struct daemon *d, const struct tm_config *before,
+			    const struct tm_config *after, bool first)
+{
+	uint64_t latency = d->device_event_usec ? monotonic_usec() - d->device_event_usec : 0;
+
 	for (size_t i = 0; before && i < before->n_targets; i++) {
 		const struct tm_target *t = &before->targets[i];
 		for (size_t j = 0; j < t->n_luns; j++) {
 			const struct tm_lun *l = &t->luns[j];
 			const struct tm_backstore *b = tm_waiting_backstore(before, l);
-			if (!lun_waits(after, t->iqn, l->number))
-				log_info("attached LUN %u of %s: %s is here (serial %s)", l->number,
-					 t->iqn, b ? b->path : "?",
-					 b && b->serial ? b->serial : "-");
+			if (lun_waits(after, t->iqn, l->number))
+				continue;
+			log_info("attached LUN %u of %s: %s is here (serial %s), %llu ms after "
+				 "the udev event",
+				 l->number, t->iqn, b ? b->path : "?",
+				 b && b->serial ? b->serial : "-",
+				 (unsigned long long)latency / 1000);
+			d->last_attach_latency_usec = latency;
 		}
 	}
 	for (size_t i = 0; after && i < after->n_targets; i++) {
@@ -420,7 +435,7 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 		}
 	}
 	(void)tm_ledger_keep_only(ledger, want);
-	log_transitions(d->waiting, waiting, d->n_reconciles == 0);
+	log_transitions(d, d->waiting, waiting, d->n_reconciles == 0);
 
 finish:
 	/* What waits and what is served, as the files and devices say now, even when the
@@ -434,6 +449,7 @@ finish:
 		(void)served_paths(want, &d->served_paths, &d->n_served_paths);
 	}
 	d->n_reconciles++;
+	d->device_event_usec = 0;
 	d->apply_usec = now_usec();
 	d->apply_ok = r >= 0;
 	d->apply_ops = (unsigned)done;

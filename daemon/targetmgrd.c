@@ -90,8 +90,11 @@ static int on_device(sd_device_monitor *m _unused_, sd_device *dev, void *userda
 	d->n_device_events++;
 	(void)dev;
 	/* Cheap: a stat() per declared block device; the reconcile only when one changed. */
-	if (daemon_devices_changed(d))
+	if (daemon_devices_changed(d)) {
+		if (!(d->pending & RECONCILE_DEVICES))
+			(void)sd_event_now(d->event, CLOCK_MONOTONIC, &d->device_event_usec);
 		daemon_schedule(d, RECONCILE_DEVICES, 0);
+	}
 	return 0;
 }
 

@@ -53,6 +53,10 @@ struct daemon {
 	char **load_diags;   /* "file:line: error: ..." of the last load, rejected or not */
 	size_t n_load_diags;
 	unsigned long long n_device_events, n_reconciles;
+	/* CLOCK_MONOTONIC when the device event that asked for the pending reconcile arrived,
+	   and the time from such an event to the end of the apply that served its LUN. */
+	uint64_t device_event_usec;
+	uint64_t last_attach_latency_usec;
 };
 
 /* One journal line (stderr with a <N> priority prefix, see sd-daemon.h). */
