@@ -2,6 +2,7 @@
 /* The control socket (protocol in lib/control.h) and the status document. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -66,6 +67,9 @@ static void write_json(struct daemon *d, FILE *f)
 	json_string(&j, "started", when);
 	json_uint(&j, "fds", count_fds());
 	json_uint(&j, "rss_kib", rss_kib());
+	/* Bytes malloc has handed out and not got back: exact, where RSS moves with the
+	   allocator's page use. */
+	json_uint(&j, "heap_bytes", mallinfo2().uordblks);
 	json_uint(&j, "device_events", d->n_device_events);
 	json_uint(&j, "reconciles", d->n_reconciles);
 	json_uint(&j, "last_attach_latency_usec", d->last_attach_latency_usec);
