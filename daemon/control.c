@@ -121,7 +121,6 @@ static void write_json(struct daemon *d, FILE *f)
 static void write_text(struct daemon *d, FILE *f)
 {
 	char when[32];
-	size_t n_waiting = 0;
 
 	fprintf(f, "targetmgrd: pid %d, %u open fds, %llu KiB resident, target files %s\n",
 		(int)getpid(), count_fds(), rss_kib(), d->config_path);
@@ -143,19 +142,8 @@ static void write_text(struct daemon *d, FILE *f)
 	for (size_t i = 0; i < d->n_load_diags; i++)
 		fprintf(f, "  %s\n", d->load_diags[i]);
 
-	for (size_t i = 0; d->waiting && i < d->waiting->n_targets; i++)
-		n_waiting += d->waiting->targets[i].n_luns;
-	fprintf(f, "waiting LUNs: %zu\n", n_waiting);
-	for (size_t i = 0; d->waiting && i < d->waiting->n_targets; i++) {
-		const struct tm_target *t = &d->waiting->targets[i];
-		for (size_t k = 0; k < t->n_luns; k++) {
-			const struct tm_lun *l = &t->luns[k];
-			const struct tm_backstore *b = tm_waiting_backstore(d->waiting, l);
-			fprintf(f, "  %s LUN %u: %s (%s:%u)\n", t->iqn, l->number,
-				b && b->path ? b->path : "?", l->origin.file ?: "?",
-				l->origin.line);
-		}
-	}
+	fprintf(f, "waiting LUNs: %zu\n", tm_waiting_count(d->waiting));
+	tm_waiting_print(f, d->waiting);
 }
 
 void control_write_status(struct daemon *d, FILE *f, bool json)

@@ -164,6 +164,31 @@ int tm_waiting_split(struct tm_config *config, tm_device_present_t present, void
 	return n;
 }
 
+size_t tm_waiting_count(const struct tm_config *waiting)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; waiting && i < waiting->n_targets; i++)
+		n += waiting->targets[i].n_luns;
+	return n;
+}
+
+void tm_waiting_print(FILE *f, const struct tm_config *waiting)
+{
+	for (size_t i = 0; waiting && i < waiting->n_targets; i++) {
+		const struct tm_target *t = &waiting->targets[i];
+
+		for (size_t j = 0; j < t->n_luns; j++) {
+			const struct tm_lun *l = &t->luns[j];
+			const struct tm_backstore *b = tm_waiting_backstore(waiting, l);
+
+			fprintf(f, "  %s LUN %u: %s (%s:%u)\n", t->iqn, l->number,
+				b && b->path ? b->path : "?", l->origin.file ? l->origin.file : "?",
+				l->origin.line);
+		}
+	}
+}
+
 const struct tm_backstore *tm_waiting_backstore(const struct tm_config *waiting,
 						const struct tm_lun *lun)
 {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "diag.h"
 #include "model.h"
@@ -44,6 +45,10 @@ int tm_waiting_split(struct tm_config *config, tm_device_present_t present, void
 int tm_declared_prepare(struct tm_config *config, unsigned verify_flags,
 			tm_device_present_t present, void *userdata, struct tm_config **ret_waiting,
 			struct tm_diags *diags);
+
+/* The number of waiting LUNs, and one line per LUN: "IQN LUN N: PATH (FILE:LINE)". */
+size_t tm_waiting_count(const struct tm_config *waiting);
+void tm_waiting_print(FILE *f, const struct tm_config *waiting);
 
 /* The backstore a waiting LUN waits for (in the waiting config), or NULL. */
 const struct tm_backstore *tm_waiting_backstore(const struct tm_config *waiting,

@@ -155,3 +155,18 @@ waiting_conf() {
 	wait "$DPID"
 	DPID=
 }
+
+@test "check: a missing block device is a warning at its line (the LUN waits), exit 0" {
+	waiting_conf
+	run tm check
+	[ "$status" -eq 0 ]
+	[[ $output == *"a.conf:2: warning: LUN 1 of iqn.2024-01.org.example:a waits for $T/disk1"* ]]
+}
+
+@test "show lists the declared LUNs that wait for their device, without a daemon" {
+	waiting_conf
+	run tm show
+	[ "$status" -eq 0 ]
+	[[ $output == *"Waiting for their block device"* ]]
+	[[ $output == *"iqn.2024-01.org.example:a LUN 2: $T/disk2 ($T/conf/a.conf:3)"* ]]
+}
