@@ -67,7 +67,9 @@ struct tm_backstore {
 			  size); RAM disk: its size; running state: size reported by the kernel */
 	bool readonly; /* iblock only: opened read-only by the kernel (control readonly=1) */
 	bool nullio;   /* RAM disk only: no memory behind it (control rd_nullio=1) */
-	char *serial;  /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
+	/* Declared: export the device even when the host uses it (see system.h). */
+	bool allow_in_use;
+	char *serial; /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
 	struct tm_settings settings;
 	struct tm_origin origin;
 };

@@ -287,7 +287,7 @@ static int parse_passthrough(struct parser *p, const char *key, const char *name
 struct lun_options {
 	int type; /* -1: from the path */
 	unsigned long long size;
-	bool has_size, ro, nullio;
+	bool has_size, ro, nullio, allow_in_use;
 	const char *serial, *name;
 	struct tm_settings attributes;
 };
@@ -302,6 +302,10 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 		if (opts->ro)
 			return parse_error(p, "LUN %u: '%s' given twice", number, o);
 		opts->ro = true;
+	} else if (streq(o, "allow-in-use")) {
+		if (opts->allow_in_use)
+			return parse_error(p, "LUN %u: 'allow-in-use' given twice", number);
+		opts->allow_in_use = true;
 	} else if (streq(o, "nullio")) {
 		if (opts->nullio)
 			return parse_error(p, "LUN %u: 'nullio' given twice", number);
@@ -375,7 +379,7 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 		size_t n = strcspn(o, "=");
 		return parse_error(p,
 				   "LUN %u: unknown option '%.*s%s': expected size=, ro, "
-				   "serial=, name=, type=, nullio or attribute.NAME=",
+				   "serial=, name=, type=, nullio, allow-in-use or attribute.NAME=",
 				   number, (int)n, o, o[n] ? "=" : "");
 	}
 	return 0;
@@ -487,6 +491,7 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	    .size = opts.size,
 	    .readonly = opts.ro && type == TM_BACKSTORE_IBLOCK,
 	    .nullio = opts.nullio,
+	    .allow_in_use = opts.allow_in_use,
 	    .serial = TAKE_PTR(serial),
 	    .settings = settings,
 	    .origin = here(p),

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "system.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libkmod.h>
 #include <libmount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "util.h"
 
@@ -123,4 +126,250 @@ int tm_configfs_mount(const char *root, bool *mounted)
 		return r < 0 ? r : -mnt_context_get_syscall_errno(cxt) ?: -EINVAL;
 	*mounted = true;
 	return 0;
+}
+
+/* ---- devices the host uses ------------------------------------------------------------- */
+
+/* A device, its partitions and what is stacked on them: rarely more than a handful. */
+#define RELATED_MAX   256
+#define HOLDERS_DEPTH 8
+
+struct related {
+	dev_t v[RELATED_MAX];
+	size_t n;
+};
+
+static bool related_has(const struct related *r, dev_t d)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i] == d)
+			return true;
+	return false;
+}
+
+/* Reads a sysfs "dev" file: "MAJOR:MINOR\n". */
+static int read_devno_at(int dirfd, const char *path, dev_t *ret)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	unsigned ma, mi;
+	char buf[32];
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -EINVAL;
+	buf[n] = '\0';
+	if (sscanf(buf, "%u:%u", &ma, &mi) != 2)
+		return -EINVAL;
+	*ret = makedev(ma, mi);
+	return 0;
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+/* Adds d, the partitions below it and, recursively, the devices holding any of them. */
+static int collect_related(const char *sysfs, dev_t d, struct related *r, unsigned depth)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_(closedirp) DIR *parts = NULL, *holders = NULL;
+	struct dirent *de;
+	int k;
+
+	if (related_has(r, d))
+		return 0;
+	if (r->n == RELATED_MAX || depth > HOLDERS_DEPTH)
+		return -E2BIG;
+	r->v[r->n++] = d;
+	dir = tm_strdupf("%s/dev/block/%u:%u", sysfs, major(d), minor(d));
+	if (!dir)
+		return -ENOMEM;
+
+	/* Partitions are subdirectories with a "partition" file (sdb/sdb1/partition). */
+	parts = opendir(dir);
+	while (parts && (de = readdir(parts))) {
+		_cleanup_free_ char *p = NULL, *dev = NULL;
+		dev_t pd;
+
+		if (de->d_name[0] == '.' || strchr(de->d_name, '/'))
+			continue;
+		p = tm_strdupf("%s/partition", de->d_name);
+		dev = tm_strdupf("%s/dev", de->d_name);
+		if (!p || !dev)
+			return -ENOMEM;
+		if (faccessat(dirfd(parts), p, F_OK, 0) < 0 ||
+		    read_devno_at(dirfd(parts), dev, &pd) < 0)
+			continue;
+		k = collect_related(sysfs, pd, r, depth + 1);
+		if (k < 0)
+			return k;
+	}
+
+	/* holders/dm-0 -> .../block/dm-0: LVM, dm-crypt, md, bcache on top of this device. */
+	free(dir);
+	dir = tm_strdupf("%s/dev/block/%u:%u/holders", sysfs, major(d), minor(d));
+	if (!dir)
+		return -ENOMEM;
+	holders = opendir(dir);
+	while (holders && (de = readdir(holders))) {
+		_cleanup_free_ char *dev = NULL;
+		dev_t hd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		dev = tm_strdupf("%s/class/block/%s/dev", sysfs, de->d_name);
+		if (!dev)
+			return -ENOMEM;
+		if (read_devno_at(AT_FDCWD, dev, &hd) < 0)
+			continue;
+		k = collect_related(sysfs, hd, r, depth + 1);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static char *describe_use(const char *what, const char *where, const char *source)
+{
+	return source ? tm_strdupf("%s %s (%s)", what, where, source)
+		      : tm_strdupf("%s %s", what, where);
+}
+
+int tm_block_device_in_use(unsigned long long devno, const struct tm_host_paths *paths,
+			   char **ret_reason)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *mounts = mnt_new_table();
+	_cleanup_(mnt_tablep) struct libmnt_table *swaps = mnt_new_table();
+	struct libmnt_iter *it = NULL;
+	struct libmnt_fs *fs;
+	struct related r = {.n = 0};
+	int k;
+
+	if (!mounts || !swaps)
+		return -ENOMEM;
+	k = collect_related(paths && paths->sysfs ? paths->sysfs : "/sys", (dev_t)devno, &r, 0);
+	if (k < 0 && k != -E2BIG)
+		return k;
+
+	k = mnt_table_parse_file(mounts, paths && paths->mountinfo ? paths->mountinfo
+								   : "/proc/self/mountinfo");
+	if (k < 0)
+		return k;
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!it)
+		return -ENOMEM;
+	while (mnt_table_next_fs(mounts, it, &fs) == 0) {
+		if (!related_has(&r, mnt_fs_get_devno(fs)))
+			continue;
+		*ret_reason =
+		    describe_use("mounted on", mnt_fs_get_target(fs) ?: "?", mnt_fs_get_source(fs));
+		mnt_free_iter(it);
+		return *ret_reason ? 1 : -ENOMEM;
+	}
+
+	/* A missing swaps file (no swap support) is no swap. */
+	k = mnt_table_parse_swaps(swaps, paths && paths->swaps ? paths->swaps : "/proc/swaps");
+	mnt_reset_iter(it, MNT_ITER_FORWARD);
+	while (k >= 0 && mnt_table_next_fs(swaps, it, &fs) == 0) {
+		const char *src = mnt_fs_get_srcpath(fs);
+		struct stat st;
+
+		if (!src || stat(src, &st) < 0 || !S_ISBLK(st.st_mode) ||
+		    !related_has(&r, st.st_rdev))
+			continue;
+		*ret_reason = describe_use("used as swap", src, NULL);
+		mnt_free_iter(it);
+		return *ret_reason ? 1 : -ENOMEM;
+	}
+	mnt_free_iter(it);
+	return 0;
+}
+
+/*
+ * The block device a declared backstore names, when it exists: iblock, or fileio on a device
+ * node.  LIO's iblock claims its device exclusively, so the kernel would refuse a mounted one
+ * with a bare EBUSY halfway through an apply; fileio opens it shared and would serve it under
+ * the mounted file system.  Either way the refusal belongs before anything is written.
+ */
+static bool declared_device(const struct tm_backstore *b, dev_t *ret)
+{
+	struct stat st;
+
+	if (b->type == TM_BACKSTORE_RAMDISK || !b->path || b->allow_in_use ||
+	    stat(b->path, &st) < 0 || !S_ISBLK(st.st_mode))
+		return false;
+	*ret = st.st_rdev;
+	return true;
+}
+
+int tm_check_devices_mounted(const struct tm_config *want, const struct tm_host_paths *paths,
+			     struct tm_diags *diags)
+{
+	int errors = 0;
+
+	for (size_t i = 0; i < want->n_backstores; i++) {
+		const struct tm_backstore *b = &want->backstores[i];
+		_cleanup_free_ char *reason = NULL;
+		dev_t d;
+		int k;
+
+		if (!declared_device(b, &d))
+			continue;
+		k = tm_block_device_in_use(d, paths, &reason);
+		if (k == -ENOMEM)
+			return k;
+		if (k <= 0)
+			continue;
+		if (tm_diag_add(diags, TM_ERROR, b->origin.file, b->origin.line,
+				"%s is %s on this host: exporting it would let initiators write "
+				"under a live file system (add allow-in-use to the lun line to do "
+				"it anyway)",
+				b->path, reason) < 0)
+			return -ENOMEM;
+		errors++;
+	}
+	return errors;
+}
+
+int tm_check_devices_served(const struct tm_config *want, const struct tm_config *have,
+			    bool (*owned)(void *userdata, enum tm_obj_kind kind, const char *name),
+			    void *userdata, struct tm_diags *diags)
+{
+	int errors = 0;
+
+	for (size_t i = 0; i < want->n_backstores; i++) {
+		const struct tm_backstore *b = &want->backstores[i];
+		dev_t d;
+
+		if (!declared_device(b, &d))
+			continue;
+		for (size_t j = 0; j < have->n_backstores; j++) {
+			const struct tm_backstore *h = &have->backstores[j];
+			_cleanup_free_ char *name = NULL;
+			struct stat st;
+
+			if (!h->path || stat(h->path, &st) < 0 || !S_ISBLK(st.st_mode) ||
+			    st.st_rdev != d)
+				continue;
+			name = tm_strdupf("%s/%s", h->hba, h->name);
+			if (!name)
+				return -ENOMEM;
+			if (!owned || owned(userdata, TM_OBJ_BACKSTORE, name))
+				continue;
+			if (tm_diag_add(diags, TM_ERROR, b->origin.file, b->origin.line,
+					"%s is already served by LIO backstore %s, which another "
+					"tool made (add allow-in-use to the lun line to do it "
+					"anyway)",
+					b->path, name) < 0)
+				return -ENOMEM;
+			errors++;
+			break;
+		}
+	}
+	return errors;
 }

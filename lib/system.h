@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Host plumbing `apply` needs before configfs can be used: the kernel modules (through libkmod)
- * and the configfs mount (through libmount).  The only code that loads modules or mounts.
+ * and the configfs mount (through libmount); and what the host itself uses, which must not be
+ * exported.  The only code that loads modules or reads and makes mounts.
  */
 #pragma once
 
 #include <stdbool.h>
+
+#include "diag.h"
+#include "model.h"
+#include "plan.h"
 
 /* configfs, the LIO core, the iSCSI fabric, the backstore plugins, and crc32c (without it
    every iSCSI login fails with "crypto_alloc_ahash() failed"). NULL-terminated. */
@@ -20,3 +25,37 @@ int tm_modules_load(const char *const *names, const char **failed);
 /* Mounts configfs at root unless a configfs is mounted there already.  *mounted is set to
    true when this call mounted it. */
 int tm_configfs_mount(const char *root, bool *mounted);
+
+/* Where the host's view of mounts and block devices is read; a NULL member means the real
+   one (/proc/self/mountinfo, /proc/swaps, /sys).  Tests point them at fixtures. */
+struct tm_host_paths {
+	const char *mountinfo;
+	const char *swaps;
+	const char *sysfs;
+};
+
+/*
+ * Whether block device devno is in use on this host: mounted (itself, one of its partitions,
+ * or a device stacked on either, such as an LVM volume or an md array, found through the
+ * sysfs "holders" links), or active as swap.  Returns 1 and sets *ret_reason (malloc'ed, e.g.
+ * "mounted on /srv (/dev/sdb1)"), 0 when it is free, or a negative errno.
+ */
+int tm_block_device_in_use(unsigned long long devno, const struct tm_host_paths *paths,
+			   char **ret_reason);
+
+/*
+ * Refuses to export what the host uses: an error at the declaring line for each declared
+ * block-device backstore without allow-in-use whose device exists and is in use
+ * (tm_block_device_in_use()).  Returns the number of errors added, or -ENOMEM.
+ */
+int tm_check_devices_mounted(const struct tm_config *want, const struct tm_host_paths *paths,
+			     struct tm_diags *diags);
+
+/*
+ * The same for a device that a running backstore targetmgr does not own already serves
+ * (owned: the planner's ownership callback; NULL owns everything).  Ours are left to the
+ * planner, which deletes a renamed backstore before it creates the new one.
+ */
+int tm_check_devices_served(const struct tm_config *want, const struct tm_config *have,
+			    bool (*owned)(void *userdata, enum tm_obj_kind kind, const char *name),
+			    void *userdata, struct tm_diags *diags);

@@ -15,11 +15,15 @@ int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
 
 	/* Nothing touches the kernel before the whole configuration parsed and verified. */
-	if (cli_load_config(cli, TM_VERIFY_HOST, &ctx.want) < 0)
+	if (cli_load_config(cli, TM_VERIFY_HOST, &ctx.want, &ctx.waiting) < 0)
 		return TM_EXIT_FAILURE;
 	if (cli_prepare_kernel(cli) < 0 || cli_lock(cli, &lock) < 0)
 		return TM_EXIT_FAILURE;
 	if (cli_build_plan(cli, &opts, &ctx) < 0)
 		return TM_EXIT_FAILURE;
-	return cli_execute_plan(cli, &ctx);
+	r = cli_execute_plan(cli, &ctx);
+	/* Waiting LUNs were reported as warnings; targetmgrd attaches them when they appear. */
+	if (r == TM_EXIT_OK && ctx.waiting && ctx.waiting->n_backstores > 0)
+		return TM_EXIT_WAITING;
+	return r;
 }

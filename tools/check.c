@@ -2,6 +2,7 @@
 /* targetmgr check: validate target files; never touches the kernel. */
 #include "../lib/parse.h"
 #include "../lib/verify.h"
+#include "../lib/waiting.h"
 #include "cli.h"
 
 int tm_cmd_check(struct tm_cli *cli, int argc, char **argv)
@@ -16,7 +17,7 @@ int tm_cmd_check(struct tm_cli *cli, int argc, char **argv)
 		return log_error_errno(-ENOMEM, "check"), TM_EXIT_FAILURE;
 	r = tm_parse_path(cli->config_path, config, &diags);
 	if (r >= 0 && diags.n_errors == 0)
-		tm_verify(config, TM_VERIFY_HOST, &diags);
+		tm_declared_prepare(config, TM_VERIFY_HOST, NULL, NULL, NULL, &diags);
 	/* Diagnostics go to stderr for people; --json puts them on stdout instead. */
 	if (!cli->json)
 		tm_diags_print(&diags, stderr);

@@ -25,7 +25,9 @@ enum {
 	TM_EXIT_FAILURE = 1, /* bad input, or the kernel refused before anything changed */
 	TM_EXIT_CHANGES = 2, /* plan: changes pending */
 	TM_EXIT_PARTIAL = 3, /* apply: some operations were done, then one failed */
+	TM_EXIT_WAITING = 4, /* apply: everything else applied; some LUNs wait for their device */
 	TM_EXIT_USAGE = 64,
+	TM_EXIT_UNAVAILABLE = 69, /* status: targetmgrd is not running */
 };
 
 struct tm_cli {
@@ -48,14 +50,17 @@ int tm_cmd_plan(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_show(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_clear(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_save(struct tm_cli *cli, int argc, char **argv);
+int tm_cmd_status(struct tm_cli *cli, int argc, char **argv);
 
 void log_msg(const char *fmt, ...) _printf_(1, 2);
 /* Logs "targetmgr: <message>: <strerror(-err)>" and returns err, for `return log_error_errno(r,
  * ...)`. */
 int log_error_errno(int err, const char *fmt, ...) _printf_(2, 3);
 
-/* Parses and verifies the target files, prints their diagnostics once.  -EINVAL on errors. */
-int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config **ret);
+/* Parses and verifies the target files, prints their diagnostics once.  -EINVAL on errors.
+   LUNs whose block device is missing go to *ret_waiting (may be NULL; see lib/waiting.h). */
+int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config **ret,
+		    struct tm_config **ret_waiting);
 
 /* Loads modules and mounts configfs when the root is the real one (apply only). */
 int cli_prepare_kernel(struct tm_cli *cli);
@@ -67,6 +72,7 @@ int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **r
 /* Everything `plan` and `apply` hold between planning and printing or executing. */
 struct cli_plan_ctx {
 	struct tm_config *want;
+	struct tm_config *waiting; /* declared LUNs whose device is missing: not in want */
 	struct tm_config *have;
 	struct tm_cfs *cfs;
 	struct tm_ledger *ledger;

@@ -9,6 +9,7 @@
 #include "../lib/scan.h"
 #include "../lib/system.h"
 #include "../lib/verify.h"
+#include "../lib/waiting.h"
 #include "cli.h"
 
 void log_msg(const char *fmt, ...)
@@ -36,9 +37,11 @@ int log_error_errno(int err, const char *fmt, ...)
 	return err;
 }
 
-int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config **ret)
+int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config **ret,
+		    struct tm_config **ret_waiting)
 {
 	_cleanup_config_ struct tm_config *config = tm_config_new();
+	_cleanup_config_ struct tm_config *waiting = NULL;
 	struct tm_diags diags = {0};
 	int r;
 
@@ -46,13 +49,14 @@ int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config 
 		return log_error_errno(-ENOMEM, "cannot load target files");
 	r = tm_parse_path(cli->config_path, config, &diags);
 	if (r >= 0 && diags.n_errors == 0)
-		tm_verify(config, verify_flags, &diags);
+		r = tm_declared_prepare(config, verify_flags, NULL, NULL, &waiting, &diags);
 	tm_diags_print(&diags, stderr);
 	if (r >= 0 && diags.n_errors > 0)
 		r = -EINVAL;
 	if (r >= 0) {
-		*ret = config;
-		config = NULL;
+		*ret = TAKE_PTR(config);
+		if (ret_waiting)
+			*ret_waiting = TAKE_PTR(waiting);
 	}
 	tm_diags_clear(&diags);
 	return r;
@@ -177,6 +181,19 @@ usage:
 	return -1;
 }
 
+/* A declared device that a backstore of another tool already serves: refused before any
+   write (lib/system.h). */
+static int cli_check_served(struct cli_plan_ctx *ctx)
+{
+	struct tm_diags diags = {0};
+	int r =
+	    tm_check_devices_served(ctx->want, ctx->have, tm_ledger_owned_cb, ctx->ledger, &diags);
+
+	tm_diags_print(&diags, stderr);
+	tm_diags_clear(&diags);
+	return r < 0 ? log_error_errno(r, "cannot check devices") : r > 0 ? -EBUSY : 0;
+}
+
 int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 		   struct cli_plan_ctx *ctx)
 {
@@ -189,7 +206,7 @@ int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 	int r;
 
 	if (!ctx->want) {
-		r = cli_load_config(cli, TM_VERIFY_HOST, &ctx->want);
+		r = cli_load_config(cli, TM_VERIFY_HOST, &ctx->want, &ctx->waiting);
 		if (r < 0)
 			return r;
 	}
@@ -200,6 +217,9 @@ int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 	if (r < 0)
 		return log_error_errno(r, "cannot read the ownership ledger in %s", cli->state_dir);
 	opts.userdata = ctx->ledger;
+	r = cli_check_served(ctx);
+	if (r < 0)
+		return r;
 	r = tm_plan_build(ctx->want, ctx->have, &opts, &ctx->plan, &conflict);
 	if (r < 0 && conflict) {
 		log_msg("%s", conflict);
@@ -221,6 +241,8 @@ void cli_plan_ctx_clear(struct cli_plan_ctx *ctx)
 		tm_config_free(ctx->have);
 	if (ctx->want)
 		tm_config_free(ctx->want);
+	if (ctx->waiting)
+		tm_config_free(ctx->waiting);
 	*ctx = (struct cli_plan_ctx){0};
 }
 

@@ -4,6 +4,8 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 
+#include "../lib/parse.h"
+#include "../lib/waiting.h"
 #include "cli.h"
 
 /* configfs does not report an iblock device's size; the block device itself does. */
@@ -20,6 +22,23 @@ static void fill_block_sizes(struct tm_config *have)
 		if (fd >= 0 && ioctl(fd, BLKGETSIZE64, &size) == 0)
 			b->size = size;
 	}
+}
+
+/* Declared LUNs whose block device is missing: in the files, not in LIO (lib/waiting.h).
+   Nothing when the files do not load: `check` says why. */
+static void print_waiting(struct tm_cli *cli)
+{
+	_cleanup_config_ struct tm_config *want = tm_config_new(), *waiting = NULL;
+	struct tm_diags diags = {0};
+
+	if (want && tm_parse_path(cli->config_path, want, &diags) >= 0 && diags.n_errors == 0 &&
+	    tm_declared_prepare(want, 0, NULL, NULL, &waiting, &diags) == 0 &&
+	    tm_waiting_count(waiting) > 0) {
+		printf("\nWaiting for their block device (declared, not served; see targetmgr "
+		       "status):\n");
+		tm_waiting_print(stdout, waiting);
+	}
+	tm_diags_clear(&diags);
 }
 
 int tm_cmd_show(struct tm_cli *cli, int argc, char **argv)
@@ -39,5 +58,7 @@ int tm_cmd_show(struct tm_cli *cli, int argc, char **argv)
 		       TM_EXIT_FAILURE;
 	fill_block_sizes(have);
 	cli->printer->show(stdout, have, tm_ledger_owned_cb, ledger);
+	if (!cli->json)
+		print_waiting(cli);
 	return TM_EXIT_OK;
 }

@@ -16,6 +16,7 @@ static const struct tm_command commands[] = {
     {"show", "print what LIO serves now", tm_cmd_show},
     {"clear", "remove every object targetmgr created", tm_cmd_clear},
     {"save", "write the running state as target files", tm_cmd_save},
+    {"status", "what targetmgrd reports: waiting LUNs, last apply, errors", tm_cmd_status},
 };
 
 static void usage(FILE *f)
