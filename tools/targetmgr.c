@@ -16,6 +16,7 @@ static const struct tm_command commands[] = {
     {"show", "print what LIO serves now", tm_cmd_show},
     {"clear", "remove every object targetmgr created", tm_cmd_clear},
     {"save", "write the running state as target files", tm_cmd_save},
+    {"import", "write tgt's, targetcli's or SCST's configuration as target files", tm_cmd_import},
 };
 
 static void usage(FILE *f)
