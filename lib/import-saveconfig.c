@@ -28,9 +28,9 @@ struct lio_default {
 
 static const struct lio_default backstore_defaults[] = {
     {"emulate_model_alias", "0"},
-    {"emulate_dpo", "1"},
+    {"emulate_dpo", "0|1"}, /* kernels differ; 1 is refused where unsupported */
     {"emulate_fua_write", "1"},
-    {"emulate_fua_read", "1"},
+    {"emulate_fua_read", "0|1"},
     {"emulate_ua_intlck_ctrl", "0"},
     {"emulate_tas", "1"},
     {"emulate_caw", "1"},
@@ -171,7 +171,7 @@ static json_object *get_array(json_object *o, const char *key)
  */
 static int carry_settings(struct ctx *x, json_object *obj, const char *key, const char *prefix,
 			  const struct lio_default *table, size_t n, struct tm_settings *s,
-			  const char *where, bool fileio)
+			  const char *where, bool fileio, bool closed)
 {
 	json_object *set;
 
@@ -192,8 +192,11 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 			k = streq(v, "512");
 		/* What the parser derives (generate_node_acls, ...) goes to the writer as is: it
 		   leaves out what the target file implies. */
-		if (tm_policy_tpg_attr_from_path(path) >= 0)
-			k = 0;
+		k = tm_policy_tpg_attr_from_path(path) >= 0 ? 0 : k;
+		/* ... except those that mean nothing for a target that names its initiators. */
+		if (closed && tm_policy_tpg_attr_from_path(path) >= 0 &&
+		    !tm_policy_tpg_value(tm_policy_tpg_attr_from_path(path), false, false))
+			continue;
 		if (k == 1 || k == -1)
 			continue;
 		if (k == -2 && !tm_syntax_setting_name_ok(name)) {
@@ -277,7 +280,7 @@ static int storage_objects(struct ctx *x, json_object *root)
 				       where);
 		if (carry_settings(x, so, "attributes", "attrib/", backstore_defaults,
 				   ELEMENTSOF(backstore_defaults), &b->settings, where,
-				   type == TM_BACKSTORE_FILEIO) < 0)
+				   type == TM_BACKSTORE_FILEIO, false) < 0)
 			return -ENOMEM;
 		for (size_t j = 0; alua && j < json_object_array_length(alua); j++) {
 			const char *g = get_string(json_object_array_get_idx(alua, j), "name");
@@ -418,7 +421,8 @@ static int node_acls(struct ctx *x, json_object *tpg, struct tm_target *t, const
 		}
 		if (carry_chap(x, acl, &a->settings, "auth/") < 0 ||
 		    carry_settings(x, acl, "attributes", "attrib/", acl_attribute_defaults,
-				   ELEMENTSOF(acl_attribute_defaults), &a->settings, aw, false) < 0)
+				   ELEMENTSOF(acl_attribute_defaults), &a->settings, aw, false,
+				   false) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -475,11 +479,11 @@ static int targets(struct ctx *x, json_object *root)
 		if (k >= 0)
 			k = carry_settings(x, tpg, "attributes", "attrib/", tpg_attribute_defaults,
 					   ELEMENTSOF(tpg_attribute_defaults), &t->settings, where,
-					   false);
+					   false, !open);
 		if (k >= 0)
 			k = carry_settings(x, tpg, "parameters", "param/", tpg_parameter_defaults,
 					   ELEMENTSOF(tpg_parameter_defaults), &t->settings, where,
-					   false);
+					   false, !open);
 		if (k < 0)
 			return k;
 	}
@@ -539,6 +543,20 @@ int tm_import_saveconfig(const char *path, const struct tm_import_options *opts,
 	size_t len = 0;
 	int k;
 
+	if (!path) {
+		static const char *const defaults[] = TM_IMPORT_SAVECONFIG_DEFAULTS;
+
+		/* The first that exists; else the first, whose absence is then the error. */
+		path = defaults[0];
+		for (size_t i = ELEMENTSOF(defaults); i-- > 0;) {
+			_cleanup_free_ char *full = tm_import_rooted(opts, defaults[i]);
+
+			if (!full)
+				return -ENOMEM;
+			if (access(full, F_OK) == 0)
+				path = defaults[i];
+		}
+	}
 	x.o.file = tm_config_intern_file(c, path);
 	if (!x.o.file)
 		return -ENOMEM;

@@ -33,6 +33,7 @@ struct ctx {
 		ssize_t backstore; /* -1: not carried */
 		char *served_by; /* the target of its LUN */
 		unsigned served_lun;
+		bool readonly; /* read_only 1 */
 		struct tm_origin o;
 	} *devices;
 	size_t n_devices;
@@ -255,18 +256,25 @@ static int convert_device(struct ctx *x, const char *handler, const struct node 
 	if (!b)
 		return -ENOMEM;
 	d->backstore = (ssize_t)(x->c->n_backstores - 1);
-	b->readonly = flag(dev, "read_only") && type == TM_BACKSTORE_IBLOCK;
-	if (usn && word(usn, 1) && !(b->serial = strdup(word(usn, 1))))
+	d->readonly = flag(dev, "read_only");
+	b->readonly = d->readonly && type == TM_BACKSTORE_IBLOCK;
+	if (usn && word(usn, 1))
+		b->serial = strdup(word(usn, 1));
+	else {
+		b->serial = tm_default_serial(name);
+		tm_import_warn(x->d, dev->o,
+			       "DEVICE %s has no usn: SCST derived the unit serial from the name, "
+			       "LIO's will be %s (to keep SCST's, read it with sg_inq -p 0x80 and "
+			       "set serial=)",
+			       name, b->serial ? b->serial : "");
+	}
+	if (!b->serial)
 		return -ENOMEM;
 	if (usn && word(usn, 1) && !tm_syntax_serial_ok(word(usn, 1)))
 		tm_import_warn(x->d, usn->o,
 			       "usn %s: target files take 1 to 64 of A-Z a-z 0-9 . _ -: LIO's "
 			       "serial will differ",
 			       word(usn, 1));
-	if (flag(dev, "read_only") && type == TM_BACKSTORE_FILEIO)
-		tm_import_warn(x->d, child(dev, "read_only")->o,
-			       "read_only: LIO write-protects a file per initiator: carried on "
-			       "the LUNs of targets that name initiators (GROUP), not on open ones");
 	for (size_t i = 0; i < dev->n_children; i++) {
 		const struct node *a = &dev->children[i];
 		bool known = false;
@@ -400,7 +408,7 @@ static int use_device(struct ctx *x, struct tm_target *t, const struct node *l, 
 	if (!d->served_by)
 		return -ENOMEM;
 	d->served_lun = n;
-	t->luns[t->n_luns - 1].readonly = child(l, "read_only") && flag(l, "read_only");
+	t->luns[t->n_luns - 1].readonly = d->readonly || flag(l, "read_only");
 	*ret = n;
 	return 0;
 }
@@ -424,9 +432,11 @@ static int convert_target(struct ctx *x, const struct node *tn)
 	t = tm_import_add_target(x->c, iqn, n_groups == 0, tn->o);
 	if (!t)
 		return -ENOMEM;
-	if (en && !flag(tn, "enabled") &&
-	    tm_settings_set(&t->settings, "enable", "0", false, en->o) < 0)
-		return -ENOMEM;
+	if (en && !flag(tn, "enabled"))
+		tm_import_warn(x->d, en->o,
+			       "enabled 0: targetmgr serves every target it declares: TARGET %s "
+			       "will be enabled (leave its file out to keep it off)",
+			       iqn);
 	if (n_groups > 0 && n_default > 0)
 		tm_import_warn(x->d, tn->o,
 			       "TARGET %s: initiators in no GROUP saw the target's own LUNs; a "
@@ -468,8 +478,10 @@ static int convert_target(struct ctx *x, const struct node *tn)
 					   : "");
 	}
 
-	if (n_groups == 0)
-		return convert_users(x, tn, &t->settings, "auth/");
+	if (n_groups == 0) {
+		k = tm_import_open_readonly(x->c, t, x->d);
+		return k < 0 ? k : convert_users(x, tn, &t->settings, "auth/");
+	}
 
 	for (size_t i = 0; i < tn->n_children; i++) {
 		const struct node *g = &tn->children[i];

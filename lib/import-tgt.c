@@ -730,9 +730,9 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 	if (why)
 		return tm_import_error(r->d, tt->o, "<target %s>: %s", tt->iqn, why);
 	if (!streq(drv, "iscsi") && !streq(drv, "iser"))
-		return tm_import_error(r->d, driver ? driver->o : tt->o,
-				       "driver %s: LIO serves iSCSI targets here: target %s not "
-				       "carried",
+		return tm_import_warn(r->d, driver ? driver->o : tt->o,
+				      "driver %s: targetmgr serves iSCSI (and iSER) targets: target "
+				      "%s not carried",
 				       drv, tt->iqn);
 	if (streq(drv, "iser"))
 		tm_import_warn(r->d, driver ? driver->o : tt->o,
@@ -803,8 +803,10 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 			       "name matches); LIO admits only the %zu initiator-name(s)",
 			       tt->iqn, n_names);
 
-	if (open)
-		return convert_accounts(r, tt, &t->settings);
+	if (open) {
+		k = tm_import_open_readonly(r->c, t, r->d);
+		return k < 0 ? k : convert_accounts(r, tt, &t->settings);
+	}
 	for (size_t i = 0; i < tt->opts.n; i++) {
 		const struct opt *o = &tt->opts.v[i];
 		struct tm_acl *a;

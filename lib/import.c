@@ -151,6 +151,39 @@ struct tm_acl *tm_import_add_acl(struct tm_target *t, const char *initiator, boo
 	return a;
 }
 
+int tm_import_open_readonly(const struct tm_config *c, struct tm_target *t, struct tm_diags *d)
+{
+	const char *path = tm_policy_tpg_path(TM_POLICY_DEMO_MODE_WRITE_PROTECT);
+	size_t n_ro = 0, n_soft = 0;
+
+	for (size_t i = 0; i < t->n_luns; i++) {
+		const struct tm_lun *l = &t->luns[i];
+		const struct tm_backstore *b =
+		    tm_config_find_backstore(c, l->backstore_hba, l->backstore_name);
+
+		n_ro += l->readonly;
+		n_soft += l->readonly && b && b->type != TM_BACKSTORE_IBLOCK;
+	}
+	if (n_soft == 0)
+		return 0;
+	if (n_ro == t->n_luns)
+		return tm_settings_set(&t->settings, path, "1", false, t->origin);
+	for (size_t i = 0; i < t->n_luns; i++) {
+		const struct tm_lun *l = &t->luns[i];
+		const struct tm_backstore *b =
+		    tm_config_find_backstore(c, l->backstore_hba, l->backstore_name);
+
+		if (l->readonly && b && b->type != TM_BACKSTORE_IBLOCK &&
+		    tm_import_warn(d, l->origin,
+				   "LUN %u (%s): read-only: LIO write-protects a file per "
+				   "initiator, and this target is open to all with writable LUNs: "
+				   "it is writable (closest: name the initiators)",
+				   l->number, b->path ? b->path : b->name) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int tm_import_set_chap(struct tm_settings *s, const char *prefix, bool mutual, const char *user,
 		       const char *secret, struct tm_origin o)
 {

@@ -32,7 +32,7 @@ struct tm_import_options {
 };
 
 /*
- * Each returns 0 when its files could be read, whatever the diagnostics say (an error among
+ * path NULL: the format's default (TM_IMPORT_*).  Each returns 0 when its files could be read, whatever the diagnostics say (an error among
  * them means the model is incomplete), or a negative errno (also added as an error).
  */
 int tm_import_tgt(const char *path, const struct tm_import_options *opts, struct tm_config *c,
@@ -71,6 +71,14 @@ struct tm_acl *tm_import_add_acl(struct tm_target *t, const char *initiator, boo
 				 struct tm_origin o);
 struct tm_mapped_lun *tm_import_add_mapped_lun(struct tm_acl *a, unsigned number, unsigned lun,
 					       bool write_protect, struct tm_origin o);
+
+/*
+ * Read-only LUNs of an open target: LIO write-protects a block device itself, anything else
+ * only per initiator, or for the whole open target (demo_mode_write_protect).  When every LUN
+ * is read-only the target becomes write-protected; otherwise a warning for each file or RAM
+ * disk LUN that would be writable.  0 or -ENOMEM.
+ */
+int tm_import_open_readonly(const struct tm_config *c, struct tm_target *t, struct tm_diags *d);
 
 /* CHAP credentials into s: <prefix>userid (and _mutual) and the secret.  0 or -ENOMEM. */
 int tm_import_set_chap(struct tm_settings *s, const char *prefix, bool mutual, const char *user,

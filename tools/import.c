@@ -50,18 +50,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-static const char *default_saveconfig(const struct tm_import_options *o)
-{
-	static const char *const paths[] = TM_IMPORT_SAVECONFIG_DEFAULTS;
-
-	for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-		_cleanup_free_ char *full = tm_import_rooted(o, paths[i]);
-		if (full && access(full, F_OK) == 0)
-			return paths[i];
-	}
-	return paths[0];
-}
-
 /* The text for the targets select() picks, parsed and verified as `check` would. */
 struct selection {
 	const char *iqn; /* NULL: no target, but discovery and backstores */
@@ -270,15 +258,13 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 	if (!c)
 		return log_error_errno(-ENOMEM, "import"), TM_EXIT_FAILURE;
 	path = argc - optind == 2 ? argv[optind + 1] : NULL;
-	if (!path && import == tm_import_saveconfig)
-		path = default_saveconfig(&io);
 
 	r = import(path, &io, c, &d);
 	/* The writer's own notes (without a line) join the importer's. */
 	if (r >= 0) {
 		header = tm_strdupf("Target files for targetmgr(8), written by 'targetmgr import "
 				    "%s' from %s.",
-				    argv[optind], path ? path : "its default files");
+				    argv[optind], c->n_files > 0 ? c->files[0] : "?");
 		if (!header)
 			r = -ENOMEM;
 	}
