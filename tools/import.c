@@ -225,7 +225,9 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 		      struct tm_diags *) = NULL;
 	int r, o, ret = TM_EXIT_FAILURE;
 
-	optind = 1;
+	/* 0, not 1: main's getopt stopped at the first word ('+'); options may follow the
+	   format here. */
+	optind = 0;
 	while ((o = getopt_long(argc, argv, "ho:", options, NULL)) != -1)
 		switch (o) {
 		case 'o':
