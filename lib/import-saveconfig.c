@@ -175,7 +175,8 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 {
 	json_object *set;
 
-	if (!json_object_object_get_ex(obj, key, &set) || !json_object_is_type(set, json_type_object))
+	if (!json_object_object_get_ex(obj, key, &set) ||
+	    !json_object_is_type(set, json_type_object))
 		return 0;
 	json_object_object_foreach(set, name, value)
 	{
@@ -200,8 +201,9 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 		if (k == 1 || k == -1)
 			continue;
 		if (k == -2 && !tm_syntax_setting_name_ok(name)) {
-			tm_import_warn(x->d, x->o, "%s: %s %s = %s: not a setting LIO has: not carried",
-				       where, key, name, v);
+			tm_import_warn(x->d, x->o,
+				       "%s: %s %s = %s: not a setting LIO has: not carried", where,
+				       key, name, v);
 			continue;
 		}
 		if (tm_settings_set(s, path, v, false, x->o) < 0)
@@ -233,8 +235,8 @@ static int storage_objects(struct ctx *x, json_object *root)
 		const char *name = get_string(so, "name"), *plugin = get_string(so, "plugin");
 		const char *dev = get_string(so, "dev"), *wwn = get_string(so, "wwn");
 		json_object *alua = get_array(so, "alua_tpgs");
-		_cleanup_free_ char *where = tm_strdupf("storage_objects[%zu] (%s)", i,
-							name ? name : "?");
+		_cleanup_free_ char *where =
+		    tm_strdupf("storage_objects[%zu] (%s)", i, name ? name : "?");
 		enum tm_backstore_type type;
 		struct tm_backstore *b;
 		json_object *size;
@@ -273,11 +275,12 @@ static int storage_objects(struct ctx *x, json_object *root)
 		if (wwn && !(b->serial = strdup(wwn)))
 			return -ENOMEM;
 		if (type == TM_BACKSTORE_FILEIO && get_bool(so, "write_back"))
-			tm_import_warn(x->d, x->o,
-				       "%s: write_back: targetmgr's fileio backstores write through "
-				       "(each write reaches the disk before it is acknowledged): "
-				       "safer, slower for small writes",
-				       where);
+			tm_import_warn(
+			    x->d, x->o,
+			    "%s: write_back: targetmgr's fileio backstores write through "
+			    "(each write reaches the disk before it is acknowledged): "
+			    "safer, slower for small writes",
+			    where);
 		if (carry_settings(x, so, "attributes", "attrib/", backstore_defaults,
 				   ELEMENTSOF(backstore_defaults), &b->settings, where,
 				   type == TM_BACKSTORE_FILEIO, false) < 0)
@@ -286,10 +289,11 @@ static int storage_objects(struct ctx *x, json_object *root)
 			const char *g = get_string(json_object_array_get_idx(alua, j), "name");
 
 			if (g && !streq(g, "default_tg_pt_gp"))
-				tm_import_warn(x->d, x->o,
-					       "%s: ALUA group %s: target files hold no ALUA groups "
-					       "(LIO's default group serves every LUN): not carried",
-					       where, g);
+				tm_import_warn(
+				    x->d, x->o,
+				    "%s: ALUA group %s: target files hold no ALUA groups "
+				    "(LIO's default group serves every LUN): not carried",
+				    where, g);
 		}
 	}
 	return 0;
@@ -364,7 +368,8 @@ static int tpg_luns(struct ctx *x, json_object *tpg, struct tm_target *t, const 
 		struct tm_lun *lun;
 
 		if (!json_object_object_get_ex(l, "index", &index)) {
-			tm_import_warn(x->d, x->o, "%s: luns[%zu]: no index: not carried", where, i);
+			tm_import_warn(x->d, x->o, "%s: luns[%zu]: no index: not carried", where,
+				       i);
 			continue;
 		}
 		if (!b) {
@@ -402,8 +407,9 @@ static int node_acls(struct ctx *x, json_object *tpg, struct tm_target *t, const
 		if (!wwn)
 			continue;
 		if (tag)
-			tm_import_warn(x->d, x->o, "%s: tag %s: targetcli's ACL groups are not "
-						   "carried; the ACL is",
+			tm_import_warn(x->d, x->o,
+				       "%s: tag %s: targetcli's ACL groups are not "
+				       "carried; the ACL is",
 				       aw, tag);
 		a = tm_import_add_acl(t, wwn, false, x->o);
 		if (!a)
@@ -444,8 +450,9 @@ static int targets(struct ctx *x, json_object *root)
 		if (!where)
 			return -ENOMEM;
 		if (!wwn || !fabric || !streq(fabric, "iscsi")) {
-			tm_import_warn(x->d, x->o, "%s: fabric %s: targetmgr serves iSCSI: not carried",
-				       where, fabric ? fabric : "(none)");
+			tm_import_warn(x->d, x->o,
+				       "%s: fabric %s: targetmgr serves iSCSI: not carried", where,
+				       fabric ? fabric : "(none)");
 			continue;
 		}
 		if (!tpgs || json_object_array_length(tpgs) == 0) {
@@ -453,10 +460,11 @@ static int targets(struct ctx *x, json_object *root)
 			continue;
 		}
 		for (size_t j = 1; j < json_object_array_length(tpgs); j++)
-			tm_import_warn(x->d, x->o,
-				       "%s: tpgs[%zu]: targetmgr serves one portal group per target: "
-				       "only the first is carried",
-				       where, j);
+			tm_import_warn(
+			    x->d, x->o,
+			    "%s: tpgs[%zu]: targetmgr serves one portal group per target: "
+			    "only the first is carried",
+			    where, j);
 		tpg = json_object_array_get_idx(tpgs, 0);
 		open = json_object_object_get_ex(tpg, "attributes", &attrs) &&
 		       json_object_object_get_ex(attrs, "generate_node_acls", &gna) &&

@@ -31,11 +31,11 @@ struct ctx {
 	struct device {
 		char *name;
 		ssize_t backstore; /* -1: not carried */
-		char *served_by; /* the target of its LUN */
+		char *served_by;   /* the target of its LUN */
 		unsigned served_lun;
 		bool readonly; /* read_only 1 */
 		struct tm_origin o;
-	} *devices;
+	} * devices;
 	size_t n_devices;
 };
 
@@ -206,17 +206,20 @@ static const struct {
     {"usn", NULL, NULL},
     {"blocksize", "block_size", NULL},
     {"write_through", NULL, NULL},
-    {"nv_cache", NULL, "LIO's fileio writes through and honours cache flushes; closest: "
-		       "attribute.emulate_write_cache=0"},
+    {"nv_cache", NULL,
+     "LIO's fileio writes through and honours cache flushes; closest: "
+     "attribute.emulate_write_cache=0"},
     {"o_direct", NULL, "targetmgr's fileio writes through the page cache synchronously"},
-    {"t10_dev_id", NULL, "LIO derives the device identifier (VPD page 0x83) from the unit "
-			 "serial; closest: serial="},
+    {"t10_dev_id", NULL,
+     "LIO derives the device identifier (VPD page 0x83) from the unit "
+     "serial; closest: serial="},
     {"t10_vend_id", NULL, "LIO reports its own vendor (LIO-ORG)"},
     {"vend_specific_id", NULL, "LIO reports its own identifiers"},
     {"prod_id", NULL, "LIO reports the backstore type as the product"},
     {"prod_rev_lvl", NULL, "LIO reports its own revision"},
-    {"thin_provisioned", NULL, "LIO enables UNMAP where the device supports it "
-			       "(attribute.emulate_tpu)"},
+    {"thin_provisioned", NULL,
+     "LIO enables UNMAP where the device supports it "
+     "(attribute.emulate_tpu)"},
     {"rotational", NULL, "closest: attribute.is_nonrot=1 for rotational 0"},
     {"removable", NULL, "LIO serves disks as non-removable"},
     {"cluster_mode", NULL, "LIO's persistent reservations are per host"},
@@ -294,8 +297,9 @@ static int convert_device(struct ctx *x, const char *handler, const struct node 
 					       word(a, 1) ? word(a, 1) : "", device_attrs[j].why);
 		}
 		if (!known)
-			tm_import_warn(x->d, a->o, "%s: an SCST device attribute LIO lacks: not "
-						   "carried",
+			tm_import_warn(x->d, a->o,
+				       "%s: an SCST device attribute LIO lacks: not "
+				       "carried",
 				       a->words[0]);
 	}
 	return 0;
@@ -330,10 +334,11 @@ static int convert_users(struct ctx *x, const struct node *n, struct tm_settings
 				       "initiator): not carried",
 				       u->words[0], w[0]);
 		else if (mutual && !have[0])
-			tm_import_warn(x->d, u->o,
-				       "OutgoingUser %.64s: LIO's mutual CHAP needs an IncomingUser "
-				       "before it: not carried",
-				       w[0]);
+			tm_import_warn(
+			    x->d, u->o,
+			    "OutgoingUser %.64s: LIO's mutual CHAP needs an IncomingUser "
+			    "before it: not carried",
+			    w[0]);
 		else {
 			k = tm_import_set_chap(s, prefix, mutual, w[0], w[1], u->o);
 			if (k < 0) {
@@ -352,11 +357,20 @@ static int convert_users(struct ctx *x, const struct node *n, struct tm_settings
 }
 
 static const char *const iscsi_params[] = {
-    "MaxRecvDataSegmentLength", "MaxXmitDataSegmentLength", "HeaderDigest",
-    "DataDigest",               "InitialR2T",               "MaxOutstandingR2T",
-    "ImmediateData",            "FirstBurstLength",         "MaxBurstLength",
-    "DataPDUInOrder",           "DataSequenceInOrder",      "ErrorRecoveryLevel",
-    "DefaultTime2Wait",         "DefaultTime2Retain",
+    "MaxRecvDataSegmentLength",
+    "MaxXmitDataSegmentLength",
+    "HeaderDigest",
+    "DataDigest",
+    "InitialR2T",
+    "MaxOutstandingR2T",
+    "ImmediateData",
+    "FirstBurstLength",
+    "MaxBurstLength",
+    "DataPDUInOrder",
+    "DataSequenceInOrder",
+    "ErrorRecoveryLevel",
+    "DefaultTime2Wait",
+    "DefaultTime2Retain",
 };
 
 static bool is_iscsi_param(const struct node *n)
@@ -459,7 +473,8 @@ static int convert_target(struct ctx *x, const struct node *tn)
 				return -ENOMEM;
 		} else if (is_iscsi_param(c)) {
 			_cleanup_free_ char *path = tm_strdupf("param/%s", c->words[0]);
-			if (!path || tm_settings_set(&t->settings, path, word(c, 1), false, c->o) < 0)
+			if (!path ||
+			    tm_settings_set(&t->settings, path, word(c, 1), false, c->o) < 0)
 				return -ENOMEM;
 		} else if (is(c, "allowed_portal"))
 			tm_import_warn(x->d, c->o,
@@ -467,15 +482,14 @@ static int convert_target(struct ctx *x, const struct node *tn)
 				       "(LIO listens on the target's portals only)",
 				       word(c, 1) ? word(c, 1) : "");
 		else if (c->n_words > 0)
-			tm_import_warn(x->d, c->o,
-				       "%s: an SCST target attribute LIO lacks: not carried%s",
-				       c->words[0],
-				       is(c, "NopInInterval") || is(c, "NopInTimeout") ||
-					       is(c, "RspTimeout")
-					   ? " (closest: attribute.nopin_timeout and "
-					     "attribute.nopin_response_timeout in [initiator] "
-					     "sections)"
-					   : "");
+			tm_import_warn(
+			    x->d, c->o, "%s: an SCST target attribute LIO lacks: not carried%s",
+			    c->words[0],
+			    is(c, "NopInInterval") || is(c, "NopInTimeout") || is(c, "RspTimeout")
+				? " (closest: attribute.nopin_timeout and "
+				  "attribute.nopin_response_timeout in [initiator] "
+				  "sections)"
+				: "");
 	}
 
 	if (n_groups == 0) {
@@ -504,7 +518,8 @@ static int convert_target(struct ctx *x, const struct node *tn)
 			if (k < 0)
 				continue;
 			if (n_map == ELEMENTSOF(map)) {
-				tm_import_warn(x->d, c->o, "GROUP %s: more than %zu LUNs: not carried",
+				tm_import_warn(x->d, c->o,
+					       "GROUP %s: more than %zu LUNs: not carried",
 					       word(g, 1), ELEMENTSOF(map));
 				continue;
 			}
@@ -543,7 +558,8 @@ static int convert_target(struct ctx *x, const struct node *tn)
 				const struct tm_lun *l = tm_target_find_lun(t, map[m].lun);
 				bool ro = map[m].ro || (l && l->readonly);
 
-				if (!tm_import_add_mapped_lun(a, map[m].number, map[m].lun, ro, c->o))
+				if (!tm_import_add_mapped_lun(a, map[m].number, map[m].lun, ro,
+							      c->o))
 					return -ENOMEM;
 			}
 			k = convert_users(x, tn, &a->settings, "auth/");
@@ -616,8 +632,9 @@ int tm_import_scst(const char *path, const struct tm_import_options *opts, struc
 		}
 		if (!word(n, 1) || !streq(word(n, 1), "iscsi")) {
 			if (n->n_children > 0 && !(word(n, 1) && streq(word(n, 1), "copy_manager")))
-				tm_import_warn(d, n->o, "TARGET_DRIVER %s: targetmgr serves iSCSI: "
-							"not carried",
+				tm_import_warn(d, n->o,
+					       "TARGET_DRIVER %s: targetmgr serves iSCSI: "
+					       "not carried",
 					       word(n, 1) ? word(n, 1) : "");
 			continue;
 		}
@@ -629,9 +646,9 @@ int tm_import_scst(const char *path, const struct tm_import_options *opts, struc
 				k = convert_target(&x, t);
 			else if (!is(t, "enabled") && !is(t, "IncomingUser") &&
 				 !is(t, "OutgoingUser") && t->n_words > 0)
-				k = tm_import_warn(d, t->o,
-						   "%s: an iSCSI-SCST setting LIO lacks: not carried",
-						   t->words[0]);
+				k = tm_import_warn(
+				    d, t->o, "%s: an iSCSI-SCST setting LIO lacks: not carried",
+				    t->words[0]);
 		}
 		if (k < 0)
 			return k;

@@ -167,8 +167,7 @@ static int include(struct reader *r, const char *pattern, struct tm_origin o)
 	skip = strlen(full) - strlen(abs);
 	if (!strpbrk(pattern, "*?[")) {
 		if (stat(full, &st) < 0)
-			return tm_import_error(r->d, o, "include %s: %s", pattern,
-					       strerror(errno)),
+			return tm_import_error(r->d, o, "include %s: %s", pattern, strerror(errno)),
 			       0;
 		if (S_ISDIR(st.st_mode)) {
 			/* -IncludeDirectories: every file of the directory, in name order. */
@@ -216,11 +215,12 @@ static void open_block(struct reader *r, const char *name, const char *arg, stru
 		r->target = (ssize_t)(r->n_targets - 1);
 	} else if (streq(name, "backing-store") || streq(name, "direct-store")) {
 		if (r->target < 0 || r->store >= 0 || !*arg) {
-			tm_import_error(r->d, o, "<%s %s> outside a target, or without a path", name,
-					arg);
+			tm_import_error(r->d, o, "<%s %s> outside a target, or without a path",
+					name, arg);
 			return;
 		}
-		r->store = add_store(r, &r->targets[r->target], arg, streq(name, "direct-store"), o);
+		r->store =
+		    add_store(r, &r->targets[r->target], arg, streq(name, "direct-store"), o);
 	} else
 		tm_import_error(r->d, o, "<%s>: unknown block", name);
 }
@@ -386,12 +386,24 @@ static const struct {
 /* The iSCSI parameters tgt-admin passes per target; every one but "state" is a LIO TPG
    parameter of the same name. */
 static const char *const iscsi_params[] = {
-    "MaxRecvDataSegmentLength", "MaxXmitDataSegmentLength", "HeaderDigest",
-    "DataDigest",               "InitialR2T",               "MaxOutstandingR2T",
-    "ImmediateData",            "FirstBurstLength",         "MaxBurstLength",
-    "DataPDUInOrder",           "DataSequenceInOrder",      "ErrorRecoveryLevel",
-    "IFMarker",                 "OFMarker",                 "DefaultTime2Wait",
-    "DefaultTime2Retain",       "OFMarkInt",                "IFMarkInt",
+    "MaxRecvDataSegmentLength",
+    "MaxXmitDataSegmentLength",
+    "HeaderDigest",
+    "DataDigest",
+    "InitialR2T",
+    "MaxOutstandingR2T",
+    "ImmediateData",
+    "FirstBurstLength",
+    "MaxBurstLength",
+    "DataPDUInOrder",
+    "DataSequenceInOrder",
+    "ErrorRecoveryLevel",
+    "IFMarker",
+    "OFMarker",
+    "DefaultTime2Wait",
+    "DefaultTime2Retain",
+    "OFMarkInt",
+    "IFMarkInt",
     "MaxConnections",
 };
 
@@ -412,8 +424,8 @@ static int lu_param_index(const char *key)
 }
 
 /* A store's value of an LU parameter: its block's own, else the target's. */
-static const struct opt *lu_get(struct reader *r, const struct tgt_target *t,
-				const struct store *s, const char *key)
+static const struct opt *lu_get(struct reader *r, const struct tgt_target *t, const struct store *s,
+				const char *key)
 {
 	const struct opt *o = opts_get(r, &s->opts, key);
 	return o ? o : opts_get(r, &t->opts, key);
@@ -454,7 +466,8 @@ static bool number_luns(struct reader *r, struct tgt_target *t)
 		const struct opt *l = opts_get(r, &t->stores[i].opts, "lun");
 
 		t->stores[i].lun = 0;
-		if (l && tm_syntax_parse_unsigned(l->value, TM_SYNTAX_LUN_MAX, &t->stores[i].lun) < 0) {
+		if (l &&
+		    tm_syntax_parse_unsigned(l->value, TM_SYNTAX_LUN_MAX, &t->stores[i].lun) < 0) {
 			tm_import_error(r->d, l->o, "lun %s: not a LUN number", l->value);
 			ok = false;
 		}
@@ -479,11 +492,12 @@ static bool number_luns(struct reader *r, struct tgt_target *t)
 		}
 		for (size_t j = 0; j < i; j++)
 			if (t->stores[j].lun == s->lun) {
-				tm_import_error(r->d, s->o,
-						"%s %s: LUN %u is already %s (tgt-admin refuses this "
-						"target too)",
-						s->direct ? "direct-store" : "backing-store", s->path,
-						s->lun, t->stores[j].path);
+				tm_import_error(
+				    r->d, s->o,
+				    "%s %s: LUN %u is already %s (tgt-admin refuses this "
+				    "target too)",
+				    s->direct ? "direct-store" : "backing-store", s->path, s->lun,
+				    t->stores[j].path);
 				ok = false;
 			}
 	}
@@ -519,11 +533,12 @@ static int convert_store(struct reader *r, struct tgt_target *tt, struct tm_targ
 				      o->value, kind, s->path);
 	if ((o = lu_get(r, tt, s, "bs-type")) && !streq(o->value, "rdwr") &&
 	    !streq(o->value, "aio")) {
-		const char *closest =
-		    streq(o->value, "rbd")    ? "map the image with rbd map and serve /dev/rbdN"
-		    : streq(o->value, "null") ? "lun N = ramdisk size=S nullio"
-		    : streq(o->value, "sg")   ? "LIO's pscsi backstore, which targetmgr does not manage"
-					      : "none in LIO";
+		const char *closest = streq(o->value, "rbd")
+					  ? "map the image with rbd map and serve /dev/rbdN"
+				      : streq(o->value, "null") ? "lun N = ramdisk size=S nullio"
+				      : streq(o->value, "sg")
+					  ? "LIO's pscsi backstore, which targetmgr does not manage"
+					  : "none in LIO";
 		return tm_import_warn(r->d, o->o,
 				      "bs-type %s: a tgt-only backing store type (closest: %s): %s "
 				      "%s not carried",
@@ -535,11 +550,12 @@ static int convert_store(struct reader *r, struct tgt_target *tt, struct tm_targ
 								   : why);
 	for (size_t i = 0; i < r->c->n_backstores; i++)
 		if (streq_ptr(r->c->backstores[i].path, s->path))
-			return tm_import_warn(r->d, s->o,
-					      "%s %s: already served as %s, and target files serve "
-					      "a path once (LIO would refuse to open it twice): not "
-					      "carried",
-					      kind, s->path, r->c->backstores[i].name);
+			return tm_import_warn(
+			    r->d, s->o,
+			    "%s %s: already served as %s, and target files serve "
+			    "a path once (LIO would refuse to open it twice): not "
+			    "carried",
+			    kind, s->path, r->c->backstores[i].name);
 	type = s->direct ? TM_BACKSTORE_IBLOCK : tm_syntax_type_from_path(s->path);
 	if (s->direct)
 		tm_import_warn(r->d, s->o,
@@ -551,7 +567,8 @@ static int convert_store(struct reader *r, struct tgt_target *tt, struct tm_targ
 	if ((o = lu_get(r, tt, s, "readonly"))) {
 		int k = parse_bool(o->value);
 		if (k < 0)
-			tm_import_warn(r->d, o->o, "readonly %s: not 0 or 1: not carried", o->value);
+			tm_import_warn(r->d, o->o, "readonly %s: not 0 or 1: not carried",
+				       o->value);
 		readonly = k > 0;
 	}
 	name = tm_default_backstore_name(tt->iqn, s->lun);
@@ -590,18 +607,21 @@ static int convert_store(struct reader *r, struct tgt_target *tt, struct tm_targ
 				       o->value);
 		else if (k == 0 || type == TM_BACKSTORE_FILEIO)
 			/* iblock reports the device's own cache; the kernel refuses 1 there. */
-			if (tm_settings_set(&b->settings, "attrib/emulate_write_cache", k ? "1" : "0",
-					    false, o->o) < 0)
+			if (tm_settings_set(&b->settings, "attrib/emulate_write_cache",
+					    k ? "1" : "0", false, o->o) < 0)
 				return -ENOMEM;
 	}
 	if ((o = lu_get(r, tt, s, "block-size"))) {
 		unsigned bs;
 
-		if (tm_syntax_parse_unsigned(o->value, 65536, &bs) < 0 || bs < 512 || (bs & (bs - 1)))
-			tm_import_warn(r->d, o->o, "block-size %s: not a power of two from 512: "
-						   "not carried",
+		if (tm_syntax_parse_unsigned(o->value, 65536, &bs) < 0 || bs < 512 ||
+		    (bs & (bs - 1)))
+			tm_import_warn(r->d, o->o,
+				       "block-size %s: not a power of two from 512: "
+				       "not carried",
 				       o->value);
-		else if (tm_settings_set(&b->settings, "attrib/block_size", o->value, false, o->o) < 0)
+		else if (tm_settings_set(&b->settings, "attrib/block_size", o->value, false, o->o) <
+			 0)
 			return -ENOMEM;
 	}
 	if ((o = lu_get(r, tt, s, "allow-in-use")) && type == TM_BACKSTORE_IBLOCK &&
@@ -702,8 +722,8 @@ static int convert_accounts(struct reader *r, const struct tgt_target *tt, struc
 static bool target_key_known(const char *key)
 {
 	static const char *const keys[] = {
-	    "driver",       "controller_tid", "incominguser", "outgoinguser",
-	    "initiator-name", "initiator-address",
+	    "driver",       "controller_tid", "incominguser",
+	    "outgoinguser", "initiator-name", "initiator-address",
 	};
 
 	return in_list(keys, ELEMENTSOF(keys), key) || lu_param_index(key) >= 0 ||
@@ -730,10 +750,11 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 	if (why)
 		return tm_import_error(r->d, tt->o, "<target %s>: %s", tt->iqn, why);
 	if (!streq(drv, "iscsi") && !streq(drv, "iser"))
-		return tm_import_warn(r->d, driver ? driver->o : tt->o,
-				      "driver %s: targetmgr serves iSCSI (and iSER) targets: target "
-				      "%s not carried",
-				       drv, tt->iqn);
+		return tm_import_warn(
+		    r->d, driver ? driver->o : tt->o,
+		    "driver %s: targetmgr serves iSCSI (and iSER) targets: target "
+		    "%s not carried",
+		    drv, tt->iqn);
 	if (streq(drv, "iser"))
 		tm_import_warn(r->d, driver ? driver->o : tt->o,
 			       "driver iser: served over TCP; LIO turns iSER on per portal "
@@ -749,12 +770,14 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 		else if (streq(o->key, "initiator-address") && strcasecmp(o->value, "ALL") != 0)
 			n_addresses++;
 		else if (streq(o->key, "state"))
-			tm_import_warn(r->d, o->o, "state %s: LIO's targets are always ready: not "
-						   "carried",
+			tm_import_warn(r->d, o->o,
+				       "state %s: LIO's targets are always ready: not "
+				       "carried",
 				       o->value);
 		else if (!target_key_known(o->key) && !streq(o->key, "lun"))
-			tm_import_warn(r->d, o->o, "%s: not a tgt-admin directive (tgt-admin ignores "
-						   "it too): not carried",
+			tm_import_warn(r->d, o->o,
+				       "%s: not a tgt-admin directive (tgt-admin ignores "
+				       "it too): not carried",
 				       o->key);
 	}
 	open = n_names == 0;
@@ -769,21 +792,23 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 	}
 	qsort(t->luns, t->n_luns, sizeof(*t->luns), cmp_lun);
 	if (tt->n_stores == 0)
-		tm_import_warn(r->d, tt->o, "<target %s> has no backing-store: it is served with "
-					    "no LUN",
+		tm_import_warn(r->d, tt->o,
+			       "<target %s> has no backing-store: it is served with "
+			       "no LUN",
 			       tt->iqn);
 
 	for (size_t i = 0; i < tt->opts.n; i++) {
 		const struct opt *o = &tt->opts.v[i];
 
 		if (streq(o->key, "initiator-address") && strcasecmp(o->value, "ALL") != 0)
-			tm_import_warn(
-			    r->d, o->o,
-			    "initiator-address %s: LIO admits initiators by name, not by address: %s "
-			    "(closest: initiator = NAME lines, and a firewall rule for the address)",
-			    o->value,
-			    open ? "the target is open to every initiator"
-				 : "only the initiator-name lines are carried");
+			tm_import_warn(r->d, o->o,
+				       "initiator-address %s: LIO admits initiators by name, not "
+				       "by address: %s "
+				       "(closest: initiator = NAME lines, and a firewall rule for "
+				       "the address)",
+				       o->value,
+				       open ? "the target is open to every initiator"
+					    : "only the initiator-name lines are carried");
 		else if (in_list(iscsi_params, ELEMENTSOF(iscsi_params), o->key)) {
 			_cleanup_free_ char *path = tm_strdupf("param/%s", o->key);
 
@@ -797,11 +822,12 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 		}
 	}
 	if (n_names > 0 && n_addresses == 0)
-		tm_import_warn(r->d, tt->o,
-			       "<target %s>: tgt let every initiator in (no initiator-address line, "
-			       "so tgt-admin bound ALL, and tgt admits an initiator whose address or "
-			       "name matches); LIO admits only the %zu initiator-name(s)",
-			       tt->iqn, n_names);
+		tm_import_warn(
+		    r->d, tt->o,
+		    "<target %s>: tgt let every initiator in (no initiator-address line, "
+		    "so tgt-admin bound ALL, and tgt admits an initiator whose address or "
+		    "name matches); LIO admits only the %zu initiator-name(s)",
+		    tt->iqn, n_names);
 
 	if (open) {
 		k = tm_import_open_readonly(r->c, t, r->d);
@@ -851,8 +877,9 @@ static int convert_discovery(struct reader *r)
 			*slot = o;
 	}
 	if (out && !in) {
-		tm_import_warn(r->d, out->o, "outgoingdiscoveryuser without incomingdiscoveryuser: "
-					     "LIO's mutual CHAP needs one-way CHAP: not carried");
+		tm_import_warn(r->d, out->o,
+			       "outgoingdiscoveryuser without incomingdiscoveryuser: "
+			       "LIO's mutual CHAP needs one-way CHAP: not carried");
 		out = NULL;
 	}
 	for (int k = 0; k < 2; k++) {
@@ -894,12 +921,13 @@ int tm_import_tgt(const char *path, const struct tm_import_options *opts, struct
 		if (streq(o->key, "default-driver"))
 			default_driver = opts_get(&r, &r.global, o->key)->value;
 		else if (startswith(o->key, "iSNS"))
-			tm_import_warn(d, o->o, "%s: iSNS registration: not carried (LIO has no "
-						"iSNS client; targetcli users run none either)",
+			tm_import_warn(d, o->o,
+				       "%s: iSNS registration: not carried (LIO has no "
+				       "iSNS client; targetcli users run none either)",
 				       o->key);
 		else if (!streq(o->key, "incomingdiscoveryuser") &&
-			 !streq(o->key, "outgoingdiscoveryuser") && !streq(o->key, "ignore-errors") &&
-			 !streq(o->key, "control-port"))
+			 !streq(o->key, "outgoingdiscoveryuser") &&
+			 !streq(o->key, "ignore-errors") && !streq(o->key, "control-port"))
 			tm_import_warn(d, o->o, "%s: %s: not carried", o->key,
 				       target_key_known(o->key)
 					   ? "outside a <target> block, which tgt-admin ignores"

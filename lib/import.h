@@ -23,7 +23,9 @@
 #define TM_IMPORT_SCST_DEFAULT "/etc/scst.conf"
 /* targetctl's file; the first one that exists is read. */
 #define TM_IMPORT_SAVECONFIG_DEFAULTS                                                              \
-	{ "/etc/rtslib-fb-target/saveconfig.json", "/etc/target/saveconfig.json" }
+	{                                                                                          \
+		"/etc/rtslib-fb-target/saveconfig.json", "/etc/target/saveconfig.json"             \
+	}
 
 struct tm_import_options {
 	/* Where "/" is for the paths the files name (tgt's include lines): NULL or "/" for the
@@ -32,8 +34,9 @@ struct tm_import_options {
 };
 
 /*
- * path NULL: the format's default (TM_IMPORT_*).  Each returns 0 when its files could be read, whatever the diagnostics say (an error among
- * them means the model is incomplete), or a negative errno (also added as an error).
+ * path NULL: the format's default (TM_IMPORT_*).  Each returns 0 when its files could be read,
+ * whatever the diagnostics say (an error among them means the model is incomplete), or a negative
+ * errno (also added as an error).
  */
 int tm_import_tgt(const char *path, const struct tm_import_options *opts, struct tm_config *c,
 		  struct tm_diags *d);

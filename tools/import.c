@@ -37,17 +37,18 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fputs("Usage: targetmgr import tgt|saveconfig|scst [--strict] [--root DIR] [-o DIR] "
-	      "[PATH]\n"
-	      "Writes another target server's configuration as target files.\n"
-	      "  tgt         PATH: targets.conf (default /etc/tgt/targets.conf, with its includes)\n"
-	      "  saveconfig  PATH: targetcli's JSON (default /etc/rtslib-fb-target/saveconfig.json,\n"
-	      "              else /etc/target/saveconfig.json)\n"
-	      "  scst        PATH: scst.conf (default /etc/scst.conf)\n"
-	      "  -o, --output DIR  one file per target in DIR instead of standard output\n"
-	      "      --strict      what cannot be carried over is an error, not a warning\n"
-	      "      --root DIR    read the files, and the paths they name, below DIR\n",
-	      f);
+	fputs(
+	    "Usage: targetmgr import tgt|saveconfig|scst [--strict] [--root DIR] [-o DIR] "
+	    "[PATH]\n"
+	    "Writes another target server's configuration as target files.\n"
+	    "  tgt         PATH: targets.conf (default /etc/tgt/targets.conf, with its includes)\n"
+	    "  saveconfig  PATH: targetcli's JSON (default /etc/rtslib-fb-target/saveconfig.json,\n"
+	    "              else /etc/target/saveconfig.json)\n"
+	    "  scst        PATH: scst.conf (default /etc/scst.conf)\n"
+	    "  -o, --output DIR  one file per target in DIR instead of standard output\n"
+	    "      --strict      what cannot be carried over is an error, not a warning\n"
+	    "      --root DIR    read the files, and the paths they name, below DIR\n",
+	    f);
 }
 
 /* The text for the targets select() picks, parsed and verified as `check` would. */
@@ -285,8 +286,8 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 				all.iqn = i < c->n_targets ? c->targets[i].iqn : NULL;
 				so.select = select_one;
 				so.userdata = &all;
-				f->name = all.iqn ? target_file_name(all.iqn)
-						  : strdup("discovery.conf");
+				f->name =
+				    all.iqn ? target_file_name(all.iqn) : strdup("discovery.conf");
 				f->secret = all.iqn ? target_has_secret(&c->targets[i])
 						    : has_secret(&c->discovery);
 				if (!f->name) {
@@ -334,7 +335,8 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 	}
 
 	if (!dir) {
-		if (fwrite(out[0].text, 1, out[0].len, stdout) != out[0].len || fflush(stdout) != 0) {
+		if (fwrite(out[0].text, 1, out[0].len, stdout) != out[0].len ||
+		    fflush(stdout) != 0) {
 			log_error_errno(-EIO, "cannot write to standard output");
 			goto finish;
 		}

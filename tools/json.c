@@ -31,8 +31,8 @@ json_object *json_val_bool(bool v)
 
 void json_print(FILE *f, json_object *doc)
 {
-	const char *s =
-	    json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	if (s)
 		fprintf(f, "%s\n", s);

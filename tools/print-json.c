@@ -178,7 +178,8 @@ static void json_check(FILE *f, const struct tm_config *config, const struct tm_
 		const struct tm_diag *d = &diags->v[i];
 		json_object *e = json_push(list, json_object_new_object());
 
-		json_add(e, "severity", json_val_str(d->severity == TM_ERROR ? "error" : "warning"));
+		json_add(e, "severity",
+			 json_val_str(d->severity == TM_ERROR ? "error" : "warning"));
 		json_add(e, "file", json_val_str(d->file));
 		json_add(e, "line", json_val_uint(d->line));
 		json_add(e, "message", json_val_str(d->message));

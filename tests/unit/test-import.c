@@ -29,15 +29,15 @@ static const char *corpus;
 
 /* Every secret in the corpus: no diagnostic may contain one. */
 static const char *const secrets[] = {
-    "pruebaiscsi2021", "Sup3rS3cretPw", "mutu4lS3cret", "r3aderS3cret", "wr1terS3cret",
-    "d1scoS3cret!",    "d1scoMutu4l!",  "tcl1S3cretPw", "dem0S3cretPw", "secretpass12",
-    "secretpass23",    "secretpassA",
+    "pruebaiscsi2021", "Sup3rS3cretPw", "mutu4lS3cret", "r3aderS3cret",
+    "wr1terS3cret",    "d1scoS3cret!",  "d1scoMutu4l!", "tcl1S3cretPw",
+    "dem0S3cretPw",    "secretpass12",  "secretpass23", "secretpassA",
 };
 
 struct result {
-	struct tm_config *c; /* the imported model */
+	struct tm_config *c;    /* the imported model */
 	struct tm_config *back; /* the output parsed again (NULL with errors) */
-	char *text;          /* output, then the diagnostics */
+	char *text;             /* output, then the diagnostics */
 	struct tm_diags d;
 	int r;
 };
@@ -73,7 +73,7 @@ static void run(const char *name, const char *format, const char *root, const ch
 	*res = (struct result){.c = tm_config_new()};
 	if (!res->c || !rootdir || !golden)
 		bail("allocating");
-	res->r = streq(format, "tgt")	       ? tm_import_tgt(path, &o, res->c, &res->d)
+	res->r = streq(format, "tgt")          ? tm_import_tgt(path, &o, res->c, &res->d)
 		 : streq(format, "saveconfig") ? tm_import_saveconfig(path, &o, res->c, &res->d)
 					       : tm_import_scst(path, &o, res->c, &res->d);
 	header = tm_strdupf("Target files for targetmgr(8), written by 'targetmgr import %s' "
@@ -85,7 +85,8 @@ static void run(const char *name, const char *format, const char *root, const ch
 	if (res->d.n_errors == 0 && res->r >= 0) {
 		struct tm_save_options so = {.header = header};
 
-		CHECK_INT(tm_config_write(f, res->c, &so, &writer), 0, "the writer takes the model");
+		CHECK_INT(tm_config_write(f, res->c, &so, &writer), 0,
+			  "the writer takes the model");
 		fflush(f);
 		out = strndup(res->text, len);
 		for (size_t i = 0; i < writer.n; i++)
@@ -197,8 +198,7 @@ static void test_tgt(void)
 	check_lun(&res, "iqn.2024-01.com.example:all", 1, "/srv/iscsi/reserved.img", "acme-0001");
 	check_lun(&res, "iqn.2024-01.com.example:all", 2, "/srv/iscsi/a.img", "beaf72");
 	check_lun(&res, "iqn.2024-01.com.example:all", 9, "/dev/sdy", "disk-sdy-serial");
-	check_lun(&res, "iqn.2024-01.com.example:readonly", 4, "/srv/iscsi/cdimage.iso",
-		  "beaf114");
+	check_lun(&res, "iqn.2024-01.com.example:readonly", 4, "/srv/iscsi/cdimage.iso", "beaf114");
 	CHECK(lun(res.back, "iqn.2024-01.com.example:all", 1) &&
 		  lun(res.back, "iqn.2024-01.com.example:all", 1)->readonly,
 	      "readonly 1 makes the LUN read-only");
@@ -223,29 +223,32 @@ static void test_saveconfig(void)
 		  "8a3b5f2c-1d4e-4c1f-9b7a-0e2d3c4b5a69");
 	check_lun(&res, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.4c2ab1f0e3d9", 1,
 		  "/srv/iscsi/disk2.img", "5e1f0c3a-7b2d-4e8f-a1c9-3d6b8e0f2a47");
-	t = tm_config_find_target(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.4c2ab1f0e3d9");
+	t = tm_config_find_target(res.back,
+				  "iqn.2003-01.org.linux-iscsi.host.x8664:sn.4c2ab1f0e3d9");
 	a = t ? tm_target_find_acl(t, "iqn.1991-05.com.microsoft:backup-server") : NULL;
 	CHECK(a && a->n_mapped_luns == 1 && a->mapped_luns[0].number == 1,
 	      "an ACL's mapped LUNs are carried");
 	CHECK(a && tm_settings_find(&a->settings, "auth/password_mutual"),
 	      "mutual CHAP of an ACL is carried");
 	CHECK(t && t->n_portals == 2, "both portals are carried");
-	CHECK(lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.4c2ab1f0e3d9", 1) &&
-		  tm_settings_find(&lun_backstore(res.back,
-						  "iqn.2003-01.org.linux-iscsi.host.x8664:sn."
-						  "4c2ab1f0e3d9",
-						  1)
-					->settings,
-				   "attrib/block_size"),
-	      "a backstore attribute that differs from LIO's default is carried");
-	CHECK(lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.4c2ab1f0e3d9", 0) &&
-		  !tm_settings_find(&lun_backstore(res.back,
-						   "iqn.2003-01.org.linux-iscsi.host.x8664:sn."
-						   "4c2ab1f0e3d9",
-						   0)
-					 ->settings,
-				    "attrib/emulate_tas"),
-	      "an attribute at LIO's default is not");
+	CHECK(
+	    lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.4c2ab1f0e3d9", 1) &&
+		tm_settings_find(&lun_backstore(res.back,
+						"iqn.2003-01.org.linux-iscsi.host.x8664:sn."
+						"4c2ab1f0e3d9",
+						1)
+				      ->settings,
+				 "attrib/block_size"),
+	    "a backstore attribute that differs from LIO's default is carried");
+	CHECK(
+	    lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.4c2ab1f0e3d9", 0) &&
+		!tm_settings_find(&lun_backstore(res.back,
+						 "iqn.2003-01.org.linux-iscsi.host.x8664:sn."
+						 "4c2ab1f0e3d9",
+						 0)
+				       ->settings,
+				  "attrib/emulate_tas"),
+	    "an attribute at LIO's default is not");
 	result_done(&res);
 
 	/* No path: /etc/rtslib-fb-target/saveconfig.json is missing, /etc/target's is read. */
