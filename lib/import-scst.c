@@ -356,29 +356,9 @@ static int convert_users(struct ctx *x, const struct node *n, struct tm_settings
 		   : 0;
 }
 
-static const char *const iscsi_params[] = {
-    "MaxRecvDataSegmentLength",
-    "MaxXmitDataSegmentLength",
-    "HeaderDigest",
-    "DataDigest",
-    "InitialR2T",
-    "MaxOutstandingR2T",
-    "ImmediateData",
-    "FirstBurstLength",
-    "MaxBurstLength",
-    "DataPDUInOrder",
-    "DataSequenceInOrder",
-    "ErrorRecoveryLevel",
-    "DefaultTime2Wait",
-    "DefaultTime2Retain",
-};
-
 static bool is_iscsi_param(const struct node *n)
 {
-	for (size_t i = 0; word(n, 1) && i < ELEMENTSOF(iscsi_params); i++)
-		if (is(n, iscsi_params[i]))
-			return true;
-	return false;
+	return word(n, 1) && tm_import_iscsi_param(n->words[0]);
 }
 
 /* A LUN line "LUN N DEVICE [{ read_only 1 }]": 0 and the LUN's TPG number in *ret, or a

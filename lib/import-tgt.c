@@ -383,30 +383,6 @@ static const struct {
     {"optimal_xfer_len", "closest: attribute.optimal_sectors on the lun line"},
 };
 
-/* The iSCSI parameters tgt-admin passes per target; every one but "state" is a LIO TPG
-   parameter of the same name. */
-static const char *const iscsi_params[] = {
-    "MaxRecvDataSegmentLength",
-    "MaxXmitDataSegmentLength",
-    "HeaderDigest",
-    "DataDigest",
-    "InitialR2T",
-    "MaxOutstandingR2T",
-    "ImmediateData",
-    "FirstBurstLength",
-    "MaxBurstLength",
-    "DataPDUInOrder",
-    "DataSequenceInOrder",
-    "ErrorRecoveryLevel",
-    "IFMarker",
-    "OFMarker",
-    "DefaultTime2Wait",
-    "DefaultTime2Retain",
-    "OFMarkInt",
-    "IFMarkInt",
-    "MaxConnections",
-};
-
 static bool in_list(const char *const *list, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++)
@@ -727,7 +703,7 @@ static bool target_key_known(const char *key)
 	};
 
 	return in_list(keys, ELEMENTSOF(keys), key) || lu_param_index(key) >= 0 ||
-	       in_list(iscsi_params, ELEMENTSOF(iscsi_params), key);
+	       tm_import_iscsi_param(key);
 }
 
 static int cmp_lun(const void *a, const void *b)
@@ -769,7 +745,7 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 			n_names++;
 		else if (streq(o->key, "initiator-address") && strcasecmp(o->value, "ALL") != 0)
 			n_addresses++;
-		else if (streq(o->key, "state"))
+		else if (streq(o->key, "state")) /* the one tgt-admin passes that LIO lacks */
 			tm_import_warn(r->d, o->o,
 				       "state %s: LIO's targets are always ready: not "
 				       "carried",
@@ -809,7 +785,7 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 				       o->value,
 				       open ? "the target is open to every initiator"
 					    : "only the initiator-name lines are carried");
-		else if (in_list(iscsi_params, ELEMENTSOF(iscsi_params), o->key)) {
+		else if (tm_import_iscsi_param(o->key)) {
 			_cleanup_free_ char *path = tm_strdupf("param/%s", o->key);
 
 			if (!path)

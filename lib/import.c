@@ -184,6 +184,36 @@ int tm_import_open_readonly(const struct tm_config *c, struct tm_target *t, stru
 	return 0;
 }
 
+bool tm_import_iscsi_param(const char *name)
+{
+	static const char *const params[] = {
+	    "MaxRecvDataSegmentLength",
+	    "MaxXmitDataSegmentLength",
+	    "HeaderDigest",
+	    "DataDigest",
+	    "InitialR2T",
+	    "MaxOutstandingR2T",
+	    "ImmediateData",
+	    "FirstBurstLength",
+	    "MaxBurstLength",
+	    "DataPDUInOrder",
+	    "DataSequenceInOrder",
+	    "ErrorRecoveryLevel",
+	    "IFMarker",
+	    "OFMarker",
+	    "DefaultTime2Wait",
+	    "DefaultTime2Retain",
+	    "OFMarkInt",
+	    "IFMarkInt",
+	    "MaxConnections",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(params); i++)
+		if (streq(params[i], name))
+			return true;
+	return false;
+}
+
 int tm_import_set_chap(struct tm_settings *s, const char *prefix, bool mutual, const char *user,
 		       const char *secret, struct tm_origin o)
 {

@@ -83,6 +83,10 @@ struct tm_mapped_lun *tm_import_add_mapped_lun(struct tm_acl *a, unsigned number
  */
 int tm_import_open_readonly(const struct tm_config *c, struct tm_target *t, struct tm_diags *d);
 
+/* Whether name is an iSCSI login parameter LIO sets per TPG (param/NAME) that tgt and SCST
+   also set per target, by the same name. */
+bool tm_import_iscsi_param(const char *name);
+
 /* CHAP credentials into s: <prefix>userid (and _mutual) and the secret.  0 or -ENOMEM. */
 int tm_import_set_chap(struct tm_settings *s, const char *prefix, bool mutual, const char *user,
 		       const char *secret, struct tm_origin o);
