@@ -296,6 +296,7 @@ static int read_file(struct reader *r, const char *path, struct tm_origin from)
 	const char *name;
 	char *line, *next;
 	unsigned lineno = 0;
+	size_t len = 0;
 	int k;
 
 	if (r->depth >= MAX_INCLUDE_DEPTH)
@@ -304,7 +305,7 @@ static int read_file(struct reader *r, const char *path, struct tm_origin from)
 	name = tm_config_intern_file(r->c, path);
 	if (!name)
 		return r->error = -ENOMEM;
-	k = tm_import_read_file(r->opts, path, &text, NULL);
+	k = tm_import_read_file(r->opts, path, &text, &len);
 	if (k < 0) {
 		tm_import_error(r->d, from.file ? from : (struct tm_origin){.file = name},
 				"cannot read %s: %s", path, strerror(-k));
@@ -344,7 +345,7 @@ static int read_file(struct reader *r, const char *path, struct tm_origin from)
 		tm_import_error(r->d, (struct tm_origin){.file = name, .line = lineno},
 				"<%s> not closed at the end of the file",
 				r->store >= 0 ? "backing-store" : "target");
-	explicit_bzero(text, strlen(text));
+	explicit_bzero(text, len); /* the lines were split with NULs */
 	return r->error;
 }
 
