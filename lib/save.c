@@ -1393,9 +1393,12 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 	if (r < 0)
 		goto finish;
 
-	fputs("# Target files for targetmgr(8), written by 'targetmgr save' from the running LIO "
-	      "state.\n",
-	      f);
+	if (opts && opts->header)
+		fprintf(f, "# %s\n", opts->header);
+	else
+		fputs("# Target files for targetmgr(8), written by 'targetmgr save' from the running "
+		      "LIO state.\n",
+		      f);
 	if (w.secrets)
 		fputs("# It holds CHAP secrets in clear: keep it private (chmod 600).\n", f);
 	if (w.foreign_hba)

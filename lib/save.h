@@ -31,6 +31,8 @@ struct tm_save_options {
 	 */
 	bool (*select)(void *userdata, enum tm_obj_kind kind, const char *name);
 	void *userdata;
+	/* The first comment line, without "# " (NULL: the one `save` writes). */
+	const char *header;
 };
 
 /*

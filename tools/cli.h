@@ -51,6 +51,7 @@ int tm_cmd_show(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_clear(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_save(struct tm_cli *cli, int argc, char **argv);
 int tm_cmd_status(struct tm_cli *cli, int argc, char **argv);
+int tm_cmd_import(struct tm_cli *cli, int argc, char **argv);
 
 void log_msg(const char *fmt, ...) _printf_(1, 2);
 /* Logs "targetmgr: <message>: <strerror(-err)>" and returns err, for `return log_error_errno(r,

@@ -1,66 +1,40 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "json.h"
 
-static void put_escaped(FILE *f, const char *s)
+json_object *json_add(json_object *o, const char *key, json_object *value)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	json_object_object_add(o, key, value);
+	return value;
 }
 
-static void member(struct json *j, const char *key)
+json_object *json_push(json_object *a, json_object *value)
 {
-	if (j->depth > 0 && j->need_comma[j->depth])
-		fputc(',', j->f);
-	if (j->depth > 0)
-		j->need_comma[j->depth] = true;
-	if (key) {
-		put_escaped(j->f, key);
-		fputc(':', j->f);
-	}
+	if (json_object_array_add(a, value) < 0)
+		json_object_put(value);
+	return value;
 }
 
-void json_open(struct json *j, const char *key, char bracket)
+json_object *json_val_str(const char *s)
 {
-	member(j, key);
-	fputc(bracket, j->f);
-	if (j->depth + 1 < JSON_MAX_DEPTH)
-		j->need_comma[++j->depth] = false;
+	return s ? json_object_new_string(s) : NULL;
 }
 
-void json_close(struct json *j, char bracket)
+json_object *json_val_uint(unsigned long long v)
 {
-	fputc(bracket, j->f);
-	if (j->depth > 0)
-		j->depth--;
-	if (j->depth == 0)
-		fputc('\n', j->f);
+	return json_object_new_uint64(v);
 }
 
-void json_string(struct json *j, const char *key, const char *value)
+json_object *json_val_bool(bool v)
 {
-	member(j, key);
-	if (value)
-		put_escaped(j->f, value);
-	else
-		fputs("null", j->f);
+	return json_object_new_boolean(v);
 }
 
-void json_uint(struct json *j, const char *key, unsigned long long value)
+void json_print(FILE *f, json_object *doc)
 {
-	member(j, key);
-	fprintf(j->f, "%llu", value);
-}
+	const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE);
 
-void json_bool(struct json *j, const char *key, bool value)
-{
-	member(j, key);
-	fputs(value ? "true" : "false", j->f);
+	if (s)
+		fprintf(f, "%s\n", s);
+	json_object_put(doc);
 }

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A minimal streaming JSON writer: keys are given for object members, NULL for array items. */
+/*
+ * JSON output on json-c, the library the saveconfig importer reads with: one JSON code path.
+ * Builders that take what the printers hold (NULL strings become null), and the one way a
+ * document is written: compact, '/' unescaped, one line.
+ */
 #pragma once
 
 #include <stdbool.h>
 #include <stdio.h>
 
-#define JSON_MAX_DEPTH 16
+#include <json-c/json.h>
 
-struct json {
-	FILE *f;
-	int depth;
-	bool need_comma[JSON_MAX_DEPTH];
-};
+/* Adds key = value to object o (value NULL: null); returns value, for nesting. */
+json_object *json_add(json_object *o, const char *key, json_object *value);
+/* Appends value to array a; returns value. */
+json_object *json_push(json_object *a, json_object *value);
 
-void json_open(struct json *j, const char *key, char bracket);        /* '{' or '[' */
-void json_close(struct json *j, char bracket);                        /* '}' or ']' */
-void json_string(struct json *j, const char *key, const char *value); /* NULL -> null */
-void json_uint(struct json *j, const char *key, unsigned long long value);
-void json_bool(struct json *j, const char *key, bool value);
+json_object *json_val_str(const char *s); /* NULL -> null */
+json_object *json_val_uint(unsigned long long v);
+json_object *json_val_bool(bool v);
+
+/* Writes the document and a newline to f, and drops the reference to it. */
+void json_print(FILE *f, json_object *doc);

@@ -17,6 +17,7 @@ static const struct tm_command commands[] = {
     {"clear", "remove every object targetmgr created", tm_cmd_clear},
     {"save", "write the running state as target files", tm_cmd_save},
     {"status", "what targetmgrd reports: waiting LUNs, last apply, errors", tm_cmd_status},
+    {"import", "write tgt's, targetcli's or SCST's configuration as target files", tm_cmd_import},
 };
 
 static void usage(FILE *f)

@@ -21,7 +21,7 @@ img_size=2G
 packages=(
 	linux-image-amd64 initramfs-tools udev kmod systemd open-iscsi
 	libiscsi-bin e2fsprogs util-linux iproute2 procps strace sg3-utils jq
-	libkmod2 libmount1 libinih1 bash coreutils fio python3-rtslib-fb
+	libkmod2 libmount1 libinih1 bash coreutils fio python3-rtslib-fb tgt targetcli-fb libjson-c5
 )
 
 t0=$(date +%s)

@@ -1,0 +1,172 @@
+#!/bin/bash
+# Moving in, on a real kernel (docs/migrating.md):
+#  1. tgt: tgtd serves tgt's own files (targets.conf + conf.d, as the tgt package runs it);
+#     open-iscsi logs in and records targets, LUN numbers, sizes and unit serials; tgt is
+#     stopped as its unit stops it; `targetmgr import tgt -o` + `apply`; the same node records
+#     log in again and must see the same.
+#  2. targetcli: targetcli builds a target (fileio + block, ACL with CHAP, a LUN number of its
+#     own, an attribute), saves /etc/rtslib-fb-target/saveconfig.json; `targetctl clear`;
+#     `targetmgr import saveconfig` + `apply`; `targetctl save` must list the same objects,
+#     serials and attributes, and the initiator must see the same LUNs and serials.
+# Needs run-vm.sh --disk TMIMP1:64M --disk TMIMP2:32M.  Prints TAP.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+CONF=/etc/targetmgr/targets.d
+T1=iqn.2021-02.com.example:imp1
+T2=iqn.2021-02.com.example:imp2
+SC=iqn.2003-01.org.example:saveconfig
+mkdir -p /etc/tgt/conf.d /srv/iscsi /etc/rtslib-fb-target "$CONF"
+export HOME=${HOME:-/root}
+echo "# kernel $(uname -r), initiator $INITIATOR"
+start_iscsid
+
+# seen IQN...: what the initiator sees of each logged-in target, one line per LUN:
+# "IQN lun N size BYTES serial SERIAL" (tgt's LUN 0 controller has no block device).
+seen() {
+	local iqn link lun dev
+	for iqn in "$@"; do
+		for link in /dev/disk/by-path/ip-$PORTAL:3260-iscsi-$iqn-lun-*; do
+			[[ $link == *-part* || ! -e $link ]] && continue
+			lun=${link##*-lun-}
+			dev=$(readlink -f "$link")
+			echo "$iqn lun $lun size $(blockdev --getsize64 "$dev")" \
+				"serial $(sg_inq -p 0x80 "$dev" 2>/dev/null | sed -n 's/^ *Unit serial number: *//p' | sed 's/[[:space:]]*$//')"
+		done
+	done | sort
+}
+
+# login_all IQN...: logs in to each target and waits for its disks.
+login_all() {
+	local iqn
+	for iqn in "$@"; do login "$iqn" >/dev/null || return 1; done
+	udevadm settle -t 10 2>/dev/null
+	sleep 1
+}
+
+logout_all() {
+	local iqn
+	for iqn in "$@"; do logout "$iqn" >/dev/null 2>&1; done
+	udevadm settle -t 10 2>/dev/null
+}
+
+# ---- 1. tgt ----------------------------------------------------------------------------------
+truncate -s 32M /srv/iscsi/tgt2.img
+truncate -s 16M /srv/iscsi/tgt3.img
+cat >/etc/tgt/targets.conf <<'EOF'
+include /etc/tgt/conf.d/*.conf
+EOF
+cat >/etc/tgt/conf.d/imp.conf <<EOF
+<target $T1>
+    backing-store /dev/disk/by-id/virtio-TMIMP1
+</target>
+
+<target $T2>
+    backing-store /srv/iscsi/tgt2.img
+    <backing-store /srv/iscsi/tgt3.img>
+        lun 5
+        scsi_sn tgt3serial
+    </backing-store>
+    incominguser iscsiuser pruebaiscsi2021
+    MaxRecvDataSegmentLength 65536
+</target>
+EOF
+
+# As tgt.service runs it.
+tgtd >/tmp/tgtd.log 2>&1
+sleep 1
+check "tgtd runs" pgrep -x tgtd
+check "tgt-admin -e sets the targets up from targets.conf" tgt-admin -e -c /etc/tgt/targets.conf
+check "discovery lists tgt's targets" bash -c "discover | grep -q '$T1' && discover | grep -q '$T2'"
+node_chap "$T2" iscsiuser pruebaiscsi2021 >/dev/null
+check "login to tgt's targets" login_all "$T1" "$T2"
+seen "$T1" "$T2" >/tmp/tgt-before.txt
+diag /tmp/tgt-before.txt
+is "tgt serves 3 disks" "$(wc -l </tmp/tgt-before.txt)" 3
+logout_all "$T1" "$T2"
+
+# As tgt.service stops it.
+tgt-admin --offline ALL >/dev/null 2>&1
+tgt-admin --update ALL -c /dev/null -f >/dev/null 2>&1
+tgtadm --op delete --mode system >/dev/null 2>&1
+for i in $(seq 1 50); do pgrep -x tgtd >/dev/null || break; sleep 0.2; done
+refuse "tgtd has stopped" pgrep -x tgtd
+
+"$TM" import tgt -o "$CONF" >/tmp/import-tgt.out 2>/tmp/import-tgt.err
+is_rc "targetmgr import tgt -o writes the target files" "$?" 0 /tmp/import-tgt.err
+diag /tmp/import-tgt.err
+is "the file with CHAP is mode 0600" "$(stat -c %a "$CONF/$T2.conf" 2>&1)" 600
+check "targetmgr check accepts them" "$TM" check
+check "targetmgr apply serves them" "$TM" apply
+check "the same node records log in again" login_all "$T1" "$T2"
+seen "$T1" "$T2" >/tmp/tgt-after.txt
+diag /tmp/tgt-after.txt
+is "the initiator sees the same targets, LUN numbers, sizes and serials" \
+	"$(cat /tmp/tgt-after.txt)" "$(cat /tmp/tgt-before.txt)"
+logout_all "$T1" "$T2"
+check "targetmgr clear" "$TM" clear
+rm -f "$CONF"/*.conf
+
+# ---- 2. targetcli's saveconfig.json ---------------------------------------------------------
+truncate -s 24M /srv/iscsi/sc1.img
+tcli() { targetcli "$@" >>/tmp/targetcli.log 2>&1; }
+check "targetcli builds a target" bash -c "
+	set -e
+	$(declare -f tcli)
+	tcli /backstores/fileio create name=sc1 file_or_dev=/srv/iscsi/sc1.img
+	tcli /backstores/block create name=sc2 dev=/dev/disk/by-id/virtio-TMIMP2
+	tcli /backstores/fileio/sc1 set attribute emulate_tpu=1
+	tcli /iscsi create $SC
+	tcli /iscsi/$SC/tpg1/luns create /backstores/fileio/sc1
+	tcli /iscsi/$SC/tpg1/luns create /backstores/block/sc2 lun=3
+	tcli /iscsi/$SC/tpg1/acls create $INITIATOR
+	tcli /iscsi/$SC/tpg1/acls/$INITIATOR set auth userid=scuser password=Sup3rS3cretPw
+	tcli /iscsi/$SC/tpg1 set parameter MaxRecvDataSegmentLength=131072
+	tcli saveconfig"
+tail -n 20 /tmp/targetcli.log | sed 's/^/#   | /'
+check "targetcli saved /etc/rtslib-fb-target/saveconfig.json" test -s /etc/rtslib-fb-target/saveconfig.json
+
+# The parts of a saveconfig that must survive, in a stable order.
+summary() {
+	jq -S '{
+	  storage_objects: [.storage_objects[] | {name, plugin, dev, wwn,
+	    emulate_tpu: .attributes.emulate_tpu, emulate_model_alias: .attributes.emulate_model_alias}]
+	    | sort_by(.name),
+	  targets: [.targets[] | {wwn, tpgs: [.tpgs[] | {tag,
+	    luns: [.luns[] | {index, storage_object}] | sort_by(.index),
+	    portals: [.portals[] | {ip_address, port}],
+	    mrdsl: .parameters.MaxRecvDataSegmentLength,
+	    acls: [.node_acls[] | {node_wwn, chap_userid, chap_password_set: (.chap_password != null),
+	      mapped_luns: [.mapped_luns[] | {index, tpg_lun, write_protect}] | sort_by(.index)}]}]}]
+	}' "$1"
+}
+summary /etc/rtslib-fb-target/saveconfig.json >/tmp/sc-before.json
+diag /tmp/sc-before.json 60
+discover >/dev/null
+node_chap "$SC" scuser Sup3rS3cretPw >/dev/null
+check "login to targetcli's target" login_all "$SC"
+seen "$SC" >/tmp/sc-seen-before.txt
+diag /tmp/sc-seen-before.txt
+logout_all "$SC"
+
+check "targetctl clear" targetctl clear
+"$TM" import saveconfig -o "$CONF" >/tmp/import-sc.out 2>/tmp/import-sc.err
+is_rc "targetmgr import saveconfig -o (default path)" "$?" 0 /tmp/import-sc.err
+diag /tmp/import-sc.err
+check "targetmgr apply serves it" "$TM" apply
+check "targetctl save lists what LIO serves now" targetctl save /tmp/sc-after-full.json
+summary /tmp/sc-after-full.json >/tmp/sc-after.json
+is "targetctl save: same objects, serials, LUN numbers, ACLs, CHAP and attributes" \
+	"$(cat /tmp/sc-after.json)" "$(cat /tmp/sc-before.json)"
+diff /tmp/sc-before.json /tmp/sc-after.json | sed 's/^/#   | /' | head -n 30
+# The secret itself, compared without printing it.
+pw() { jq -r '.targets[].tpgs[].node_acls[].chap_password' "$1"; }
+check "the ACL's CHAP secret is the same" test "$(pw /tmp/sc-after-full.json)" = "$(pw /etc/rtslib-fb-target/saveconfig.json)"
+check "the same node record logs in again" login_all "$SC"
+seen "$SC" >/tmp/sc-seen-after.txt
+is "the initiator sees the same LUN numbers, sizes and serials" \
+	"$(cat /tmp/sc-seen-after.txt)" "$(cat /tmp/sc-seen-before.txt)"
+logout_all "$SC"
+check "targetmgr clear" "$TM" clear
+
+tap_done

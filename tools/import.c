@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * targetmgr import tgt|saveconfig|scst [--strict] [--root DIR] [-o DIR] [PATH]: another
+ * target server's configuration as target files.
+ *
+ * The importer (lib/import-*.c) reads the foreign files into a model, the writer (lib/save.c)
+ * writes that model as target files, and the text is parsed and verified again before it goes
+ * anywhere.  Without -o the files go to standard output; with -o DIR each target is written to
+ * DIR/<IQN>.conf (and the discovery settings to DIR/discovery.conf), each atomically: a new
+ * file created with O_EXCL in DIR (never through a symbolic link), synced, renamed over the
+ * old name.  A file that holds a CHAP secret is mode 0600, others 0644.
+ *
+ * Warnings (what cannot be carried over) go to standard error, "file:line: warning: ...";
+ * with --strict they are errors.  Exit status: 0, 1 on errors (nothing is written then), 64
+ * on a usage error.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "../lib/import.h"
+#include "../lib/parse.h"
+#include "../lib/save.h"
+#include "../lib/verify.h"
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*import)(const char *path, const struct tm_import_options *opts, struct tm_config *c,
+		      struct tm_diags *d);
+} formats[] = {
+    {"tgt", tm_import_tgt},
+    {"saveconfig", tm_import_saveconfig},
+    {"scst", tm_import_scst},
+};
+
+static void usage(FILE *f)
+{
+	fputs(
+	    "Usage: targetmgr import tgt|saveconfig|scst [--strict] [--root DIR] [-o DIR] "
+	    "[PATH]\n"
+	    "Writes another target server's configuration as target files.\n"
+	    "  tgt         PATH: targets.conf (default /etc/tgt/targets.conf, with its includes)\n"
+	    "  saveconfig  PATH: targetcli's JSON (default /etc/rtslib-fb-target/saveconfig.json,\n"
+	    "              else /etc/target/saveconfig.json)\n"
+	    "  scst        PATH: scst.conf (default /etc/scst.conf)\n"
+	    "  -o, --output DIR  one file per target in DIR instead of standard output\n"
+	    "      --strict      what cannot be carried over is an error, not a warning\n"
+	    "      --root DIR    read the files, and the paths they name, below DIR\n",
+	    f);
+}
+
+/* The text for the targets select() picks, parsed and verified as `check` would. */
+struct selection {
+	const char *iqn; /* NULL: no target, but discovery and backstores */
+};
+
+static bool select_one(void *userdata, enum tm_obj_kind kind, const char *name)
+{
+	const struct selection *s = userdata;
+
+	if (kind == TM_OBJ_TARGET)
+		return s->iqn && streq(name, s->iqn);
+	return !s->iqn;
+}
+
+static int render(const struct tm_config *c, const struct tm_save_options *so, char **ret,
+		  size_t *ret_len, struct tm_diags *warnings)
+{
+	FILE *f = open_memstream(ret, ret_len);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = tm_config_write(f, c, so, warnings);
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	return r;
+}
+
+/* Errors if the output would not pass `check` (a bug in an importer or the writer). */
+static size_t self_check(const char *name, const char *text)
+{
+	_cleanup_config_ struct tm_config *c = tm_config_new();
+	struct tm_diags d = {0};
+	size_t n = 0;
+
+	if (!c)
+		return 1;
+	if (tm_parse_string(name, text, c, &d) >= 0 && d.n_errors == 0)
+		tm_verify(c, 0, &d);
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].severity == TM_ERROR) {
+			log_msg("import: error: the output does not pass 'targetmgr check' (please "
+				"report this): %s:%u: %s",
+				name, d.v[i].line, d.v[i].message);
+			n++;
+		}
+	tm_diags_clear(&d);
+	return n;
+}
+
+static bool has_secret(const struct tm_settings *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].secret && *s->v[i].value)
+			return true;
+	return false;
+}
+
+static bool target_has_secret(const struct tm_target *t)
+{
+	if (has_secret(&t->settings))
+		return true;
+	for (size_t i = 0; i < t->n_acls; i++)
+		if (has_secret(&t->acls[i].settings))
+			return true;
+	return false;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, buf, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* name in dfd, atomically: O_EXCL|O_NOFOLLOW temporary, fsync, renameat. */
+static int write_at(int dfd, const char *name, const char *buf, size_t len, mode_t mode)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char tmp[64];
+	uint64_t rnd;
+	int r;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -errno;
+	snprintf(tmp, sizeof(tmp), ".import.%016llx", (unsigned long long)rnd);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	/* Exactly mode, whatever the umask. */
+	if (fchmod(fd, mode) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+		r = errno > 0 ? -errno : -EIO;
+		goto fail;
+	}
+	r = close(fd);
+	fd = -EBADF;
+	if (r < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	(void)unlinkat(dfd, tmp, 0);
+	return r;
+}
+
+/* The file name of a target's file: its IQN, '/' (which no IQN should have) replaced. */
+static char *target_file_name(const char *iqn)
+{
+	char *s = tm_strdupf("%s.conf", iqn);
+
+	for (char *p = s; p && *p; p++)
+		if (*p == '/')
+			*p = '_';
+	return s;
+}
+
+struct output {
+	char *name; /* NULL: standard output */
+	char *text;
+	size_t len;
+	bool secret;
+};
+
+static void outputs_free(struct output *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		if (v[i].text)
+			explicit_bzero(v[i].text, v[i].len);
+		free(v[i].text);
+	}
+	free(v);
+}
+
+/* Whether the discovery / unused-backstore text has anything but its header. */
+static bool has_body(const char *text)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (*l != '#' && *l != '\n')
+			return true;
+	return false;
+}
+
+int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
+{
+	enum { OPT_STRICT = 0x100, OPT_ROOT };
+	static const struct option options[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"strict", no_argument, NULL, OPT_STRICT},
+	    {"root", required_argument, NULL, OPT_ROOT},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
+	};
+	_cleanup_config_ struct tm_config *c = tm_config_new();
+	struct tm_import_options io = {0};
+	struct tm_diags d = {0}, warnings = {0};
+	struct output *out = NULL;
+	size_t n_out = 0, errors = 0;
+	const char *dir = NULL, *path;
+	_cleanup_free_ char *header = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	bool strict = false;
+	int (*import)(const char *, const struct tm_import_options *, struct tm_config *,
+		      struct tm_diags *) = NULL;
+	int r, o, ret = TM_EXIT_FAILURE;
+
+	/* 0, not 1: main's getopt stopped at the first word ('+'); options may follow the
+	   format here. */
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "ho:", options, NULL)) != -1)
+		switch (o) {
+		case 'o':
+			dir = optarg;
+			break;
+		case OPT_STRICT:
+			strict = true;
+			break;
+		case OPT_ROOT:
+			io.root = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return TM_EXIT_OK;
+		default:
+			usage(stderr);
+			return TM_EXIT_USAGE;
+		}
+	if (optind >= argc || argc - optind > 2 || cli->json) {
+		usage(stderr);
+		return TM_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(formats); i++)
+		if (streq(argv[optind], formats[i].name))
+			import = formats[i].import;
+	if (!import) {
+		log_msg("import: unknown format '%s': tgt, saveconfig or scst", argv[optind]);
+		return TM_EXIT_USAGE;
+	}
+	if (!c)
+		return log_error_errno(-ENOMEM, "import"), TM_EXIT_FAILURE;
+	path = argc - optind == 2 ? argv[optind + 1] : NULL;
+
+	r = import(path, &io, c, &d);
+	/* The writer's own notes (without a line) join the importer's. */
+	if (r >= 0) {
+		header = tm_strdupf("Target files for targetmgr(8), written by 'targetmgr import "
+				    "%s' from %s.",
+				    argv[optind], c->n_files > 0 ? c->files[0] : "?");
+		if (!header)
+			r = -ENOMEM;
+	}
+	if (r >= 0) {
+		struct selection all = {0};
+		struct tm_save_options so = {.header = header};
+		size_t n = dir ? c->n_targets + 1 : 1;
+
+		out = calloc(n, sizeof(*out));
+		if (!out)
+			r = -ENOMEM;
+		for (size_t i = 0; r >= 0 && i < n; i++) {
+			struct output *f = &out[n_out++];
+
+			if (dir) {
+				all.iqn = i < c->n_targets ? c->targets[i].iqn : NULL;
+				so.select = select_one;
+				so.userdata = &all;
+				f->name =
+				    all.iqn ? target_file_name(all.iqn) : strdup("discovery.conf");
+				f->secret = all.iqn ? target_has_secret(&c->targets[i])
+						    : has_secret(&c->discovery);
+				if (!f->name) {
+					r = -ENOMEM;
+					break;
+				}
+			} else {
+				f->secret = has_secret(&c->discovery);
+				for (size_t j = 0; j < c->n_targets; j++)
+					f->secret = f->secret || target_has_secret(&c->targets[j]);
+			}
+			if (dir && all.iqn) {
+				/* Discovery goes to its own file, not into every target's. */
+				struct tm_settings discovery = c->discovery;
+
+				c->discovery = (struct tm_settings){0};
+				r = render(c, &so, &f->text, &f->len, &warnings);
+				c->discovery = discovery;
+			} else
+				r = render(c, &so, &f->text, &f->len, &warnings);
+		}
+	}
+	for (size_t i = 0; i < warnings.n && r >= 0; i++)
+		if (tm_diag_add(&d, TM_WARNING, NULL, 0, "%s", warnings.v[i].message) < 0)
+			r = -ENOMEM;
+	if (r < 0) {
+		tm_diags_print(&d, stderr);
+		log_error_errno(r, "import %s", argv[optind]);
+		goto finish;
+	}
+
+	if (strict)
+		for (size_t i = 0; i < d.n; i++)
+			if (d.v[i].severity == TM_WARNING) {
+				d.v[i].severity = TM_ERROR;
+				d.n_errors++;
+			}
+	tm_diags_print(&d, stderr);
+	for (size_t i = 0; i < n_out; i++)
+		errors += self_check(out[i].name ? out[i].name : "<stdout>", out[i].text);
+	if (d.n_errors > 0 || errors > 0) {
+		log_msg("import: %zu error(s)%s: nothing written", d.n_errors + errors,
+			strict ? " (--strict)" : "");
+		goto finish;
+	}
+
+	if (!dir) {
+		if (fwrite(out[0].text, 1, out[0].len, stdout) != out[0].len ||
+		    fflush(stdout) != 0) {
+			log_error_errno(-EIO, "cannot write to standard output");
+			goto finish;
+		}
+		ret = TM_EXIT_OK;
+		goto finish;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		log_error_errno(-errno, "cannot create %s", dir);
+		goto finish;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		log_error_errno(-errno, "cannot open %s", dir);
+		goto finish;
+	}
+	for (size_t i = 0; i < n_out; i++) {
+		if (!out[i].text || (i == n_out - 1 && !has_body(out[i].text)))
+			continue;
+		r = write_at(dfd, out[i].name, out[i].text, out[i].len,
+			     out[i].secret ? 0600 : 0644);
+		if (r < 0) {
+			log_error_errno(r, "cannot write %s/%s", dir, out[i].name);
+			goto finish;
+		}
+		printf("%s/%s\n", dir, out[i].name);
+	}
+	(void)fsync(dfd); /* the renames themselves */
+	ret = TM_EXIT_OK;
+finish:
+	outputs_free(out, n_out);
+	tm_diags_clear(&d);
+	tm_diags_clear(&warnings);
+	return ret;
+}
