@@ -55,67 +55,63 @@ static void format_time(uint64_t usec, char *buf, size_t len)
 
 static void write_json(struct daemon *d, FILE *f)
 {
-	struct json j = {.f = f};
+	json_object *doc = json_object_new_object(), *o, *a;
 	char when[32];
 
-	json_open(&j, NULL, '{');
-	json_bool(&j, "healthy", daemon_healthy(d));
-	json_string(&j, "config", d->config_path);
-	json_open(&j, "daemon", '{');
-	json_uint(&j, "pid", (unsigned long long)getpid());
+	json_add(doc, "healthy", json_val_bool(daemon_healthy(d)));
+	json_add(doc, "config", json_val_str(d->config_path));
+	o = json_add(doc, "daemon", json_object_new_object());
+	json_add(o, "pid", json_val_uint((unsigned long long)getpid()));
 	format_time(d->started_usec, when, sizeof(when));
-	json_string(&j, "started", when);
-	json_uint(&j, "fds", count_fds());
-	json_uint(&j, "rss_kib", rss_kib());
+	json_add(o, "started", json_val_str(when));
+	json_add(o, "fds", json_val_uint(count_fds()));
+	json_add(o, "rss_kib", json_val_uint(rss_kib()));
 	/* Bytes malloc has handed out and not got back: exact, where RSS moves with the
 	   allocator's page use. */
-	json_uint(&j, "heap_bytes", mallinfo2().uordblks);
-	json_uint(&j, "device_events", d->n_device_events);
-	json_uint(&j, "reconciles", d->n_reconciles);
-	json_uint(&j, "last_attach_latency_usec", d->last_attach_latency_usec);
-	json_close(&j, '}');
+	json_add(o, "heap_bytes", json_val_uint(mallinfo2().uordblks));
+	json_add(o, "device_events", json_val_uint(d->n_device_events));
+	json_add(o, "reconciles", json_val_uint(d->n_reconciles));
+	json_add(o, "last_attach_latency_usec", json_val_uint(d->last_attach_latency_usec));
 
-	json_open(&j, "last_apply", '{');
+	o = json_add(doc, "last_apply", json_object_new_object());
 	format_time(d->apply_usec, when, sizeof(when));
-	json_string(&j, "time", when);
-	json_uint(&j, "time_usec", d->apply_usec);
-	json_string(&j, "reason", d->apply_reason);
-	json_string(&j, "result", d->apply_usec == 0 ? "none" : d->apply_ok ? "ok" : "failed");
-	json_uint(&j, "operations", d->apply_ops);
-	json_string(&j, "error", d->apply_message);
-	json_close(&j, '}');
+	json_add(o, "time", json_val_str(when));
+	json_add(o, "time_usec", json_val_uint(d->apply_usec));
+	json_add(o, "reason", json_val_str(d->apply_reason));
+	json_add(o, "result",
+		 json_val_str(d->apply_usec == 0 ? "none"
+			      : d->apply_ok      ? "ok"
+						 : "failed"));
+	json_add(o, "operations", json_val_uint(d->apply_ops));
+	json_add(o, "error", json_val_str(d->apply_message));
 
-	json_open(&j, "target_files", '{');
+	o = json_add(doc, "target_files", json_object_new_object());
 	format_time(d->load_usec, when, sizeof(when));
-	json_string(&j, "time", when);
-	json_string(&j, "result", d->load_ok ? "accepted" : "rejected");
-	json_bool(&j, "serving_last_good", !d->load_ok && d->have_good);
-	json_open(&j, "diagnostics", '[');
+	json_add(o, "time", json_val_str(when));
+	json_add(o, "result", json_val_str(d->load_ok ? "accepted" : "rejected"));
+	json_add(o, "serving_last_good", json_val_bool(!d->load_ok && d->have_good));
+	a = json_add(o, "diagnostics", json_object_new_array());
 	for (size_t i = 0; i < d->n_load_diags; i++)
-		json_string(&j, NULL, d->load_diags[i]);
-	json_close(&j, ']');
-	json_close(&j, '}');
+		json_push(a, json_val_str(d->load_diags[i]));
 
-	json_open(&j, "waiting", '[');
+	a = json_add(doc, "waiting", json_object_new_array());
 	for (size_t i = 0; d->waiting && i < d->waiting->n_targets; i++) {
 		const struct tm_target *t = &d->waiting->targets[i];
 		for (size_t k = 0; k < t->n_luns; k++) {
 			const struct tm_lun *l = &t->luns[k];
 			const struct tm_backstore *b = tm_waiting_backstore(d->waiting, l);
 
-			json_open(&j, NULL, '{');
-			json_string(&j, "target", t->iqn);
-			json_uint(&j, "lun", l->number);
-			json_string(&j, "path", b ? b->path : NULL);
-			json_string(&j, "backstore", b ? b->name : NULL);
-			json_string(&j, "serial", b ? b->serial : NULL);
-			json_string(&j, "file", l->origin.file);
-			json_uint(&j, "line", l->origin.line);
-			json_close(&j, '}');
+			o = json_push(a, json_object_new_object());
+			json_add(o, "target", json_val_str(t->iqn));
+			json_add(o, "lun", json_val_uint(l->number));
+			json_add(o, "path", json_val_str(b ? b->path : NULL));
+			json_add(o, "backstore", json_val_str(b ? b->name : NULL));
+			json_add(o, "serial", json_val_str(b ? b->serial : NULL));
+			json_add(o, "file", json_val_str(l->origin.file));
+			json_add(o, "line", json_val_uint(l->origin.line));
 		}
 	}
-	json_close(&j, ']');
-	json_close(&j, '}');
+	json_print(f, doc);
 }
 
 static void write_text(struct daemon *d, FILE *f)
