@@ -433,7 +433,8 @@ static bool number_luns(struct reader *r, struct tgt_target *t)
 	unsigned fixed = 0;
 	bool ok = true;
 
-	qsort(t->stores, t->n_stores, sizeof(*t->stores), cmp_store);
+	if (t->n_stores > 1)
+		qsort(t->stores, t->n_stores, sizeof(*t->stores), cmp_store);
 	if (target_lun &&
 	    tm_syntax_parse_unsigned(target_lun->value, TM_SYNTAX_LUN_MAX, &fixed) < 0) {
 		tm_import_error(r->d, target_lun->o, "lun %s: not a LUN number", target_lun->value);
@@ -767,7 +768,8 @@ static int convert_target(struct reader *r, struct tgt_target *tt, const char *d
 		if (k < 0)
 			return k;
 	}
-	qsort(t->luns, t->n_luns, sizeof(*t->luns), cmp_lun);
+	if (t->n_luns > 1)
+		qsort(t->luns, t->n_luns, sizeof(*t->luns), cmp_lun);
 	if (tt->n_stores == 0)
 		tm_import_warn(r->d, tt->o,
 			       "<target %s> has no backing-store: it is served with "
@@ -914,7 +916,8 @@ int tm_import_tgt(const char *path, const struct tm_import_options *opts, struct
 	if (k < 0)
 		return k;
 
-	qsort(r.targets, r.n_targets, sizeof(*r.targets), cmp_target);
+	if (r.n_targets > 1)
+		qsort(r.targets, r.n_targets, sizeof(*r.targets), cmp_target);
 	for (size_t i = 0; i < r.n_targets; i++) {
 		const struct opt *ctid = opts_get(&r, &r.targets[i].opts, "controller_tid");
 
