@@ -201,6 +201,7 @@ main() {
 	flock 9
 	if [[ -f $out/root.img && -f $out/vmlinuz && -f $out/initrd.img ]]; then
 		log "reusing $out"
+		touch "$out" # marks it used, for the eviction below
 	else
 		ensure_host_tools
 		local old
@@ -208,9 +209,11 @@ main() {
 			scrub "$old"
 		done
 		build "$out"
-		# Older keys are never used again.
+		# Other keys may belong to other checkouts on this machine (branches whose recipe
+		# differs): evicting them would make checkouts rebuild each other's image in turn.
+		# Only images unused for three days go.
 		find "$cache" -mindepth 1 -maxdepth 1 -type d -name 'img-*' ! -name "img-$key" \
-			-exec rm -rf {} +
+			-mtime +3 -exec rm -rf {} +
 	fi
 	log "image ready in $(elapsed) s wall"
 	printf '%s\n' "$out"
