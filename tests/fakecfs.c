@@ -163,9 +163,11 @@ __attribute__((constructor)) static void fakecfs_resolve(void)
 /* "target/iscsi/<iqn>/tpgt_1" -> its components, in place; returns how many. */
 static int split(char *rel, char **comp, int max)
 {
+	char *save = NULL;
 	int n = 0;
 
-	for (char *s = strtok(rel, "/"); s && n < max; s = strtok(NULL, "/"))
+	/* strtok_r: the executor's threads call this at once. */
+	for (char *s = strtok_r(rel, "/", &save); s && n < max; s = strtok_r(NULL, "/", &save))
 		comp[n++] = s;
 	return n;
 }
