@@ -46,7 +46,7 @@ static const struct lio_default backstore_defaults[] = {
     {"submit_type", "0"},
     {"complete_type", "0"},
     {"emulate_rsoc", "1"},
-    {"block_size", NULL}, /* fileio: 512, handled below */
+    {"block_size", NULL}, /* for a file or memory: file_defaults */
     {"emulate_write_cache", NULL},
     {"emulate_tpu", NULL},
     {"emulate_tpws", NULL},
@@ -65,6 +65,14 @@ static const struct lio_default backstore_defaults[] = {
     {"hw_pi_prot_type", NULL},
     {"alua_support", NULL},
     {"pgr_support", NULL},
+};
+
+/* The same for fileio and RAM disk backstores, where nothing comes from a device. */
+static const struct lio_default file_defaults[] = {
+    {"block_size", "512"},
+    {"emulate_tpu", "0"},
+    {"emulate_tpws", "0"},
+    {"is_nonrot", "0"},
 };
 
 static const struct lio_default tpg_attribute_defaults[] = {
@@ -171,7 +179,7 @@ static json_object *get_array(json_object *o, const char *key)
  */
 static int carry_settings(struct ctx *x, json_object *obj, const char *key, const char *prefix,
 			  const struct lio_default *table, size_t n, struct tm_settings *s,
-			  const char *where, bool fileio, bool closed)
+			  const char *where, bool not_iblock, bool closed)
 {
 	json_object *set;
 
@@ -189,8 +197,10 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 		if (!v)
 			continue;
 		k = is_default(table, n, name, v);
-		if (fileio && streq(name, "block_size"))
-			k = streq(v, "512");
+		/* What the kernel takes from a block device is a choice for a file or memory. */
+		if (not_iblock && k == -1 &&
+		    is_default(file_defaults, ELEMENTSOF(file_defaults), name, v) >= 0)
+			k = is_default(file_defaults, ELEMENTSOF(file_defaults), name, v);
 		/* What the parser derives (generate_node_acls, ...) goes to the writer as is: it
 		   leaves out what the target file implies. */
 		k = tm_policy_tpg_attr_from_path(path) >= 0 ? 0 : k;
@@ -283,7 +293,7 @@ static int storage_objects(struct ctx *x, json_object *root)
 			    where);
 		if (carry_settings(x, so, "attributes", "attrib/", backstore_defaults,
 				   ELEMENTSOF(backstore_defaults), &b->settings, where,
-				   type == TM_BACKSTORE_FILEIO, false) < 0)
+				   type != TM_BACKSTORE_IBLOCK, false) < 0)
 			return -ENOMEM;
 		for (size_t j = 0; alua && j < json_object_array_length(alua); j++) {
 			const char *g = get_string(json_object_array_get_idx(alua, j), "name");

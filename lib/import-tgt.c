@@ -38,6 +38,7 @@ struct opts {
 struct store {
 	char *path;
 	bool direct;
+	bool block; /* from a <...-store PATH> block */
 	struct opts opts;
 	struct tm_origin o;
 	unsigned lun;
@@ -49,6 +50,7 @@ struct tgt_target {
 	struct store *stores;
 	size_t n_stores;
 	struct tm_origin o;
+	bool mixed[2]; /* backing-, direct-store lines and blocks together (reported) */
 };
 
 struct reader {
@@ -133,10 +135,23 @@ static ssize_t find_target(struct reader *r, const char *iqn)
 }
 
 static ssize_t add_store(struct reader *r, struct tgt_target *t, const char *path, bool direct,
-			 struct tm_origin o)
+			 bool block, struct tm_origin o)
 {
+	const char *kind = direct ? "direct-store" : "backing-store";
 	struct store *s;
 
+	/* Config::General cannot hold a key both as lines and as blocks: tgt-admin dies with
+	   "Block <backing-store> already exists as scalar entry". */
+	for (size_t i = 0; i < t->n_stores && !t->mixed[direct]; i++)
+		if (t->stores[i].direct == direct && t->stores[i].block != block) {
+			tm_import_error(
+			    r->d, o,
+			    "<target %s>: %s lines and <%s> blocks together, which "
+			    "tgt-admin refuses (its parser cannot hold both): make every "
+			    "one a block",
+			    t->iqn, kind, kind);
+			t->mixed[direct] = true;
+		}
 	/* Duplicate blocks are merged (Config::General -MergeDuplicateBlocks). */
 	for (size_t i = 0; i < t->n_stores; i++)
 		if (streq(t->stores[i].path, path) && t->stores[i].direct == direct)
@@ -147,6 +162,7 @@ static ssize_t add_store(struct reader *r, struct tgt_target *t, const char *pat
 		return -1;
 	}
 	s->direct = direct;
+	s->block = block;
 	s->o = o;
 	return (ssize_t)(t->n_stores - 1);
 }
@@ -220,7 +236,7 @@ static void open_block(struct reader *r, const char *name, const char *arg, stru
 			return;
 		}
 		r->store =
-		    add_store(r, &r->targets[r->target], arg, streq(name, "direct-store"), o);
+		    add_store(r, &r->targets[r->target], arg, streq(name, "direct-store"), true, o);
 	} else
 		tm_import_error(r->d, o, "<%s>: unknown block", name);
 }
@@ -283,7 +299,7 @@ static void handle_line(struct reader *r, char *line, struct tm_origin o)
 			if (!*value)
 				tm_import_error(r->d, o, "%s without a path", key);
 			else
-				(void)add_store(r, t, value, streq(key, "direct-store"), o);
+				(void)add_store(r, t, value, streq(key, "direct-store"), false, o);
 		} else if (opts_add(&t->opts, key, value, o) < 0)
 			r->error = -ENOMEM;
 	} else if (opts_add(&r->global, key, value, o) < 0)

@@ -206,7 +206,7 @@ static void test_tgt(void)
 	result_done(&res);
 
 	run("tgt-errors", "tgt", "", "/tgt/errors.conf", &res);
-	CHECK_INT(res.d.n_errors, 5, "what tgt-admin refuses is an error");
+	CHECK_INT(res.d.n_errors, 6, "what tgt-admin refuses is an error");
 	result_done(&res);
 }
 
