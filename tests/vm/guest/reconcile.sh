@@ -573,7 +573,9 @@ fi
 {
 	echo "[target $E]"
 	for l in 0 1 2 3; do echo "lun $l = ramdisk size=16M nullio"; done
-	echo "lun 4 = $loopdev"
+	# allow-in-use: targetmgr itself refuses a mounted device before the kernel sees it;
+	# this step is about what happens when the kernel refuses an operation midway.
+	echo "lun 4 = $loopdev allow-in-use"
 } >"$CONF/e.conf"
 cfs_tree >/tmp/fail-before.tree
 tmo fail7 apply
