@@ -170,3 +170,61 @@ waiting_conf() {
 	[[ $output == *"Waiting for their block device"* ]]
 	[[ $output == *"iqn.2024-01.org.example:a LUN 2: $T/disk2 ($T/conf/a.conf:3)"* ]]
 }
+
+# The rest runs against the fakecfs shim, which makes the stand-in tree act like LIO's.
+daemon_fake_kernel() {
+	fake_kernel
+	LD_PRELOAD=$FAKECFS start_daemon
+}
+
+# A block device to stand for a disk that appears: a link to the host's first loop device.
+loopdev() {
+	local d
+	for d in /dev/loop[0-9]*; do
+		[[ -b $d ]] && { echo "$d"; return 0; }
+	done
+	skip "no loop device node on this host"
+}
+
+@test "apply with a missing block device applies the rest and exits 4" {
+	waiting_conf
+	fake_kernel
+	run tm apply
+	[ "$status" -eq 4 ]
+	[[ $output == *"a.conf:2: warning: LUN 1 of iqn.2024-01.org.example:a waits for"* ]]
+	[ -d "$T/configfs/target/iscsi/iqn.2024-01.org.example:a/tpgt_1" ]
+	[ ! -e "$T/configfs/target/iscsi/iqn.2024-01.org.example:a/tpgt_1/lun/lun_1" ]
+}
+
+@test "targetmgrd attaches a LUN when its device appears, with its number and serial, and withdraws it when it goes" {
+	dev=$(loopdev)
+	waiting_conf
+	daemon_fake_kernel
+	lun=$T/configfs/target/iscsi/iqn.2024-01.org.example:a/tpgt_1/lun
+	status_json
+	[ "$(jq -r .last_apply.result <<<"$J")" = ok ]
+	[ ! -e "$lun/lun_2" ]
+	ln -s "$dev" "$T/disk2"
+	kill -HUP "$DPID" # udev's "add" on a real host; the daemon checks the same way
+	waits_for '(.waiting | length) == 1 and .last_apply.result == "ok"'
+	[ -d "$lun/lun_2" ]
+	[ "$(cat "$T"/configfs/target/core/iblock_*/iqn.2024-01.org.example.a-lun2/wwn/vpd_unit_serial)" = SERIAL2 ]
+	grep -q "attached LUN 2 of iqn.2024-01.org.example:a" "$T/daemon.log"
+	rm "$T/disk2"
+	kill -HUP "$DPID"
+	waits_for '(.waiting | length) == 2 and .last_apply.result == "ok"'
+	[ ! -e "$lun/lun_2" ]
+	grep -q "withdrew LUN 2 of iqn.2024-01.org.example:a" "$T/daemon.log"
+}
+
+@test "targetmgrd applies an edited target file without a command" {
+	waiting_conf
+	daemon_fake_kernel
+	status_json
+	n=$(jq .daemon.reconciles <<<"$J")
+	echo "lun 5 = ramdisk size=1M" >>"$T/conf/a.conf"
+	waits_for ".daemon.reconciles > $n"
+	[ "$(jq -r .healthy <<<"$J")" = true ]
+	[ -d "$T/configfs/target/iscsi/iqn.2024-01.org.example:a/tpgt_1/lun/lun_5" ]
+	grep -q "create lun target/iscsi/iqn.2024-01.org.example:a/tpgt_1/lun/lun_5" "$T/daemon.log"
+}
