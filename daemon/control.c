@@ -66,8 +66,8 @@ static void write_json(struct daemon *d, FILE *f)
 	json_add(o, "started", json_val_str(when));
 	json_add(o, "fds", json_val_uint(count_fds()));
 	json_add(o, "rss_kib", json_val_uint(rss_kib()));
-	/* Bytes malloc has handed out and not got back: exact, where RSS moves with the
-	   allocator's page use. */
+	/* Bytes malloc has handed out and not got back (chunks in glibc's per-thread cache
+	   count as in use): steadier than RSS, which moves with the allocator's page use. */
 	json_add(o, "heap_bytes", json_val_uint(mallinfo2().uordblks));
 	json_add(o, "device_events", json_val_uint(d->n_device_events));
 	json_add(o, "reconciles", json_val_uint(d->n_reconciles));
