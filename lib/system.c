@@ -307,6 +307,15 @@ static bool declared_device(const struct tm_backstore *b, dev_t *ret)
 	return true;
 }
 
+/* allow-in-use only gets past the kernel with fileio: iblock claims its device exclusively. */
+static const char *in_use_hint(const struct tm_backstore *b)
+{
+	return b->type == TM_BACKSTORE_IBLOCK
+		   ? "LIO's iblock would fail with EBUSY anyway; 'type=fileio allow-in-use' "
+		     "on the lun line serves it shared"
+		   : "add allow-in-use to the lun line to serve it anyway";
+}
+
 int tm_check_devices_mounted(const struct tm_config *want, const struct tm_host_paths *paths,
 			     struct tm_diags *diags)
 {
@@ -327,9 +336,8 @@ int tm_check_devices_mounted(const struct tm_config *want, const struct tm_host_
 			continue;
 		if (tm_diag_add(diags, TM_ERROR, b->origin.file, b->origin.line,
 				"%s is %s on this host: exporting it would let initiators write "
-				"under a live file system (add allow-in-use to the lun line to do "
-				"it anyway)",
-				b->path, reason) < 0)
+				"under a live file system (%s)",
+				b->path, reason, in_use_hint(b)) < 0)
 			return -ENOMEM;
 		errors++;
 	}
@@ -363,9 +371,8 @@ int tm_check_devices_served(const struct tm_config *want, const struct tm_config
 				continue;
 			if (tm_diag_add(diags, TM_ERROR, b->origin.file, b->origin.line,
 					"%s is already served by LIO backstore %s, which another "
-					"tool made (add allow-in-use to the lun line to do it "
-					"anyway)",
-					b->path, name) < 0)
+					"tool made (%s)",
+					b->path, name, in_use_hint(b)) < 0)
 				return -ENOMEM;
 			errors++;
 			break;
