@@ -65,24 +65,9 @@ static bool snapshot_equal(const struct snapshot *a, const struct snapshot *b)
 
 static int read_text(const char *path, char **ret)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	_cleanup_free_ char *text = NULL;
-	size_t size = 0;
-	ssize_t n;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	if (!f)
-		return -errno;
-	n = getdelim(&text, &size, '\0', f);
-	if (n < 0 && ferror(f))
-		return -EIO;
-	if (n < 0) { /* empty file */
-		free(text);
-		text = strdup("");
-		if (!text)
-			return -ENOMEM;
-	}
-	*ret = TAKE_PTR(text);
-	return 0;
+	return fd < 0 ? -errno : tm_read_all(fd, ret, NULL);
 }
 
 /* The files tm_parse_path() reads (it interns each file's name), each read into memory. */

@@ -20,10 +20,9 @@ char *tm_control_path(const char *state_dir)
 
 int tm_control_query(const char *state_dir, const char *request, char **ret)
 {
-	_cleanup_free_ char *path = tm_control_path(state_dir), *line = NULL, *buf = NULL;
+	_cleanup_free_ char *path = tm_control_path(state_dir), *line = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t n = 0, size = 0;
 
 	if (!path)
 		return -ENAMETOOLONG;
@@ -38,26 +37,5 @@ int tm_control_query(const char *state_dir, const char *request, char **ret)
 		return -errno;
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0)
 		return -errno;
-	for (;;) {
-		ssize_t k;
-
-		if (size - n < 4096) {
-			char *b = realloc(buf, size + 65536);
-			if (!b)
-				return -ENOMEM;
-			buf = b;
-			size += 65536;
-		}
-		k = recv(fd, buf + n, size - n - 1, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*ret = TAKE_PTR(buf);
-	return 0;
+	return tm_read_all(fd, ret, NULL);
 }

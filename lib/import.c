@@ -21,41 +21,14 @@ int tm_import_read_file(const struct tm_import_options *opts, const char *path, 
 			size_t *ret_len)
 {
 	_cleanup_free_ char *full = tm_import_rooted(opts, path);
-	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int fd = -EBADF;
-	size_t len = 0, size = 0;
 
 	if (!full)
 		return -ENOMEM;
 	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		ssize_t k;
-
-		if (len + 1 >= size) {
-			char *n;
-
-			size = size ? size * 2 : 8192;
-			n = realloc(buf, size);
-			if (!n)
-				return -ENOMEM;
-			buf = n;
-		}
-		k = read(fd, buf + len, size - len - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
-	buf[len] = '\0';
-	*ret = TAKE_PTR(buf);
-	if (ret_len)
-		*ret_len = len;
-	return 0;
+	return tm_read_all(fd, ret, ret_len);
 }
 
 struct tm_target *tm_import_add_target(struct tm_config *c, const char *iqn, bool open,

@@ -119,3 +119,36 @@ void tm_format_size(unsigned long long bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu%c", bytes, units[u]);
 }
+
+int tm_read_all(int fd, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, size = 0;
+
+	for (;;) {
+		ssize_t k;
+
+		if (len + 1 >= size) {
+			char *n;
+
+			size = size ? size * 2 : 8192;
+			n = realloc(buf, size);
+			if (!n)
+				return -ENOMEM;
+			buf = n;
+		}
+		k = read(fd, buf + len, size - len - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}

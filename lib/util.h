@@ -78,6 +78,10 @@ void *tm_grow(void **array, size_t *n, size_t size);
 /* Appends a copy of s to a (strv, count) array.  0 or -ENOMEM. */
 int tm_strv_push(char ***v, size_t *n, const char *s);
 
+/* Reads fd to its end into a NUL-terminated malloc'ed buffer; *ret_len (may be NULL) gets
+   the length.  0 or a negative errno. */
+int tm_read_all(int fd, char **ret, size_t *ret_len);
+
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *tm_strdupf(const char *fmt, ...) _printf_(1, 2);
 
