@@ -197,6 +197,18 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 		if (!v)
 			continue;
 		k = is_default(table, n, name, v);
+		/* Linux 6.1 dereferences a NULL file in fd_configure_unmap() when emulate_tpu or
+		   emulate_tpws is set on a fileio backstore before it is enabled, which is when
+		   targetmgr writes attributes (found in tests/vm/guest/import.sh). */
+		if (not_iblock && (streq(name, "emulate_tpu") || streq(name, "emulate_tpws")) &&
+		    !streq(v, "0")) {
+			tm_import_warn(x->d, x->o,
+				       "%s: %s %s = %s: not carried: the kernel crashes when it is "
+				       "set on a file backstore before the backstore is enabled, "
+				       "which is when targetmgr sets attributes; UNMAP stays off",
+				       where, key, name, v);
+			continue;
+		}
 		/* What the kernel takes from a block device is a choice for a file or memory. */
 		if (not_iblock && k == -1 &&
 		    is_default(file_defaults, ELEMENTSOF(file_defaults), name, v) >= 0)

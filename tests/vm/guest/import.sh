@@ -127,7 +127,7 @@ sc1 = FileIOStorageObject("sc1", "/srv/iscsi/sc1.img", size=25165824, write_back
 sc2 = BlockStorageObject("sc2", "/dev/disk/by-id/virtio-TMIMP2")
 sc1.set_attribute("emulate_model_alias", 1)
 sc2.set_attribute("emulate_model_alias", 1)
-sc1.set_attribute("emulate_tpu", 1)
+sc1.set_attribute("is_nonrot", 1)
 tpg = TPG(Target(FabricModule("iscsi"), "$SC"), 1)
 tpg.enable = True
 NetworkPortal(tpg, "0.0.0.0", 3260)
@@ -148,7 +148,7 @@ check "saveconfig.json is written" test -s /etc/rtslib-fb-target/saveconfig.json
 summary() {
 	jq -S '{
 	  storage_objects: [.storage_objects[] | {name, plugin, dev, wwn,
-	    emulate_tpu: .attributes.emulate_tpu, emulate_model_alias: .attributes.emulate_model_alias}]
+	    is_nonrot: .attributes.is_nonrot, emulate_model_alias: .attributes.emulate_model_alias}]
 	    | sort_by(.name),
 	  targets: [.targets[] | {wwn, tpgs: [.tpgs[] | {tag,
 	    luns: [.luns[] | {index, storage_object}] | sort_by(.index),
