@@ -19,7 +19,7 @@ teardown() {
 start_daemon() {
 	"$TMD" -c "$T/conf" >"$T/daemon.log" 2>&1 &
 	DPID=$!
-	for _ in $(seq 50); do
+	for _ in $(seq 200); do
 		[[ -S $T/state/targetmgrd.sock ]] && return 0
 		sleep 0.1
 	done
@@ -32,9 +32,10 @@ status_json() {
 	J=$(tm status --json) || true
 }
 
-# waits_for JQ_FILTER: polls status until the filter is true (inotify + 200 ms settling).
+# waits_for JQ_FILTER: polls status until the filter is true (inotify + 200 ms settling),
+# for up to 20 s: CI machines run VMs beside the host tests.
 waits_for() {
-	for _ in $(seq 50); do
+	for _ in $(seq 200); do
 		status_json
 		[[ $(jq -r "$1" <<<"$J") == true ]] && return 0
 		sleep 0.1
