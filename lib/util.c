@@ -2,6 +2,9 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
 /* The elements tm_grow has room for when an array holds n: n rounded up to a power of two. */
@@ -151,4 +154,54 @@ int tm_read_all(int fd, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, buf, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, unsigned mode)
+{
+	_cleanup_close_ int fd = -EBADF, sync_fd = -EBADF;
+	_cleanup_free_ char *tmp = NULL;
+	uint64_t rnd;
+	int r;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -errno;
+	tmp = tm_strdupf(".%s.%016llx", name, (unsigned long long)rnd);
+	if (!tmp)
+		return -ENOMEM;
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	/* Exactly mode, whatever the umask took away. */
+	if (fchmod(fd, mode) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+		r = errno > 0 ? -errno : -EIO;
+		goto fail;
+	}
+	r = close(fd);
+	fd = -EBADF;
+	if (r < 0 || renameat(dir_fd, tmp, dir_fd, name) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	sync_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sync_fd >= 0)
+		(void)fsync(sync_fd);
+	return 0;
+fail:
+	(void)unlinkat(dir_fd, tmp, 0);
+	return r;
 }

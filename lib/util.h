@@ -82,6 +82,15 @@ int tm_strv_push(char ***v, size_t *n, const char *s);
    the length.  0 or a negative errno. */
 int tm_read_all(int fd, char **ret, size_t *ret_len);
 
+/*
+ * Replaces name in directory dir_fd (AT_FDCWD: the working directory) with len bytes of buf,
+ * atomically: a new temporary file of exactly mode (O_EXCL|O_NOFOLLOW, whatever the umask),
+ * written, fsync'ed, renamed over name, then the directory fsync'ed so the rename is on disk.
+ * A reader sees the old file or the new one, never a part.  0 or a negative errno; on failure
+ * the temporary file is gone and name is untouched.
+ */
+int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, unsigned mode);
+
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *tm_strdupf(const char *fmt, ...) _printf_(1, 2);
 

@@ -119,52 +119,6 @@ static bool target_has_secret(const struct tm_target *t)
 	return false;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t k = write(fd, buf, len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		buf += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
-/* name in dfd, atomically: O_EXCL|O_NOFOLLOW temporary, fsync, renameat. */
-static int write_at(int dfd, const char *name, const char *buf, size_t len, mode_t mode)
-{
-	_cleanup_close_ int fd = -EBADF;
-	char tmp[64];
-	uint64_t rnd;
-	int r;
-
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-		return -errno;
-	snprintf(tmp, sizeof(tmp), ".import.%016llx", (unsigned long long)rnd);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	/* Exactly mode, whatever the umask. */
-	if (fchmod(fd, mode) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
-		r = errno > 0 ? -errno : -EIO;
-		goto fail;
-	}
-	r = close(fd);
-	fd = -EBADF;
-	if (r < 0 || renameat(dfd, tmp, dfd, name) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	(void)unlinkat(dfd, tmp, 0);
-	return r;
-}
-
 /* The file name of a target's file: its IQN, '/' (which no IQN should have) replaced. */
 static char *target_file_name(const char *iqn)
 {
@@ -355,8 +309,8 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < n_out; i++) {
 		if (!out[i].text || (i == n_out - 1 && !has_body(out[i].text)))
 			continue;
-		r = write_at(dfd, out[i].name, out[i].text, out[i].len,
-			     out[i].secret ? 0600 : 0644);
+		r = tm_write_file_atomic(dfd, out[i].name, out[i].text, out[i].len,
+					 out[i].secret ? 0600 : 0644);
 		if (r < 0) {
 			log_error_errno(r, "cannot write %s/%s", dir, out[i].name);
 			goto finish;

@@ -212,55 +212,20 @@ static size_t self_check(const char *name, const char *text)
 	return n;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t k = write(fd, buf, len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		buf += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
-/* A new 0600 file next to path (O_CREAT|O_EXCL by mkostemp()), synced, renamed over path. */
+/* A new 0600 file next to path, synced, renamed over path. */
 static int write_file(const char *path, const char *buf, size_t len)
 {
-	_cleanup_free_ char *tmp = NULL, *dir = NULL;
-	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = -EBADF;
 	const char *slash = strrchr(path, '/');
-	int r;
 
 	dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-	tmp = tm_strdupf("%s/.%s.XXXXXX", dir ? dir : ".", slash ? slash + 1 : path);
-	if (!dir || !tmp)
+	if (!dir)
 		return -ENOMEM;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* mkostemp() asks for 0600 but the umask may take bits away: exactly 0600. */
-	if (fchmod(fd, 0600) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
-		r = errno > 0 ? -errno : -EIO;
-		goto fail;
-	}
-	r = close(fd);
-	fd = -EBADF;
-	if (r < 0 || rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	/* The rename itself, on disk. */
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		(void)fsync(dfd);
-	return 0;
-fail:
-	(void)unlink(tmp);
-	return r;
+	if (dfd < 0)
+		return -errno;
+	return tm_write_file_atomic(dfd, slash ? slash + 1 : path, buf, len, 0600);
 }
 
 static int write_stdout(const char *buf, size_t len)
