@@ -170,6 +170,12 @@ build() {
 	# LIO's db_root (persistent reservations, ALUA state); the kernel logs
 	# "db_root: cannot open: /etc/target" when it is missing.
 	mkdir -p "$rootfs/etc/target"
+	# tgt and rtslib-fb ship enabled boot units: under systemd, tgtd would hold port 3260
+	# (LIO's portal then fails with EINVAL, and initiators reach tgtd) and targetctl would
+	# restore its own state.  The import scenario starts tgtd by hand when it needs it.
+	for unit in tgt.service rtslib-fb-targetctl.service; do
+		ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+	done
 	printf 'tm-vm\n' >"$rootfs/etc/hostname"
 	printf '127.0.0.1\tlocalhost tm-vm\n::1\t\tlocalhost ip6-localhost\n' >"$rootfs/etc/hosts"
 	printf 'LABEL=tmroot / ext4 rw,errors=remount-ro 0 1\n' >"$rootfs/etc/fstab"
