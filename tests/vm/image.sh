@@ -5,8 +5,8 @@
 # Output: the image directory (root.img, vmlinuz, initrd.img, kver) on stdout;
 # progress and timings on stderr.
 # Cache: ${TARGETMGR_VM_CACHE:-/var/cache/targetmgr-vm}/img-KEY, where KEY is the
-# sha256 of this script, guest-init and the package list, so editing either
-# rebuilds and nothing else does.
+# sha256 of this script, guest-init, tm-vm-test.service and the package list, so
+# editing one of them rebuilds and nothing else does.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -93,7 +93,7 @@ find_mirror() {
 
 cache_key() {
 	{
-		cat "$here/image.sh" "$here/guest-init"
+		cat "$here/image.sh" "$here/guest-init" "$here/tm-vm-test.service"
 		printf '%s\n' "${packages[@]}"
 	} | sha256sum | cut -c1-16
 }
@@ -164,6 +164,16 @@ build() {
 	check_initrd "$rootfs" "$kver"
 
 	install -m 0755 "$here/guest-init" "$rootfs/sbin/tm-vm-init"
+	# systemd boot mode (run-vm.sh --systemd): the enabled test unit, a fixed machine id
+	# (an empty one would make every boot a "first boot" that applies unit presets), and no
+	# login prompt on the serial console the TAP output goes to.
+	install -m 0644 "$here/tm-vm-test.service" "$rootfs/etc/systemd/system/tm-vm-test.service"
+	mkdir -p "$rootfs/etc/systemd/system/multi-user.target.wants"
+	ln -sf ../tm-vm-test.service "$rootfs/etc/systemd/system/multi-user.target.wants/tm-vm-test.service"
+	ln -sf /dev/null "$rootfs/etc/systemd/system/serial-getty@ttyS0.service"
+	# No D-Bus in the image: logind would fail and restart on every boot.
+	ln -sf /dev/null "$rootfs/etc/systemd/system/systemd-logind.service"
+	printf '%s\n' 5e1f0c2a7d3b4e6f8a9b0c1d2e3f4a5b >"$rootfs/etc/machine-id"
 	# Fixed initiator name: tests write ACLs for it.
 	printf 'InitiatorName=iqn.2026-11.test.targetmgr:initiator\n' \
 		>"$rootfs/etc/iscsi/initiatorname.iscsi"

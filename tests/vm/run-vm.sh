@@ -2,7 +2,8 @@
 # Boot the cached Debian 12 guest under QEMU (TCG) and run one guest script.
 #
 #   run-vm.sh SCRIPT [--disk SERIAL:SIZE]... [--timeout SECS] [--qmp SOCKPATH]
-#             [--args A,B,...] [--out DIR] [--mem MiB]
+#             [--args A,B,...] [--out DIR] [--mem MiB] [--systemd [--boots N]]
+#             [--hotplug]
 #
 # SCRIPT is a path inside this git checkout; the guest runs it with bash from
 # /work (the checkout, shared over 9p). Each --disk adds a sparse raw
@@ -10,6 +11,11 @@
 # --args is passed as the script's arguments (comma separated).
 # --out keeps the results folder (guest /out: console.log, rc, ...) at DIR;
 # otherwise a temporary one is removed on success and kept on failure.
+# --systemd boots systemd as PID 1 (tm-vm-test.service runs SCRIPT once the
+# system is up) with targetmgr installed by `meson install` (build-vm/root);
+# --boots N lets the guest reboot N-1 times (QEMU keeps running, the disk
+# overlay survives). --hotplug serves the guest's hot-add/remove requests
+# (hotplug.py) over a QMP socket.
 # Exit status: the guest script's, 124 on timeout, 125 if the guest left none.
 set -euo pipefail
 
@@ -21,11 +27,11 @@ die() {
 	exit 2
 }
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,/^set /s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" | grep -v '^set ' >&2
 	exit 2
 }
 
-script='' timeout=900 qmp='' args='' out='' mem=2048
+script='' timeout=900 qmp='' args='' out='' mem=2048 systemd=0 boots=1 hotplug=0
 disks=()
 while (($#)); do
 	case $1 in
@@ -35,6 +41,9 @@ while (($#)); do
 	--args) args=${2:?} && shift 2 ;;
 	--out) out=${2:?} && shift 2 ;;
 	--mem) mem=${2:?} && shift 2 ;;
+	--systemd) systemd=1 && shift ;;
+	--boots) boots=${2:?} && shift 2 ;;
+	--hotplug) hotplug=1 && shift ;;
 	-h | --help) usage ;;
 	-*) die "unknown option $1" ;;
 	*)
@@ -45,6 +54,8 @@ while (($#)); do
 done
 [[ -n $script ]] || usage
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout needs seconds"
+[[ $boots =~ ^[1-9]$ ]] || die "--boots needs 1 to 9"
+((boots == 1 || systemd)) || die "--boots needs --systemd"
 [[ $args =~ ^[^[:space:]]*$ ]] || die "--args must not contain white space (kernel command line)"
 
 repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
@@ -68,11 +79,12 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 
 img=$(bash "$here/image.sh")
+((systemd)) && bash "$here/install-root.sh" "$repo"
 
 if [[ -n $out ]]; then
 	mkdir -p "$out"
 	res=$(realpath "$out")
-	rm -f "$res/rc" "$res/console.log" "$res/boot-seconds"
+	rm -rf "$res/rc" "$res/console.log" "$res/boot-seconds" "$res/reboot-requested" "$res/hotplug"
 	keep=1
 else
 	res=$(mktemp -d "${TMPDIR:-/tmp}/targetmgr-vm.XXXXXX")
@@ -81,13 +93,21 @@ fi
 diskdir=$(mktemp -d "${TMPDIR:-/tmp}/targetmgr-vm-disks.XXXXXX")
 trap 'rm -rf "$diskdir"' EXIT
 
+cmdline="root=LABEL=tmroot rw console=ttyS0 tm.script=$rel${args:+ tm.args=$args} quiet panic=-1"
+if ((systemd)); then
+	# systemd prints only failures on the console the TAP output goes to.
+	cmdline+=" tm.boots=$boots systemd.show_status=error"
+else
+	cmdline+=" init=/sbin/tm-vm-init"
+fi
 qemu=(
 	qemu-system-x86_64
 	-accel "tcg,thread=multi" -cpu max -smp 2 -m "$mem"
-	-nographic -no-reboot -nic none -vga none
+	-nographic -nic none -vga none
 	-kernel "$img/vmlinuz" -initrd "$img/initrd.img"
-	-append "root=LABEL=tmroot rw console=ttyS0 init=/sbin/tm-vm-init tm.script=$rel${args:+ tm.args=$args} quiet panic=-1"
-	# snapshot=on: writes go to a temporary overlay, root.img never changes.
+	-append "$cmdline"
+	# snapshot=on: writes go to a temporary overlay, root.img never changes. The overlay
+	# lives as long as QEMU, so a guest reboot (--boots) finds what the first boot wrote.
 	-drive "file=$img/root.img,format=raw,if=virtio,snapshot=on"
 	-virtfs "local,path=$repo,mount_tag=work,security_model=none"
 	-virtfs "local,path=$res,mount_tag=out,security_model=none"
@@ -102,6 +122,12 @@ for d in "${disks[@]}"; do
 		-device "virtio-blk-pci,drive=disk$i,serial=$serial")
 	i=$((i + 1))
 done
+# A reboot ends QEMU unless the guest may reboot; the guest-side runner then refuses
+# a boot beyond --boots, so a reboot loop still ends.
+((boots > 1)) || qemu+=(-no-reboot)
+if ((hotplug)) && [[ -z $qmp ]]; then
+	qmp=$diskdir/qmp.sock
+fi
 [[ -z $qmp ]] || qemu+=(-qmp "unix:$qmp,server=on,wait=off")
 
 log "booting $(cat "$img/kver") for $rel (timeout ${timeout}s, results $res)"
@@ -109,6 +135,12 @@ start=$(date +%s.%N)
 # The serial console streams to stdout and into serial.log; stdin is not the
 # terminal so QEMU never puts it into raw mode. --foreground keeps QEMU in
 # our process group so Ctrl-C or a CI kill of the group reaches it.
+if ((hotplug)); then
+	# Serves the guest's requests in $res/hotplug until QEMU is gone.
+	python3 "$here/hotplug.py" "$qmp" "$res/hotplug" "$diskdir" &
+	hotplug_pid=$!
+	trap 'kill "$hotplug_pid" 2>/dev/null; rm -rf "$diskdir"' EXIT
+fi
 set +e
 timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$res/serial.log"
 st=${PIPESTATUS[0]}

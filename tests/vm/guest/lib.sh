@@ -181,3 +181,89 @@ cfs_tree() {
 	find "$CFS/target" \( -name statistics -o -name fabric_statistics \) -prune -o \
 		\( -type d -o -type l \) -print | sort
 }
+
+# --- systemd mode (run-vm.sh --systemd) ----------------------------------------------------
+
+VM_STATE=/var/lib/tm-vm # on the root disk: a guest reboot keeps it
+INSTALL_ROOT=/work/build-vm/root
+
+# TAP numbering goes on across the boots of one run (vm_reboot saves it).
+if [[ ${TM_VM_BOOT:-1} -gt 1 && -f $VM_STATE/tap ]]; then
+	read -r tap_n tap_failed <"$VM_STATE/tap"
+fi
+
+# vm_reboot: the script ends here (the caller exits 0 next) and the guest reboots; the
+# same script runs again with TM_VM_BOOT one higher. Needs run-vm.sh --boots 2 or more.
+vm_reboot() {
+	mkdir -p "$VM_STATE"
+	echo "$tap_n $tap_failed" >"$VM_STATE/tap"
+	: >/run/tm-vm-reboot
+}
+
+# install_targetmgr: copies what `meson install --destdir` put in build-vm/root (run-vm.sh
+# --systemd makes it) onto /, then makes systemd and udev read the new units and rules.
+# --keep-directory-symlink: /lib is a link to usr/lib in Debian 12.
+install_targetmgr() {
+	[[ -x $INSTALL_ROOT/usr/sbin/targetmgr ]] || return 1
+	tar -C "$INSTALL_ROOT" -cf - . |
+		tar -C / -xf - --keep-directory-symlink --no-overwrite-dir --no-same-owner &&
+		systemctl daemon-reload && udevadm control --reload
+}
+
+# installed_files PATTERN: the paths (on the guest's /) of the installed files whose name
+# matches the glob PATTERN, e.g. '*.service'.
+installed_files() {
+	(cd "$INSTALL_ROOT" && find . -name "$1" \( -type f -o -type l \) | sed 's|^\.||' | sort)
+}
+
+# unit_uptime UNIT [PROPERTY]: the guest uptime in seconds (2 decimals) of a unit timestamp
+# (ActiveEnterTimestampMonotonic by default); empty when it never happened.
+unit_uptime() {
+	local us
+	us=$(systemctl show -P "${2:-ActiveEnterTimestampMonotonic}" "$1" 2>/dev/null)
+	[[ $us =~ ^[1-9][0-9]*$ ]] && printf '%d.%02d\n' $((us / 1000000)) $((us % 1000000 / 10000))
+}
+
+# uptime_now: the guest uptime in seconds.
+uptime_now() {
+	local up _
+	read -r up _ </proc/uptime
+	echo "$up"
+}
+
+# wait_for TEST SECS: polls the function TEST every 10 ms until it holds and prints the
+# uptime then; fails after SECS. No process per poll: /proc/uptime has two decimals.
+wait_for() {
+	local up _ deadline
+	read -r up _ </proc/uptime
+	deadline=$((10#${up/./} + $2 * 100))
+	while ! "$1"; do
+		read -r up _ </proc/uptime
+		((10#${up/./} > deadline)) && return 1
+		sleep 0.01
+	done
+	read -r up _ </proc/uptime
+	echo "$up"
+}
+# secs_between A B: B - A, two decimals.
+secs_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# below LIMIT X: X is a number below LIMIT.
+below() { awk -v x="$2" -v l="$1" 'BEGIN { exit !(x ~ /^-?[0-9.]+$/ && x < l) }'; }
+
+# hotplug_add SERIAL SIZE / hotplug_del SERIAL: the host hot-adds or removes a virtio-blk
+# disk through QMP (run-vm.sh --hotplug, tests/vm/hotplug.py). Returns when QEMU has done
+# it (for del: when the guest has released the device); fails with the host's error.
+hotplug_request() {
+	local dir=/out/hotplug n answer i
+	mkdir -p "$dir"
+	n=$(($(find "$dir" -maxdepth 1 -name '*.req' | wc -l) + 1))
+	printf '%s\n' "$*" >"$dir/.$n.req" && mv "$dir/.$n.req" "$dir/$n.req" || return 1
+	for i in $(seq 1 1200); do
+		[[ -f $dir/$n.done ]] && break
+		sleep 0.05
+	done
+	answer=$(cat "$dir/$n.done" 2>/dev/null) || answer="error: no answer from the host in 60 s"
+	[[ $answer == ok ]] || { echo "hotplug $*: $answer" >&2; return 1; }
+}
+hotplug_add() { hotplug_request add "$1" "$(numfmt --from=iec "$2")"; }
+hotplug_del() { hotplug_request del "$1"; }
