@@ -95,8 +95,9 @@ trap 'rm -rf "$diskdir"' EXIT
 
 cmdline="root=LABEL=tmroot rw console=ttyS0 tm.script=$rel${args:+ tm.args=$args} quiet panic=-1"
 if ((systemd)); then
-	# systemd prints only failures on the console the TAP output goes to.
-	cmdline+=" tm.boots=$boots systemd.show_status=error"
+	# The image has systemd but not systemd-sysv (no /sbin/init): name it. systemd prints
+	# only failures on the console the TAP output goes to.
+	cmdline+=" init=/lib/systemd/systemd tm.boots=$boots systemd.show_status=error"
 else
 	cmdline+=" init=/sbin/tm-vm-init"
 fi
