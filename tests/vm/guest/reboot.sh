@@ -22,7 +22,8 @@ boot1() {
 	local units=() u
 	mapfile -t units < <(installed_files '*.service')
 	echo "# installed units: ${units[*]}"
-	check "systemd-analyze verify accepts the installed units" systemd-analyze verify "${units[@]}"
+	# --man=no: the guest has no man-db to look the Documentation= pages up with.
+	check "systemd-analyze verify accepts the installed units" systemd-analyze verify --man=no "${units[@]}"
 	if udevadm verify --help >/dev/null 2>&1; then
 		local rules=()
 		mapfile -t rules < <(installed_files '*.rules')
