@@ -102,7 +102,7 @@ proc_figures() {
 }
 
 steady_ok=0 serial_ok=0 leave_ok=0 add_ok=0 del_ok=0 luns_ok=0
-latencies=() leave_latencies=() first='' bad=''
+latencies=() leave_latencies=() first='' bad='' anon_trend=''
 for cycle in $(seq 1 "$CYCLES"); do
 	udevadm monitor --udev --subsystem-match=block >/tmp/udev.$cycle.log 2>&1 &
 	mon=$!
@@ -159,6 +159,7 @@ for cycle in $(seq 1 "$CYCLES"); do
 	else
 		bad+=" steady@$cycle"
 	fi
+	anon_trend+=" $(awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status")"
 	if ((cycle == 1)); then
 		first=$(proc_figures "$pid")
 		echo "# after cycle 1: udev add -> LUN live ${latencies[0]} s; RSS/anon (kB) and fds: $first"
@@ -182,6 +183,7 @@ is "hot-remove takes LUN $HP_LUN out of the target, all cycles" "$leave_ok" "$CY
 is "LUN 0 reads and writes and the session stays the same, all cycles" "$steady_ok" "$CYCLES"
 is "targetmgrd was not restarted" "$(systemctl show -P MainPID targetmgrd.service)" "$pid"
 echo "# targetmgrd RSS kB, anonymous RSS kB, open fds: after cycle 1: $first; after cycle $CYCLES: $last"
+echo "# targetmgrd anonymous RSS (kB) after each cycle:$anon_trend"
 is "targetmgrd open fds after $CYCLES cycles = after the first" "${last##* }" "${first##* }"
 read -r _ anon1 _ <<<"$first"
 read -r _ anon2 _ <<<"$last"
