@@ -254,11 +254,11 @@ below() { awk -v x="$2" -v l="$1" 'BEGIN { exit !(x ~ /^-?[0-9.]+$/ && x < l) }'
 # disk through QMP (run-vm.sh --hotplug, tests/vm/hotplug.py). Returns when QEMU has done
 # it (for del: when the guest has released the device); fails with the host's error.
 hotplug_request() {
-	local dir=/out/hotplug n answer i
+	local dir=/out/hotplug n answer
 	mkdir -p "$dir"
 	n=$(($(find "$dir" -maxdepth 1 -name '*.req' | wc -l) + 1))
 	printf '%s\n' "$*" >"$dir/.$n.req" && mv "$dir/.$n.req" "$dir/$n.req" || return 1
-	for i in $(seq 1 1200); do
+	for _ in $(seq 1 1200); do
 		[[ -f $dir/$n.done ]] && break
 		sleep 0.05
 	done

@@ -19,7 +19,7 @@ LUN2=/dev/disk/by-id/virtio-REBOOT1
 boot1() {
 	check "meson-installed tree copied onto / (daemon-reload, udev reload)" install_targetmgr
 	TM=$(command -v targetmgr) || TM=/usr/sbin/targetmgr
-	local units=() u
+	local units=()
 	mapfile -t units < <(installed_files '*.service')
 	echo "# installed units: ${units[*]}"
 	# --man=no: the guest has no man-db to look the Documentation= pages up with.
@@ -65,6 +65,8 @@ CONF
 	check "write 4 MiB raw to LUN 2 (the virtio disk)" \
 		dd if=/dev/urandom of="$d2" bs=1M count=4 oflag=direct status=none
 	head -c 4M "$d2" | sha256sum >"$VM_STATE/lun2.sha"
+	# A persistent journal, so that boot 2 can show how boot 1 shut down.
+	mkdir -p /var/log/journal && journalctl --flush
 	date +%s.%N >"$VM_STATE/reboot-at"
 	echo "# boot 1 done at uptime $(uptime_now) s: rebooting"
 	vm_reboot
@@ -72,14 +74,13 @@ CONF
 
 boot2() {
 	local t_data t_reboot
-	TM=$(command -v targetmgr) || TM=/usr/sbin/targetmgr
 	# Nothing is run by hand before these checks: the boot did everything.
 	is "targetmgr.service is active after the reboot" "$(systemctl is-active targetmgr.service)" active
 	is "targetmgr.service succeeded" "$(systemctl show -P Result targetmgr.service)" success
 	check "the target is in configfs again" test -d "$CFS/target/iscsi/$T/tpgt_1/lun/lun_1"
 	check "the initiator logged in again by itself" bash -c "iscsiadm -m session | grep -q '$T'"
 	check "$MNT is mounted again (_netdev)" mountpoint -q "$MNT"
-	local src want
+	local src
 	src=$(findmnt -n -o SOURCE "$MNT")
 	is "$MNT comes from iSCSI LUN 1" "$(readlink -f "$src")" "$(lun_dev "$T" 1)"
 	is "the file reads back with the same sha256" "$(sha256sum <"$MNT/data.bin" 2>&1)" "$(cat "$VM_STATE/data.sha")"
@@ -101,14 +102,16 @@ boot2() {
 	fi
 
 	t_reboot=$(cat "$VM_STATE/reboot-at")
-	echo "# boot 2 timings (guest uptime, s): kernel->systemd $(unit_uptime sysinit.target)" \
-		"(sysinit), targetmgr.service $(unit_uptime targetmgr.service)," \
+	echo "# boot 2 timings (guest uptime, s): sysinit.target $(unit_uptime sysinit.target)," \
+		"targetmgr.service $(unit_uptime targetmgr.service)," \
 		"open-iscsi logins $(unit_uptime open-iscsi.service)," \
 		"$MNT mounted $(unit_uptime "$(systemd-escape -p --suffix=mount "$MNT")")," \
 		"multi-user.target $(unit_uptime multi-user.target), data verified $(uptime_now)"
 	echo "# reboot to data read back: $(secs_between "$t_reboot" "$t_data") s" \
 		"(guest wall clock, from the reboot request on boot 1, shutdown included)"
 	journalctl -b -u targetmgr.service -o cat --no-pager | sed 's/^/#   targetmgr.service: /' | tail -n 10
+	echo "# the end of boot 1 (its shutdown), guest uptime:"
+	journalctl -b -1 -o short-monotonic --no-pager 2>&1 | tail -n 25 | sed 's/^/#   /'
 	tap_done
 }
 
