@@ -18,7 +18,7 @@ LUN2=/dev/disk/by-id/virtio-REBOOT1
 
 boot1() {
 	check "meson-installed tree copied onto / (daemon-reload, udev reload)" install_targetmgr
-	TM=$(command -v targetmgr) || TM=/usr/sbin/targetmgr
+	is "targetmgr is installed where the units run it" "$(command -v targetmgr)" /usr/sbin/targetmgr
 	local units=()
 	mapfile -t units < <(installed_files '*.service')
 	echo "# installed units: ${units[*]}"
