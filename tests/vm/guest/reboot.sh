@@ -46,7 +46,7 @@ CONF
 	check "systemctl enable --now ${enable[*]}" systemctl enable --now "${enable[@]}"
 	is "targetmgr.service is active" "$(systemctl is-active targetmgr.service)" active
 	systemctl -q is-active targetmgr.service ||
-		journalctl -b -u targetmgr.service -o cat --no-pager | tail -n 15 | sed 's/^/#   /'
+		journalctl -b -u targetmgr.service -o cat --no-pager | tail -n 40 | sed 's/^/#   /'
 	check "open-iscsi boot logins enabled" systemctl enable iscsid.socket open-iscsi.service
 
 	check "discovery lists the target" bash -c "iscsiadm -m discovery -t sendtargets -p $PORTAL | grep -q '$T'"
