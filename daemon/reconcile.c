@@ -149,8 +149,15 @@ int daemon_load_files(struct daemon *d)
 		return -ENOMEM;
 	r = snapshot_read(d->config_path, &s, &diags);
 	if (r >= 0 && d->have_good && diags.n_errors == 0 && snapshot_equal(&s, &d->good)) {
+		/* Nothing to apply; but files fixed back to the last good text end a rejection. */
 		snapshot_clear(&s);
 		tm_diags_clear(&diags);
+		if (!d->load_ok) {
+			strv_free(&d->load_diags, &d->n_load_diags);
+			d->load_usec = now_usec();
+			d->load_ok = true;
+			log_info("read %s: back to the target files being served", d->config_path);
+		}
 		return 0;
 	}
 	/* What will be applied is what is in memory: check exactly that. */

@@ -114,6 +114,18 @@ waiting_conf() {
 	waits_for '.target_files.result == "accepted" and (.waiting | length) == 3'
 }
 
+@test "a broken edit reverted to the last good text is accepted again" {
+	waiting_conf
+	start_daemon
+	cp "$T/conf/a.conf" "$T/a.good"
+	echo "lun 3 = " >>"$T/conf/a.conf"
+	waits_for '.target_files.result == "rejected"'
+	cp "$T/a.good" "$T/conf/a.conf"
+	waits_for '.target_files.result == "accepted" and (.target_files.diagnostics | length) == 0'
+	run tm status
+	[[ $output != *"REJECTED"* ]]
+}
+
 @test "unknown requests get an error; SIGTERM stops the daemon with status 0" {
 	echo "# nothing declared" | conf a.conf
 	start_daemon
