@@ -65,6 +65,12 @@ int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config 
 
 /* Loads modules and mounts configfs when the root is the real one (apply only). */
 int cli_prepare_kernel(struct tm_cli *cli);
+/*
+ * Parses and verifies target file text that cmd wrote, as `check` would without looking at
+ * the host, and logs each error as a bug to report.  Returns the number of errors (1 when it
+ * could not check).
+ */
+size_t cli_self_check(const char *cmd, const char *name, const char *text);
 
 /* Opens configfs and reads the running state (want may be NULL). */
 int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **ret_cfs,

@@ -307,3 +307,25 @@ int cli_execute_plan(struct tm_cli *cli, struct cli_plan_ctx *ctx)
 		log_error_errno(r, "cannot update the ownership ledger in %s", cli->state_dir);
 	return TM_EXIT_OK;
 }
+
+size_t cli_self_check(const char *cmd, const char *name, const char *text)
+{
+	_cleanup_config_ struct tm_config *c = tm_config_new();
+	struct tm_diags d = {0};
+	size_t n = 0;
+
+	if (!c)
+		return 1;
+	if (tm_parse_string(name, text, c, &d) >= 0 && d.n_errors == 0)
+		tm_verify(c, 0, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.v[i].severity != TM_ERROR)
+			continue;
+		log_msg("%s: error: the output does not pass 'targetmgr check' (please report "
+			"this): %s:%u: %s",
+			cmd, name, d.v[i].line, d.v[i].message);
+		n++;
+	}
+	tm_diags_clear(&d);
+	return n;
+}

@@ -79,28 +79,6 @@ static int render(const struct tm_config *c, const struct tm_save_options *so, c
 	return r;
 }
 
-/* Errors if the output would not pass `check` (a bug in an importer or the writer). */
-static size_t self_check(const char *name, const char *text)
-{
-	_cleanup_config_ struct tm_config *c = tm_config_new();
-	struct tm_diags d = {0};
-	size_t n = 0;
-
-	if (!c)
-		return 1;
-	if (tm_parse_string(name, text, c, &d) >= 0 && d.n_errors == 0)
-		tm_verify(c, 0, &d);
-	for (size_t i = 0; i < d.n; i++)
-		if (d.v[i].severity == TM_ERROR) {
-			log_msg("import: error: the output does not pass 'targetmgr check' (please "
-				"report this): %s:%u: %s",
-				name, d.v[i].line, d.v[i].message);
-			n++;
-		}
-	tm_diags_clear(&d);
-	return n;
-}
-
 static bool has_secret(const struct tm_settings *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -281,7 +259,8 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 			}
 	tm_diags_print(&d, stderr);
 	for (size_t i = 0; i < n_out; i++)
-		errors += self_check(out[i].name ? out[i].name : "<stdout>", out[i].text);
+		errors +=
+		    cli_self_check("import", out[i].name ? out[i].name : "<stdout>", out[i].text);
 	if (d.n_errors > 0 || errors > 0) {
 		log_msg("import: %zu error(s)%s: nothing written", d.n_errors + errors,
 			strict ? " (--strict)" : "");

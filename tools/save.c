@@ -186,32 +186,6 @@ static void warn_extra_tpgs(struct tm_cfs *cfs, const struct tm_target *t)
 			t->iqn, n, t->tpgt);
 }
 
-/* Parses and verifies the output as `check` would (without looking at the host); prints the
-   errors.  Returns the number of errors. */
-static size_t self_check(const char *name, const char *text)
-{
-	_cleanup_config_ struct tm_config *c = tm_config_new();
-	struct tm_diags d = {0};
-	size_t n = 0;
-	int r;
-
-	if (!c)
-		return 0;
-	r = tm_parse_string(name, text, c, &d);
-	if (r >= 0 && d.n_errors == 0)
-		tm_verify(c, 0, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		if (d.v[i].severity != TM_ERROR)
-			continue;
-		log_msg("save: error: the output does not pass 'targetmgr check' (please report "
-			"this): %s:%u: %s",
-			name, d.v[i].line, d.v[i].message);
-		n++;
-	}
-	tm_diags_clear(&d);
-	return n;
-}
-
 /* A new 0600 file next to path, synced, renamed over path. */
 static int write_file(const char *path, const char *buf, size_t len)
 {
@@ -314,7 +288,7 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 		log_msg("save: %zu target(s) made by other tools left out; --all saves them too",
 			left_out);
 
-	errors = self_check(to_stdout ? "<stdout>" : opts.output, buf);
+	errors = cli_self_check("save", to_stdout ? "<stdout>" : opts.output, buf);
 	r = to_stdout ? write_stdout(buf, len) : write_file(opts.output, buf, len);
 	if (r < 0) {
 		log_error_errno(r, "cannot write %s",
