@@ -17,11 +17,13 @@ img_size=2G
 # Guest packages. libkmod2/libmount1/libinih1 are targetmgr's runtime
 # libraries so host-built binaries run in the guest as they are; fio drives
 # I/O during online changes; python3-rtslib-fb's targetctl is the benchmark's
-# reference.
+# reference; multipath-tools shows ALUA paths; pacemaker, corosync and
+# resource-agents (ocf-tester, ocf-shellfuncs) run the HA agent's cluster.
 packages=(
 	linux-image-amd64 initramfs-tools udev kmod systemd open-iscsi
 	libiscsi-bin e2fsprogs util-linux iproute2 procps strace sg3-utils jq
 	libkmod2 libmount1 libinih1 bash coreutils fio python3-rtslib-fb tgt targetcli-fb libjson-c5
+	multipath-tools pacemaker corosync resource-agents
 )
 
 t0=$(date +%s)
@@ -186,6 +188,11 @@ build() {
 	for unit in tgt.service rtslib-fb-targetctl.service; do
 		ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 	done
+	# Cluster and multipath daemons start only in the scenarios that need them: enabled at
+	# boot, corosync and pacemaker would fail without a cluster configuration, and multipathd
+	# would claim the iSCSI disks the other scenarios mount.
+	chroot "$rootfs" systemctl disable --quiet corosync.service pacemaker.service \
+		multipathd.service multipathd.socket >&2
 	printf 'tm-vm\n' >"$rootfs/etc/hostname"
 	printf '127.0.0.1\tlocalhost tm-vm\n::1\t\tlocalhost ip6-localhost\n' >"$rootfs/etc/hosts"
 	printf 'LABEL=tmroot / ext4 rw,errors=remount-ro 0 1\n' >"$rootfs/etc/fstab"
