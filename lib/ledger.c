@@ -147,27 +147,32 @@ static int ledger_save(struct tm_ledger *l)
 	return 0;
 }
 
-static bool declared(const struct tm_config *want, const char *entry)
+/* Whether c holds the object an entry names; a shared backstore counts only with shared. */
+static bool holds(const struct tm_config *c, const char *entry, bool shared)
 {
 	const char *name;
 
 	if ((name = startswith(entry, "target ")))
-		return tm_config_find_target(want, name) != NULL;
+		return tm_config_find_target(c, name) != NULL;
 	if ((name = startswith(entry, "backstore "))) {
 		const char *slash = strchr(name, '/');
 		_cleanup_free_ char *hba = slash ? strndup(name, (size_t)(slash - name)) : NULL;
-		return hba && tm_config_find_backstore(want, hba, slash + 1) != NULL;
+		const struct tm_backstore *b =
+		    hba ? tm_config_find_backstore(c, hba, slash + 1) : NULL;
+		return b && (shared || !b->shared);
 	}
 	return false;
 }
 
-int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
+int tm_ledger_keep_only_in(struct tm_ledger *l, const struct tm_config *want,
+			   const struct tm_config *scope)
 {
 	_cleanup_free_ char *path = NULL;
 	size_t kept = 0;
 
 	for (size_t i = 0; i < l->n_entries; i++) {
-		if (declared(want, l->entries[i]))
+		if (holds(want, l->entries[i], true) ||
+		    (scope && !holds(scope, l->entries[i], false)))
 			l->entries[kept++] = l->entries[i];
 		else
 			free(l->entries[i]);
@@ -185,6 +190,11 @@ int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
 	if (!path)
 		return -ENOMEM;
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
+{
+	return tm_ledger_keep_only_in(l, want, NULL);
 }
 
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)

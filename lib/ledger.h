@@ -45,5 +45,13 @@ int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want);
  */
 int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want);
 
+/*
+ * The same after a scoped plan (--target) ran: only the entries of objects scope (the scoped
+ * running state, tm_scan_scoped()) holds are candidates, and of backstores only those no LUN
+ * outside the scope links: the other targets' entries stay.
+ */
+int tm_ledger_keep_only_in(struct tm_ledger *l, const struct tm_config *want,
+			   const struct tm_config *scope);
+
 /* Planner callback (struct tm_plan_options.owned). */
 bool tm_ledger_owned_cb(void *ledger, enum tm_obj_kind kind, const char *name);

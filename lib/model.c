@@ -103,17 +103,20 @@ static void target_free(struct tm_target *t)
 	tm_hashmap_clear(&t->portal_index);
 }
 
+static void backstore_free(struct tm_backstore *b)
+{
+	free(b->hba);
+	free(b->name);
+	free(b->path);
+	free(b->serial);
+	tm_settings_clear(&b->settings);
+}
+
 static void config_free(struct tm_config *c)
 {
 	tm_config_unindex(c);
-	for (size_t i = 0; i < c->n_backstores; i++) {
-		struct tm_backstore *b = &c->backstores[i];
-		free(b->hba);
-		free(b->name);
-		free(b->path);
-		free(b->serial);
-		tm_settings_clear(&b->settings);
-	}
+	for (size_t i = 0; i < c->n_backstores; i++)
+		backstore_free(&c->backstores[i]);
 	free(c->backstores);
 	for (size_t i = 0; i < c->n_targets; i++)
 		target_free(&c->targets[i]);
@@ -463,4 +466,62 @@ char *tm_default_serial(const char *backstore_name)
 	uint64_t a = fnv1a64(backstore_name, 0xcbf29ce484222325ULL);
 	uint64_t b = fnv1a64(backstore_name, a ^ 0x9e3779b97f4a7c15ULL);
 	return tm_strdupf("%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+}
+
+static bool named(char *const *iqns, size_t n_iqns, const char *iqn)
+{
+	for (size_t i = 0; i < n_iqns; i++)
+		if (streq(iqns[i], iqn))
+			return true;
+	return false;
+}
+
+int tm_config_narrow(struct tm_config *c, char *const *iqns, size_t n_iqns,
+		     const char **ret_missing)
+{
+	_cleanup_free_ bool *kept = NULL, *linked_outside = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_iqns; i++)
+		if (!tm_config_find_target(c, iqns[i])) {
+			*ret_missing = iqns[i];
+			return -ENOENT;
+		}
+	kept = calloc(c->n_backstores + 1, sizeof(*kept));
+	linked_outside = calloc(c->n_backstores + 1, sizeof(*linked_outside));
+	if (!kept || !linked_outside)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_targets; i++) {
+		const struct tm_target *t = &c->targets[i];
+		bool in_scope = named(iqns, n_iqns, t->iqn);
+
+		for (size_t j = 0; j < t->n_luns; j++) {
+			const struct tm_backstore *b = tm_config_find_backstore(
+			    c, t->luns[j].backstore_hba ?: "", t->luns[j].backstore_name ?: "");
+			if (b)
+				(in_scope ? kept : linked_outside)[b - c->backstores] = true;
+		}
+	}
+
+	/* Positions change below: the indexes go, and are built again at the end. */
+	tm_config_unindex(c);
+	for (size_t i = 0; i < c->n_targets; i++) {
+		if (named(iqns, n_iqns, c->targets[i].iqn))
+			c->targets[n++] = c->targets[i];
+		else
+			target_free(&c->targets[i]);
+	}
+	c->n_targets = n;
+	n = 0;
+	for (size_t i = 0; i < c->n_backstores; i++) {
+		if (!kept[i]) {
+			backstore_free(&c->backstores[i]);
+			continue;
+		}
+		c->backstores[i].shared = linked_outside[i];
+		c->backstores[n++] = c->backstores[i];
+	}
+	c->n_backstores = n;
+	tm_settings_clear(&c->discovery);
+	return tm_config_index(c);
 }

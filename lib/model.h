@@ -69,6 +69,10 @@ struct tm_backstore {
 	bool nullio;   /* RAM disk only: no memory behind it (control rd_nullio=1) */
 	/* Declared: export the device even when the host uses it (see system.h). */
 	bool allow_in_use;
+	/* Scoped commands (--target): a LUN outside the scope links it too (a declared one, see
+	   tm_config_narrow(), or a running one, see tm_scan_scoped()).  Such a backstore is
+	   created when missing, but the scoped plan never changes, recreates or deletes it. */
+	bool shared;
 	char *serial; /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
 	struct tm_settings settings;
 	struct tm_origin origin;
@@ -206,6 +210,15 @@ struct tm_acl *tm_target_find_acl(const struct tm_target *t, const char *initiat
 struct tm_portal *tm_target_find_portal(const struct tm_target *t, const char *address);
 struct tm_mapped_lun *tm_acl_find_mapped_lun(const struct tm_acl *a, unsigned number);
 struct tm_setting *tm_settings_find(const struct tm_settings *s, const char *path);
+
+/*
+ * Narrows a declared config to the targets named in iqns and the backstores their LUNs link,
+ * for the scoped commands (--target); the discovery settings go too (they are the host's, no
+ * target's).  A kept backstore that a dropped target's LUN links is marked shared.  -ENOENT
+ * with *ret_missing set to the first IQN that c does not declare (c unchanged), or -ENOMEM.
+ */
+int tm_config_narrow(struct tm_config *c, char *const *iqns, size_t n_iqns,
+		     const char **ret_missing);
 
 /* Sets path to value, replacing an existing entry of the same path (a secret value it replaces
    is wiped first).  0 or -ENOMEM. */

@@ -141,6 +141,12 @@ static bool backstore_identity_differs(const struct tm_backstore *h, const struc
 	       h->nullio != b->nullio || (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size);
 }
 
+/* A scoped plan's backstore that LUNs outside the scope link (see tm_backstore.shared). */
+static bool is_shared(const struct tm_backstore *h, const struct tm_backstore *b)
+{
+	return (h && h->shared) || (b && b->shared);
+}
+
 /* ---- what goes: decided for every running object before anything is emitted ---- */
 
 static int doom_backstores(struct planner *p, const struct tm_config *want)
@@ -166,7 +172,7 @@ static int doom_backstores(struct planner *p, const struct tm_config *want)
 			if (!b)
 				continue;
 		}
-		if (b && !backstore_identity_differs(h, b))
+		if ((b && !backstore_identity_differs(h, b)) || is_shared(h, b))
 			continue;
 		r = doom(p, h);
 		if (r < 0)
@@ -511,6 +517,8 @@ static int emit_backstore_build(struct planner *p, const struct tm_backstore *b,
 	    .kind = TM_OBJ_BACKSTORE, .phase = phase, .tree = tree, .backstore = b};
 	int r;
 
+	if (h && is_shared(h, b))
+		return 0;
 	if (!h) {
 		r = emit(p, TM_OP_CREATE, TM_OBJ_BACKSTORE, base.phase, tree, &base);
 		if (r < 0)
@@ -670,7 +678,8 @@ static int emit_prepare(struct planner *p)
 		r = add_name(&present, hba);
 		if (r < 0)
 			return r;
-		if (!tm_hba_is_ours(hba) || has_name(&in_use, hba))
+		/* A scoped plan does not know the backstores of the other targets. */
+		if (p->opts->scoped || !tm_hba_is_ours(hba) || has_name(&in_use, hba))
 			continue;
 		r = emit(p, TM_OP_DELETE, TM_OBJ_HBA, TM_PHASE_PREPARE, hba,
 			 &(struct tm_op){.hba = hba});

@@ -108,6 +108,9 @@ struct tm_plan_options {
 	/* Callback telling whether targetmgr owns a running object; NULL: owns everything. */
 	bool (*owned)(void *userdata, enum tm_obj_kind kind, const char *name);
 	void *userdata;
+	/* want and have hold only some targets and their backstores (tm_config_narrow(),
+	   tm_scan_scoped()): no HBA is removed, and shared backstores are left as they are. */
+	bool scoped;
 };
 
 /*

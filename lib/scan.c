@@ -361,12 +361,10 @@ static int backstore_job(void *userdata, size_t i)
 			      &j->c->backstores[i]);
 }
 
-static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c)
+/* The HBA directories of the plugins targetmgr models, into c->hbas. */
+static int scan_hbas(struct tm_cfs *cfs, struct tm_config *c)
 {
 	_cleanup_strv_ char **hbas = NULL;
-	_cleanup_free_ struct backstore_ref *refs = NULL;
-	char ***lists = NULL;
-	size_t n_lists = 0, n = 0;
 	int r;
 
 	r = tm_cfs_list(cfs, TM_LAYOUT_CORE, TM_CFS_DIR, &hbas);
@@ -374,21 +372,36 @@ static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, str
 		return 0; /* target_core_mod not loaded */
 	if (r < 0)
 		return r;
-
-	/* First the structure (one listing per HBA), then every backstore at once. */
 	for (char **h = hbas; *h; h++) {
-		_cleanup_free_ char *dir = NULL;
-		char **names = NULL, ***slot;
 		int type = hba_type(*h);
 
-		r = type == -ENOMEM ? type : 0;
-		if (r < 0)
-			goto out;
+		if (type == -ENOMEM)
+			return type;
 		if (type < 0)
 			continue; /* pscsi, user (TCMU), alua/, ...: not ours to model */
 		r = tm_strv_push(&c->hbas, &c->n_hbas, *h);
 		if (r < 0)
-			goto out;
+			return r;
+	}
+	return 0;
+}
+
+static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c)
+{
+	_cleanup_free_ struct backstore_ref *refs = NULL;
+	char ***lists = NULL;
+	size_t n_lists = 0, n = 0;
+	int r;
+
+	r = scan_hbas(cfs, c);
+	if (r < 0)
+		return r;
+
+	/* First the structure (one listing per HBA), then every backstore at once. */
+	for (char **h = c->hbas; h < c->hbas + c->n_hbas; h++) {
+		_cleanup_free_ char *dir = NULL;
+		char **names = NULL, ***slot;
+
 		dir = tm_layout_hba(*h);
 		r = dir ? tm_cfs_list(cfs, dir, TM_CFS_DIR, &names) : -ENOMEM;
 		if (r == -ENOENT)
@@ -835,6 +848,160 @@ static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct
 		return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, &want->discovery, NULL,
 				     &c->discovery);
 	return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, NULL, discovery_default, &c->discovery);
+}
+
+/* ---- scoped: some targets and their backstores ---- */
+
+/*
+ * How many LUNs, of any fabric, link a backstore: the kernel's export_count
+ * (target_core_stat.c, "ports" of the scsi_dev statistics group).  -ENOENT where the tree has
+ * no such attribute.
+ */
+#define BACKSTORE_EXPORTS "statistics/scsi_dev/ports"
+
+static int read_exports(struct tm_cfs *cfs, const struct tm_backstore *b, unsigned long long *ret)
+{
+	_cleanup_free_ char *dir = tm_layout_backstore(b->hba, b->name), *p = NULL, *v = NULL;
+	int r;
+
+	p = dir ? tm_layout_join(dir, BACKSTORE_EXPORTS) : NULL;
+	if (!p)
+		return -ENOMEM;
+	r = tm_cfs_read(cfs, p, &v);
+	if (r < 0)
+		return r;
+	return parse_number(v, ULLONG_MAX, ret);
+}
+
+/* A backstore a LUN outside the scanned targets links: the kernel counts more LUNs linking it
+   than the scanned targets have. */
+static int mark_shared(struct tm_cfs *cfs, struct tm_backstore *b, const struct tm_config *c)
+{
+	unsigned long long exports, inside = 0;
+	int r = read_exports(cfs, b, &exports);
+
+	if (r == -ENOENT || r == -EINVAL)
+		return 0; /* not told: only the declarations say (tm_config_narrow()) */
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n_targets; i++)
+		for (size_t j = 0; j < c->targets[i].n_luns; j++) {
+			const struct tm_lun *l = &c->targets[i].luns[j];
+			inside += streq_ptr(l->backstore_hba, b->hba) &&
+				  streq_ptr(l->backstore_name, b->name);
+		}
+	b->shared = exports > inside;
+	return 0;
+}
+
+/* Adds hba/name to refs unless it is there already or not of a plugin targetmgr models. */
+static int add_ref(struct backstore_ref **refs, size_t *n, const char *hba, const char *name)
+{
+	struct backstore_ref *ref;
+	int type;
+
+	if (!hba || !name)
+		return 0;
+	type = hba_type(hba);
+	if (type == -ENOMEM)
+		return type;
+	if (type < 0)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if (streq((*refs)[i].hba, hba) && streq((*refs)[i].name, name))
+			return 0;
+	ref = TM_PUSH(*refs, *n);
+	if (!ref)
+		return -ENOMEM;
+	*ref = (struct backstore_ref){hba, name};
+	return 0;
+}
+
+/* The backstores the scanned targets' LUNs link and those want declares, where they exist. */
+static int scan_scoped_backstores(struct tm_cfs *cfs, const struct tm_config *want,
+				  struct tm_config *c)
+{
+	_cleanup_free_ struct backstore_ref *refs = NULL;
+	size_t n = 0, present = 0;
+	int r;
+
+	r = scan_hbas(cfs, c);
+	for (size_t i = 0; r >= 0 && i < c->n_targets; i++)
+		for (size_t j = 0; r >= 0 && j < c->targets[i].n_luns; j++)
+			r = add_ref(&refs, &n, c->targets[i].luns[j].backstore_hba,
+				    c->targets[i].luns[j].backstore_name);
+	for (size_t i = 0; r >= 0 && want && i < want->n_backstores; i++)
+		r = add_ref(&refs, &n, want->backstores[i].hba, want->backstores[i].name);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		_cleanup_free_ char *dir = tm_layout_backstore(refs[i].hba, refs[i].name);
+
+		r = dir ? tm_cfs_exists(cfs, dir) : -ENOMEM;
+		if (r > 0)
+			refs[present++] = refs[i];
+	}
+	if (r < 0 || present == 0)
+		return r < 0 ? r : 0;
+
+	c->backstores = calloc(present, sizeof(*c->backstores));
+	if (!c->backstores)
+		return -ENOMEM;
+	c->n_backstores = present;
+	r = tm_parallel_for(present, SCAN_WORKERS, backstore_job,
+			    &(struct backstore_job){cfs, want, c, refs});
+	for (size_t i = 0; r >= 0 && i < present; i++)
+		r = mark_shared(cfs, &c->backstores[i], c);
+	return r;
+}
+
+int tm_scan_scoped(struct tm_cfs *cfs, const struct tm_config *want, char *const *iqns,
+		   size_t n_iqns, struct tm_config **ret)
+{
+	_cleanup_config_ struct tm_config *c = tm_config_new();
+	_cleanup_free_ char **present = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	r = tm_cfs_exists(cfs, TM_LAYOUT_ISCSI);
+	if (r < 0)
+		return r;
+	c->has_iscsi_fabric = r > 0;
+	for (size_t i = 0; c->has_iscsi_fabric && i < n_iqns; i++) {
+		_cleanup_free_ char *dir = NULL;
+		bool again = false;
+
+		for (size_t j = 0; j < i; j++)
+			again = again || streq(iqns[j], iqns[i]);
+		if (again)
+			continue;
+		dir = tm_layout_wwn(iqns[i]);
+		r = dir ? tm_cfs_exists(cfs, dir) : -ENOMEM;
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		if (!TM_PUSH(present, n))
+			return -ENOMEM;
+		present[n - 1] = iqns[i];
+	}
+	if (n > 0) {
+		c->targets = calloc(n, sizeof(*c->targets));
+		if (!c->targets)
+			return -ENOMEM;
+		c->n_targets = n;
+		r = tm_parallel_for(n, SCAN_WORKERS, target_job,
+				    &(struct target_job){cfs, want, c, present});
+		if (r < 0)
+			return r;
+	}
+	r = scan_scoped_backstores(cfs, want, c);
+	if (r >= 0)
+		r = tm_config_index(c);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(c);
+	return 0;
 }
 
 int tm_scan(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config **ret)

@@ -18,3 +18,13 @@
  * A configfs without target/ (modules not loaded) gives an empty model, not an error.
  */
 int tm_scan(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config **ret);
+
+/*
+ * The scoped scan (--target): only the targets named in iqns that exist, the backstores
+ * their LUNs link and those want declares (where they exist), and the HBA directories; never
+ * the other targets, backstores or the discovery settings.  A backstore that LUNs outside
+ * these targets link too, as the kernel counts them, is marked shared.  The reads grow with
+ * the named targets, not with everything LIO serves.
+ */
+int tm_scan_scoped(struct tm_cfs *cfs, const struct tm_config *want, char *const *iqns,
+		   size_t n_iqns, struct tm_config **ret);

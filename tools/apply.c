@@ -10,7 +10,8 @@ int tm_cmd_apply(struct tm_cli *cli, int argc, char **argv)
 	struct cli_command_opts opts;
 	int r;
 
-	r = cli_parse_command(cli, "apply", CLI_OPT_ADOPT | CLI_OPT_FORCE, argc, argv, &opts);
+	r = cli_parse_command(cli, "apply", CLI_OPT_ADOPT | CLI_OPT_FORCE | CLI_OPT_TARGET, argc,
+			      argv, &opts);
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
 

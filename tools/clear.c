@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* targetmgr clear: remove every object targetmgr owns; other tools' objects stay. */
+/* targetmgr clear: remove every object targetmgr owns; other tools' objects stay.  With
+   --target, those targets and the backstores only they use; with --adopt too, whether the
+   ledger lists them or not (a failover node's stop). */
 #include "cli.h"
 
 int tm_cmd_clear(struct tm_cli *cli, int argc, char **argv)
@@ -9,9 +11,14 @@ int tm_cmd_clear(struct tm_cli *cli, int argc, char **argv)
 	struct cli_command_opts opts;
 	int r;
 
-	r = cli_parse_command(cli, "clear", CLI_OPT_FORCE, argc, argv, &opts);
+	r = cli_parse_command(cli, "clear", CLI_OPT_FORCE | CLI_OPT_ADOPT | CLI_OPT_TARGET, argc,
+			      argv, &opts);
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
+	if (opts.adopt && cli->n_targets == 0) {
+		log_msg("clear: --adopt takes the targets named with --target, never every object");
+		return TM_EXIT_USAGE;
+	}
 
 	/* Clearing is applying an empty declaration: the planner prunes what targetmgr owns. */
 	ctx.want = tm_config_new();

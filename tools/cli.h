@@ -36,6 +36,10 @@ struct tm_cli {
 	const char *state_dir;     /* --state-dir: the ownership ledger lives here */
 	const struct tm_printer *printer;
 	bool json;
+	/* --target: the scope of apply, plan, show, clear and check (IQNs pointing into argv;
+	   none: everything) */
+	char **targets;
+	size_t n_targets;
 };
 
 struct tm_command {
@@ -59,9 +63,14 @@ void log_msg(const char *fmt, ...) _printf_(1, 2);
 int log_error_errno(int err, const char *fmt, ...) _printf_(2, 3);
 
 /* Parses and verifies the target files, prints their diagnostics once.  -EINVAL on errors.
+   With a scope (--target), only its targets are kept and verified (-ENOENT: one is not
+   declared).
    LUNs whose block device is missing go to *ret_waiting (may be NULL; see lib/waiting.h). */
 int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config **ret,
 		    struct tm_config **ret_waiting);
+
+/* Narrows a parsed config to the scope, if any (tm_config_narrow()); logs a missing IQN. */
+int cli_narrow(struct tm_cli *cli, struct tm_config *config);
 
 /* Loads modules and mounts configfs when the root is the real one (apply only). */
 int cli_prepare_kernel(struct tm_cli *cli);
@@ -72,7 +81,8 @@ int cli_prepare_kernel(struct tm_cli *cli);
  */
 size_t cli_self_check(const char *cmd, const char *name, const char *text);
 
-/* Opens configfs and reads the running state (want may be NULL). */
+/* Opens configfs and reads the running state (want may be NULL): the targets of the scope
+   and their backstores only when there is one (tm_scan_scoped()). */
 int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **ret_cfs,
 	     struct tm_config **ret_have);
 
@@ -129,6 +139,7 @@ enum {
 	CLI_OPT_FORCE = 1 << 1,  /* --force: delete objects that have logged-in sessions */
 	CLI_OPT_ALL = 1 << 2,    /* --all: include objects another tool made */
 	CLI_OPT_OUTPUT = 1 << 3, /* -o, --output PATH */
+	CLI_OPT_TARGET = 1 << 4, /* --target IQN, repeatable: into tm_cli.targets */
 };
 
 struct cli_command_opts {

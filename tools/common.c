@@ -7,6 +7,7 @@
 #include "../lib/exec.h"
 #include "../lib/parse.h"
 #include "../lib/scan.h"
+#include "../lib/syntax.h"
 #include "../lib/system.h"
 #include "../lib/verify.h"
 #include "../lib/waiting.h"
@@ -37,6 +38,21 @@ int log_error_errno(int err, const char *fmt, ...)
 	return err;
 }
 
+int cli_narrow(struct tm_cli *cli, struct tm_config *config)
+{
+	const char *missing = NULL;
+	int r;
+
+	if (cli->n_targets == 0)
+		return 0;
+	r = tm_config_narrow(config, cli->targets, cli->n_targets, &missing);
+	if (r == -ENOENT)
+		log_msg("target %s is not declared in %s", missing, cli->config_path);
+	else if (r < 0)
+		log_error_errno(r, "cannot select the targets");
+	return r;
+}
+
 int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config **ret,
 		    struct tm_config **ret_waiting)
 {
@@ -48,6 +64,8 @@ int cli_load_config(struct tm_cli *cli, unsigned verify_flags, struct tm_config 
 	if (!config)
 		return log_error_errno(-ENOMEM, "cannot load target files");
 	r = tm_parse_path(cli->config_path, config, &diags);
+	if (r >= 0 && diags.n_errors == 0)
+		r = cli_narrow(cli, config);
 	if (r >= 0 && diags.n_errors == 0)
 		r = tm_declared_prepare(config, verify_flags, NULL, NULL, &waiting, &diags);
 	tm_diags_print(&diags, stderr);
@@ -89,7 +107,8 @@ int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **r
 	r = tm_cfs_open(cli->configfs_root, &cfs);
 	if (r < 0)
 		return log_error_errno(r, "cannot open configfs at %s", cli->configfs_root);
-	r = tm_scan(cfs, want, ret_have);
+	r = cli->n_targets > 0 ? tm_scan_scoped(cfs, want, cli->targets, cli->n_targets, ret_have)
+			       : tm_scan(cfs, want, ret_have);
 	if (r < 0)
 		return log_error_errno(r, "cannot read the running state from %s",
 				       cli->configfs_root);
@@ -126,6 +145,7 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 	    {"force", no_argument, NULL, 'f'},
 	    {"all", no_argument, NULL, 'A'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"target", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    CLI_GLOBAL_OPTIONS,
 	    {},
@@ -158,12 +178,33 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 				goto usage;
 			opts.output = optarg;
 			break;
+		case 't': {
+			const char *invalid = tm_syntax_iscsi_name_invalid(optarg);
+
+			if (!(allowed & CLI_OPT_TARGET))
+				goto usage;
+			if (invalid) {
+				log_msg("%s: --target %s: %s", cmd, optarg, invalid);
+				return -1;
+			}
+			if (!TM_PUSH(cli->targets, cli->n_targets)) {
+				log_error_errno(-ENOMEM, "%s", cmd);
+				return -1;
+			}
+			cli->targets[cli->n_targets - 1] = optarg;
+			break;
+		}
 		case 'h':
-			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s [OPTIONS]\n", cmd,
+			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s%s [OPTIONS]\n", cmd,
 			       allowed & CLI_OPT_ADOPT ? " [--adopt]" : "",
 			       allowed & CLI_OPT_FORCE ? " [--force]" : "",
 			       allowed & CLI_OPT_ALL ? " [--all]" : "",
-			       allowed & CLI_OPT_OUTPUT ? " [-o PATH]" : "");
+			       allowed & CLI_OPT_OUTPUT ? " [-o PATH]" : "",
+			       allowed & CLI_OPT_TARGET ? " [--target IQN]..." : "");
+			if (allowed & CLI_OPT_TARGET)
+				printf(
+				    "  --target IQN  only this target and the backstores only it "
+				    "uses (repeatable)\n");
 			return 1;
 		default:
 			goto usage;
@@ -194,6 +235,29 @@ static int cli_check_served(struct cli_plan_ctx *ctx)
 	return r < 0 ? log_error_errno(r, "cannot check devices") : r > 0 ? -EBUSY : 0;
 }
 
+/*
+ * --adopt with --target: the named targets, and the backstores only they use, are
+ * targetmgr's whatever the ledger says.  A failover node has no ledger of the objects
+ * another node made (it lives in /run), and the cluster names the targets it manages.
+ */
+static int adopt_scope(struct tm_ledger *ledger, const struct tm_config *have)
+{
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < have->n_targets; i++)
+		r = tm_ledger_add(ledger, TM_OBJ_TARGET, have->targets[i].iqn);
+	for (size_t i = 0; r >= 0 && i < have->n_backstores; i++) {
+		const struct tm_backstore *b = &have->backstores[i];
+		_cleanup_free_ char *key = NULL;
+
+		if (b->shared)
+			continue;
+		key = tm_strdupf("%s/%s", b->hba, b->name);
+		r = key ? tm_ledger_add(ledger, TM_OBJ_BACKSTORE, key) : -ENOMEM;
+	}
+	return r < 0 ? r : 0;
+}
+
 int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 		   struct cli_plan_ctx *ctx)
 {
@@ -217,6 +281,12 @@ int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 	if (r < 0)
 		return log_error_errno(r, "cannot read the ownership ledger in %s", cli->state_dir);
 	opts.userdata = ctx->ledger;
+	opts.scoped = cli->n_targets > 0;
+	if (opts.scoped && opts.adopt) {
+		r = adopt_scope(ctx->ledger, ctx->have);
+		if (r < 0)
+			return log_error_errno(r, "cannot adopt the targets");
+	}
 	r = cli_check_served(ctx);
 	if (r < 0)
 		return r;
@@ -302,7 +372,7 @@ int cli_execute_plan(struct tm_cli *cli, struct cli_plan_ctx *ctx)
 		tm_exec_failure_clear(&failure);
 		return done > 0 ? TM_EXIT_PARTIAL : TM_EXIT_FAILURE;
 	}
-	r = tm_ledger_keep_only(ctx->ledger, ctx->want);
+	r = tm_ledger_keep_only_in(ctx->ledger, ctx->want, cli->n_targets > 0 ? ctx->have : NULL);
 	if (r < 0)
 		log_error_errno(r, "cannot update the ownership ledger in %s", cli->state_dir);
 	return TM_EXIT_OK;

@@ -5,7 +5,7 @@
 int tm_cmd_plan(struct tm_cli *cli, int argc, char **argv)
 {
 	_cleanup_(cli_plan_ctx_clear) struct cli_plan_ctx ctx = {0};
-	int r = cli_parse_command(cli, "plan", 0, argc, argv, NULL);
+	int r = cli_parse_command(cli, "plan", CLI_OPT_TARGET, argc, argv, NULL);
 
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;

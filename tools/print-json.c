@@ -172,7 +172,17 @@ static void json_check(FILE *f, const struct tm_config *config, const struct tm_
 	json_object *doc = json_object_new_object(), *list;
 
 	json_add(doc, "valid", json_val_bool(diags->n_errors == 0));
+	size_t luns = 0, mapped_luns = 0;
+
+	/* What an operation's time grows with: the OCF agent sizes its timeouts on them. */
+	for (size_t i = 0; i < config->n_targets; i++) {
+		luns += config->targets[i].n_luns;
+		for (size_t j = 0; j < config->targets[i].n_acls; j++)
+			mapped_luns += config->targets[i].acls[j].n_mapped_luns;
+	}
 	json_add(doc, "targets", json_val_uint(config->n_targets));
+	json_add(doc, "luns", json_val_uint(luns));
+	json_add(doc, "mapped_luns", json_val_uint(mapped_luns));
 	list = json_add(doc, "diagnostics", json_object_new_array());
 	for (size_t i = 0; i < diags->n; i++) {
 		const struct tm_diag *d = &diags->v[i];

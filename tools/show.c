@@ -31,7 +31,11 @@ static void print_waiting(struct tm_cli *cli)
 	_cleanup_config_ struct tm_config *want = tm_config_new(), *waiting = NULL;
 	struct tm_diags diags = {0};
 
+	const char *missing;
+
 	if (want && tm_parse_path(cli->config_path, want, &diags) >= 0 && diags.n_errors == 0 &&
+	    (cli->n_targets == 0 ||
+	     tm_config_narrow(want, cli->targets, cli->n_targets, &missing) == 0) &&
 	    tm_declared_prepare(want, 0, NULL, NULL, &waiting, &diags) == 0 &&
 	    tm_waiting_count(waiting) > 0) {
 		printf("\nWaiting for their block device (declared, not served; see targetmgr "
@@ -46,7 +50,8 @@ int tm_cmd_show(struct tm_cli *cli, int argc, char **argv)
 	_cleanup_config_ struct tm_config *have = NULL;
 	_cleanup_cfs_ struct tm_cfs *cfs = NULL;
 	_cleanup_ledger_ struct tm_ledger *ledger = NULL;
-	int r = cli_parse_command(cli, "show", 0, argc, argv, NULL);
+	int r = cli_parse_command(cli, "show", CLI_OPT_TARGET, argc, argv, NULL);
+	size_t absent = 0;
 
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
@@ -60,5 +65,11 @@ int tm_cmd_show(struct tm_cli *cli, int argc, char **argv)
 	cli->printer->show(stdout, have, tm_ledger_owned_cb, ledger);
 	if (!cli->json)
 		print_waiting(cli);
-	return TM_EXIT_OK;
+	/* A named target that LIO does not serve is an error, after the others were shown. */
+	for (size_t i = 0; i < cli->n_targets; i++)
+		if (!tm_config_find_target(have, cli->targets[i])) {
+			log_msg("show: target %s does not exist", cli->targets[i]);
+			absent++;
+		}
+	return absent > 0 ? TM_EXIT_FAILURE : TM_EXIT_OK;
 }

@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		"      --configfs-root DIR  configfs mount point (default %s)\n"
 		"      --state-dir DIR      where the ownership ledger lives (default %s)\n"
 		"      --json               machine-readable output\n"
+		"\napply, plan, show, clear and check take --target IQN (repeatable): only those\n"
+		"targets and the backstores only they use are read and changed.\n"
 		"  -h, --help               this help\n"
 		"      --version            print the version\n"
 		"\nSee targetmgr(8) and targetmgr.conf(5).\n",
@@ -85,7 +87,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
 		if (!streq(argv[optind], commands[i].name))
 			continue;
-		return commands[i].run(&cli, argc - optind, argv + optind);
+		int r = commands[i].run(&cli, argc - optind, argv + optind);
+
+		free(cli.targets);
+		return r;
 	}
 	log_msg("unknown command '%s'; see 'targetmgr --help'", argv[optind]);
 	return TM_EXIT_USAGE;
