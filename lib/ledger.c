@@ -12,6 +12,7 @@ struct tm_ledger {
 	char **entries; /* "target <iqn>" or "backstore <hba>/<name>" */
 	size_t n_entries;
 	struct tm_hashmap index; /* positions in entries: the planner asks about every object */
+	bool unsaved;            /* tm_ledger_add() added entries the file lacks */
 };
 
 static const char *kind_word(enum tm_obj_kind kind)
@@ -116,7 +117,10 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
 		free(e);
 		return 0;
 	}
-	return push_entry(l, e) < 0 ? -ENOMEM : 1;
+	if (push_entry(l, e) < 0)
+		return -ENOMEM;
+	l->unsaved = true;
+	return 1;
 }
 
 static int ledger_save(struct tm_ledger *l)
@@ -144,6 +148,7 @@ static int ledger_save(struct tm_ledger *l)
 		return -errno;
 	if (rename(tmp, path) < 0)
 		return -errno;
+	l->unsaved = false;
 	return 0;
 }
 
@@ -199,14 +204,12 @@ int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
 
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)
 {
-	bool added = false;
 	int r;
 
 	for (size_t i = 0; i < want->n_targets; i++) {
 		r = tm_ledger_add(l, TM_OBJ_TARGET, want->targets[i].iqn);
 		if (r < 0)
 			return r;
-		added |= r > 0;
 	}
 	for (size_t i = 0; i < want->n_backstores; i++) {
 		_cleanup_free_ char *name =
@@ -216,7 +219,6 @@ int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)
 		r = tm_ledger_add(l, TM_OBJ_BACKSTORE, name);
 		if (r < 0)
 			return r;
-		added |= r > 0;
 	}
-	return added ? ledger_save(l) : 0;
+	return l->unsaved ? ledger_save(l) : 0;
 }

@@ -35,7 +35,8 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
 /*
  * Records every declared target and backstore (once planning succeeded, each is owned
  * already, about to be created, or adopted), then saves atomically (temporary file, fsync,
- * rename) if anything was added.  Called before the plan is executed.
+ * rename) if anything was added, here or by tm_ledger_add() since the last save.  Called
+ * before the plan is executed.
  */
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want);
 

@@ -479,7 +479,7 @@ static bool named(char *const *iqns, size_t n_iqns, const char *iqn)
 int tm_config_narrow(struct tm_config *c, char *const *iqns, size_t n_iqns,
 		     const char **ret_missing)
 {
-	_cleanup_free_ bool *kept = NULL, *linked_outside = NULL;
+	_cleanup_free_ bool *kept = NULL;
 	size_t n = 0;
 
 	for (size_t i = 0; i < n_iqns; i++)
@@ -488,18 +488,16 @@ int tm_config_narrow(struct tm_config *c, char *const *iqns, size_t n_iqns,
 			return -ENOENT;
 		}
 	kept = calloc(c->n_backstores + 1, sizeof(*kept));
-	linked_outside = calloc(c->n_backstores + 1, sizeof(*linked_outside));
-	if (!kept || !linked_outside)
+	if (!kept)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_targets; i++) {
 		const struct tm_target *t = &c->targets[i];
-		bool in_scope = named(iqns, n_iqns, t->iqn);
 
-		for (size_t j = 0; j < t->n_luns; j++) {
+		for (size_t j = 0; j < t->n_luns && named(iqns, n_iqns, t->iqn); j++) {
 			const struct tm_backstore *b = tm_config_find_backstore(
 			    c, t->luns[j].backstore_hba ?: "", t->luns[j].backstore_name ?: "");
 			if (b)
-				(in_scope ? kept : linked_outside)[b - c->backstores] = true;
+				kept[b - c->backstores] = true;
 		}
 	}
 
@@ -514,12 +512,10 @@ int tm_config_narrow(struct tm_config *c, char *const *iqns, size_t n_iqns,
 	c->n_targets = n;
 	n = 0;
 	for (size_t i = 0; i < c->n_backstores; i++) {
-		if (!kept[i]) {
+		if (kept[i])
+			c->backstores[n++] = c->backstores[i];
+		else
 			backstore_free(&c->backstores[i]);
-			continue;
-		}
-		c->backstores[i].shared = linked_outside[i];
-		c->backstores[n++] = c->backstores[i];
 	}
 	c->n_backstores = n;
 	tm_settings_clear(&c->discovery);

@@ -69,9 +69,9 @@ struct tm_backstore {
 	bool nullio;   /* RAM disk only: no memory behind it (control rd_nullio=1) */
 	/* Declared: export the device even when the host uses it (see system.h). */
 	bool allow_in_use;
-	/* Scoped commands (--target): a LUN outside the scope links it too (a declared one, see
-	   tm_config_narrow(), or a running one, see tm_scan_scoped()).  Such a backstore is
-	   created when missing, but the scoped plan never changes, recreates or deletes it. */
+	/* Running state of a scoped scan (tm_scan_scoped()): a LUN outside the scope links it
+	   too, as the kernel counts them (target files cannot share a backstore between
+	   targets; other tools can).  The scoped plan never changes or deletes it. */
 	bool shared;
 	char *serial; /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
 	struct tm_settings settings;
@@ -214,8 +214,8 @@ struct tm_setting *tm_settings_find(const struct tm_settings *s, const char *pat
 /*
  * Narrows a declared config to the targets named in iqns and the backstores their LUNs link,
  * for the scoped commands (--target); the discovery settings go too (they are the host's, no
- * target's).  A kept backstore that a dropped target's LUN links is marked shared.  -ENOENT
- * with *ret_missing set to the first IQN that c does not declare (c unchanged), or -ENOMEM.
+ * target's).  -ENOENT with *ret_missing set to the first IQN that c does not declare (c
+ * unchanged), or -ENOMEM.
  */
 int tm_config_narrow(struct tm_config *c, char *const *iqns, size_t n_iqns,
 		     const char **ret_missing);

@@ -141,12 +141,6 @@ static bool backstore_identity_differs(const struct tm_backstore *h, const struc
 	       h->nullio != b->nullio || (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size);
 }
 
-/* A scoped plan's backstore that LUNs outside the scope link (see tm_backstore.shared). */
-static bool is_shared(const struct tm_backstore *h, const struct tm_backstore *b)
-{
-	return (h && h->shared) || (b && b->shared);
-}
-
 /* ---- what goes: decided for every running object before anything is emitted ---- */
 
 static int doom_backstores(struct planner *p, const struct tm_config *want)
@@ -172,7 +166,8 @@ static int doom_backstores(struct planner *p, const struct tm_config *want)
 			if (!b)
 				continue;
 		}
-		if ((b && !backstore_identity_differs(h, b)) || is_shared(h, b))
+		/* A scoped plan's backstore that LUNs outside the scope link stays. */
+		if ((b && !backstore_identity_differs(h, b)) || h->shared)
 			continue;
 		r = doom(p, h);
 		if (r < 0)
@@ -517,7 +512,7 @@ static int emit_backstore_build(struct planner *p, const struct tm_backstore *b,
 	    .kind = TM_OBJ_BACKSTORE, .phase = phase, .tree = tree, .backstore = b};
 	int r;
 
-	if (h && is_shared(h, b))
+	if (h && h->shared)
 		return 0;
 	if (!h) {
 		r = emit(p, TM_OP_CREATE, TM_OBJ_BACKSTORE, base.phase, tree, &base);

@@ -881,7 +881,7 @@ static int mark_shared(struct tm_cfs *cfs, struct tm_backstore *b, const struct 
 	int r = read_exports(cfs, b, &exports);
 
 	if (r == -ENOENT || r == -EINVAL)
-		return 0; /* not told: only the declarations say (tm_config_narrow()) */
+		return 0; /* not told (a stand-in tree): taken as used by the scope alone */
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->n_targets; i++)

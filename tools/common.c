@@ -345,15 +345,15 @@ int cli_execute_plan(struct tm_cli *cli, struct cli_plan_ctx *ctx)
 	size_t done = 0;
 	int r;
 
+	/* Record ownership before creating anything: an interrupted run leaves at worst a
+	   ledger entry that names nothing, never an object nobody owns.  Also without
+	   operations: what --adopt took over is targetmgr's from now on. */
+	r = tm_ledger_record(ctx->ledger, ctx->want);
+	if (r < 0) {
+		log_error_errno(r, "cannot write the ownership ledger in %s", cli->state_dir);
+		return TM_EXIT_FAILURE;
+	}
 	if (ctx->plan.n_ops > 0) {
-		/* Record ownership before creating anything: an interrupted run leaves at worst
-		   a ledger entry that names nothing, never an object nobody owns. */
-		r = tm_ledger_record(ctx->ledger, ctx->want);
-		if (r < 0) {
-			log_error_errno(r, "cannot write the ownership ledger in %s",
-					cli->state_dir);
-			return TM_EXIT_FAILURE;
-		}
 		r = tm_exec(ctx->cfs, &ctx->plan, TM_DEFAULT_WORKERS, &failure);
 		for (size_t i = 0; i < ctx->plan.n_ops; i++)
 			done += ctx->plan.ops[i].done;

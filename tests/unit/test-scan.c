@@ -774,6 +774,50 @@ static void test_want(const char *golden_dir)
 	CHECK(e && e->secret && streq(e->value, "disc-secret"), "discovery password: secret");
 }
 
+/* The scoped scan (--target): the named target and the backstores its LUNs link, nothing
+   else; a backstore the kernel counts more LUNs on than the target has is shared. */
+static void test_scoped(void)
+{
+	char *const iqns[] = {"iqn.2003-01.org.example:acl", "iqn.2003-01.org.example:absent",
+			      "iqn.2003-01.org.example:acl"};
+	_cleanup_cfs_ struct tm_cfs *cfs = NULL, *full_cfs = NULL;
+	_cleanup_config_ struct tm_config *c = NULL, *full = NULL;
+	const struct tm_backstore *vol1, *vmdisk;
+
+	/* vol1 serves LUN 0 of acl and LUN 10 of multi; vmdisk only LUN 2 of acl. */
+	put(CORE "iblock_1000/vol1/statistics/scsi_dev/ports", "2\n");
+	put(CORE "fileio_0/vmdisk/statistics/scsi_dev/ports", "1\n");
+	if (tm_cfs_open(tree_root, &cfs) < 0 || tm_cfs_open(tree_root, &full_cfs) < 0)
+		bail("tm_cfs_open");
+	CHECK_INT(tm_scan_scoped(cfs, NULL, iqns, ELEMENTSOF(iqns), &c), 0, "scoped scan succeeds");
+	CHECK_INT(tm_scan(full_cfs, NULL, &full), 0, "full scan succeeds");
+	if (!c || !full)
+		return;
+	CHECK(c->n_targets == 1 && streq(c->targets[0].iqn, iqns[0]),
+	      "scoped: the named target once, the absent one left out");
+	CHECK(c->n_targets == 1 && c->targets[0].n_luns == 2 && c->targets[0].n_acls == 2,
+	      "scoped: the target read whole (2 LUNs, 2 ACLs)");
+	CHECK_INT(c->n_backstores, 2, "scoped: only the two backstores its LUNs link");
+	vol1 = tm_config_find_backstore(c, "iblock_1000", "vol1");
+	vmdisk = tm_config_find_backstore(c, "fileio_0", "vmdisk");
+	CHECK(vol1 && vol1->shared,
+	      "scoped: vol1, which another target's LUN links too, is shared");
+	CHECK(vmdisk && !vmdisk->shared && streq_ptr(vmdisk->path, "/srv/images/vmdisk.img"),
+	      "scoped: vmdisk is the target's alone, read whole");
+	CHECK(c->discovery.n == 0 && c->has_iscsi_fabric && c->n_hbas == full->n_hbas,
+	      "scoped: no discovery settings; the fabric and the HBA list");
+	/* Of 4 targets and 6 backstores, 1 and 2 (bench/scoped measures it at scale). */
+	CHECK(tm_cfs_get_stats(cfs)->reads < tm_cfs_get_stats(full_cfs)->reads,
+	      "scoped: fewer reads than a full scan");
+	tm_config_free(TAKE_PTR(c));
+
+	/* Without the kernel's count (a stand-in tree), a backstore is the scope's own. */
+	put(CORE "iblock_1000/vol1/statistics/scsi_dev/ports", "");
+	CHECK_INT(tm_scan_scoped(cfs, NULL, iqns, 1, &c), 0, "scoped scan without a count");
+	vol1 = c ? tm_config_find_backstore(c, "iblock_1000", "vol1") : NULL;
+	CHECK(vol1 && !vol1->shared, "scoped: no count, not shared");
+}
+
 static int rm_rf(const char *path)
 {
 	_cleanup_free_ char *cmd = tm_strdupf("rm -rf -- '%s'", path);
@@ -792,6 +836,7 @@ int main(int argc, char **argv)
 	build_iscsi();
 	test_plain(golden_dir);
 	test_want(golden_dir);
+	test_scoped();
 
 	rm_rf(tree_root);
 	return tap_done();
