@@ -18,12 +18,14 @@ img_size=2G
 # libraries so host-built binaries run in the guest as they are; fio drives
 # I/O during online changes; python3-rtslib-fb's targetctl is the benchmark's
 # reference; multipath-tools shows ALUA paths; pacemaker, corosync and
-# resource-agents (ocf-tester, ocf-shellfuncs) run the HA agent's cluster.
+# resource-agents (ocf-tester, ocf-shellfuncs) run the HA agent's cluster;
+# pacemaker-cli-utils (crm_resource, crm_mon) drives it and libxml2-utils (xmllint) lets
+# ocf-tester lint the meta-data.
 packages=(
 	linux-image-amd64 initramfs-tools udev kmod systemd open-iscsi
 	libiscsi-bin e2fsprogs util-linux iproute2 procps strace sg3-utils jq
 	libkmod2 libmount1 libinih1 bash coreutils fio python3-rtslib-fb tgt targetcli-fb libjson-c5
-	multipath-tools pacemaker corosync resource-agents
+	multipath-tools pacemaker pacemaker-cli-utils corosync resource-agents libxml2-utils
 )
 
 t0=$(date +%s)
