@@ -30,7 +30,6 @@ static void print_waiting(struct tm_cli *cli)
 {
 	_cleanup_config_ struct tm_config *want = tm_config_new(), *waiting = NULL;
 	struct tm_diags diags = {0};
-
 	const char *missing;
 
 	if (want && tm_parse_path(cli->config_path, want, &diags) >= 0 && diags.n_errors == 0 &&

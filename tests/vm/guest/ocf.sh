@@ -26,6 +26,24 @@ OCF_SUCCESS=0 OCF_ERR_GENERIC=1 OCF_NOT_RUNNING=7
 
 elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'; }
 
+# unlink_rmdir DIR: a LUN or mapped LUN directory goes as targetcli takes it away: its link,
+# then the directory (its attributes go with it).
+unlink_rmdir() {
+	local e
+	for e in "$1"/*; do
+		[[ -L $e ]] && { rm "$e" || return; }
+	done
+	rmdir "$1"
+}
+
+# link_in DIR: the symbolic link in a LUN directory (among its attributes), or nothing.
+link_in() {
+	local e
+	for e in "$1"/*; do
+		[[ -L $e ]] && echo "$e"
+	done
+}
+
 # agent ACTION: the agent as Pacemaker runs it, for target A.
 agent() {
 	env OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=tgt-a OCF_RESKEY_iqns="$A" \
@@ -40,7 +58,7 @@ agent_is() {
 
 check "meson-installed tree copied onto /" install_targetmgr
 check "the agent is installed where Pacemaker looks for provider targetmgr" test -x "$AGENT"
-echo "# crm_resource --list-agents ocf:targetmgr: $(crm_resource --list-agents ocf:targetmgr 2>&1 | tr '\n' ' ')"
+is "crm_resource lists it" "$(crm_resource --list-agents ocf:targetmgr 2>&1)" target
 
 mkdir -p "$CONF" /srv/iscsi
 cat >"$CONF/a.conf" <<EOF
@@ -66,9 +84,9 @@ logins_before=$(cat "$accepts" 2>/dev/null)
 dmesg_lines=$(dmesg | wc -l)
 echo "# B: session [$sid_before], target-side login accepts $logins_before"
 
-# fio writes and verifies on B until told to stop (the file), whatever the agent does to A.
+# fio writes and verifies on B until the end of the run (SIGINT), whatever the agent does to A.
 fio --name=b --filename="${dev:-/dev/null}" --rw=randwrite --bs=4k --iodepth=4 --ioengine=libaio \
-	--direct=1 --size=32M --verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+	--direct=1 --size=32M --verify_state_save=0 --verify=crc32c --verify_backlog=256 --verify_fatal=1 \
 	--time_based --runtime=900 --exitall_on_error=1 --output-format=json --output=/tmp/fio.json \
 	>/tmp/fio.log 2>&1 &
 fio_pid=$!
@@ -78,7 +96,8 @@ sleep 3
 t0=$(date +%s.%N)
 ocf-tester -n tgt-a -o iqns="$A" -o config="$CONF" "$AGENT" >/tmp/ocf-tester.out 2>&1
 rc=$?
-is_rc "ocf-tester passes against the agent (real kernel)" "$rc" 0 /tmp/ocf-tester.out
+is_rc "ocf-tester passes against the agent (real kernel, meta-data linted with xmllint)" \
+	"$rc" 0 /tmp/ocf-tester.out
 grep -q 'passed all tests' /tmp/ocf-tester.out && ok "ocf-tester: passed all tests" ||
 	not_ok "ocf-tester: passed all tests"
 echo "# ocf-tester took $(elapsed "$t0") s"
@@ -93,10 +112,8 @@ a0=$(lun_dev "$A" 0) && ok "A's LUN 0 appears as $a0" || not_ok "A's LUN 0 appea
 check "A's LUN 0 reads" dd if="${a0:-/nonexistent}" of=/dev/null bs=1M count=4 iflag=direct status=none
 
 # 3. drift: LUN 1 of A removed by hand, as with targetcli.
-rm -f "$CFS/target/iscsi/$A/tpgt_1/acls/$INITIATOR/lun_1"/* &&
-	rmdir "$CFS/target/iscsi/$A/tpgt_1/acls/$INITIATOR/lun_1" &&
-	rm -f "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"/* &&
-	rmdir "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
+unlink_rmdir "$CFS/target/iscsi/$A/tpgt_1/acls/$INITIATOR/lun_1" &&
+	unlink_rmdir "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
 check "LUN 1 of A removed by hand" test ! -e "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
 agent_is "monitor finds the drift: OCF_ERR_GENERIC" monitor "$OCF_ERR_GENERIC"
 grep -q 'differ from the target files' /tmp/agent.out && ok "the monitor says why" ||
@@ -106,11 +123,12 @@ agent_is "stop with the initiator logged in to A: OCF_SUCCESS" stop "$OCF_SUCCES
 check "A is gone from configfs" test ! -e "$CFS/target/iscsi/$A"
 agent_is "monitor after stop: OCF_NOT_RUNNING" monitor "$OCF_NOT_RUNNING"
 agent_is "start again: OCF_SUCCESS" start "$OCF_SUCCESS"
-check "LUN 1 of A is back" test -L "$(ls -d "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"/* 2>/dev/null | head -n 1)"
+check "LUN 1 of A is back" test -L "$(link_in "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1")"
 agent_is "monitor: OCF_SUCCESS" monitor "$OCF_SUCCESS"
 
 # 4. a backstore of A that another tool's target exports too.
-bs=$(readlink -f "$(ls -d "$CFS/target/iscsi/$A/tpgt_1/lun/lun_0"/* | head -n 1)")
+bs=$(readlink -f "$(link_in "$CFS/target/iscsi/$A/tpgt_1/lun/lun_0")")
+echo "# A's LUN 0 backstore: ${bs#"$CFS"/}"
 mkdir -p "$CFS/target/iscsi/$F/tpgt_1/lun/lun_0" &&
 	ln -s "$bs" "$CFS/target/iscsi/$F/tpgt_1/lun/lun_0/shared"
 is "the kernel counts 2 LUNs on A's LUN 0 backstore" "$(cat "$bs/statistics/scsi_dev/ports" 2>&1)" 2
@@ -120,14 +138,13 @@ check "A is gone" test ! -e "$CFS/target/iscsi/$A"
 check "the shared backstore stays" test -d "$bs"
 check "the other tool's LUN still links it" test -L "$CFS/target/iscsi/$F/tpgt_1/lun/lun_0/shared"
 is "the kernel counts 1 LUN on it" "$(cat "$bs/statistics/scsi_dev/ports" 2>&1)" 1
-rm "$CFS/target/iscsi/$F/tpgt_1/lun/lun_0/shared"
-rmdir "$CFS/target/iscsi/$F/tpgt_1/lun/lun_0" "$CFS/target/iscsi/$F/tpgt_1" "$CFS/target/iscsi/$F"
-rmdir "$bs"
+unlink_rmdir "$CFS/target/iscsi/$F/tpgt_1/lun/lun_0"
+rmdir "$CFS/target/iscsi/$F/tpgt_1" "$CFS/target/iscsi/$F" "$bs"
 
 # 5. the cost of one monitor call (what Pacemaker runs every interval).
 agent_is "start for the cost measurement" start "$OCF_SUCCESS"
 t0=$(date +%s.%N)
-for i in $(seq 1 10); do agent monitor >/dev/null; done
+for _ in $(seq 1 10); do agent monitor >/dev/null; done
 echo "# monitor: $(awk -v s="$(elapsed "$t0")" 'BEGIN { printf "%.3f", s / 10 }') s per call" \
 	"(mean of 10, 2 targets with 3 LUNs in LIO, under TCG)"
 agent_is "stop" stop "$OCF_SUCCESS"
@@ -141,10 +158,14 @@ else
 fi
 kill -INT "$fio_pid" 2>/dev/null
 wait "$fio_pid"
-is "fio reports zero errors (jobs[0].error), with verify" "$(jq -r '.jobs[0].error' /tmp/fio.json 2>&1)" 0
-fio_bytes=$(jq -r '.jobs[0].write.io_bytes' /tmp/fio.json 2>/dev/null)
+# Stopped by a signal, fio puts a line before its JSON report.
+sed -n '/^{/,$p' /tmp/fio.json >/tmp/fio-report.json
+cp /tmp/fio.json /tmp/fio.log /out/ 2>/dev/null
+is "fio reports zero errors (jobs[0].error), with verify" \
+	"$(jq -r '.jobs[0].error' /tmp/fio-report.json 2>&1)" 0
+fio_bytes=$(jq -r '.jobs[0].write.io_bytes' /tmp/fio-report.json 2>/dev/null)
 check "fio wrote data to B ($fio_bytes bytes)" test "${fio_bytes:-0}" -gt 0
-[[ $(jq -r '.jobs[0].error' /tmp/fio.json 2>/dev/null) == 0 ]] || diag /tmp/fio.log
+[[ $(jq -r '.jobs[0].error' /tmp/fio-report.json 2>/dev/null) == 0 ]] || diag /tmp/fio.log
 is "B's session is the same session (iscsiadm SID)" "$(session_sid "$B")" "$sid_before"
 [[ -n $logins_before ]] && is "B accepted no new login (target-side login statistics)" \
 	"$(cat "$accepts")" "$logins_before"
