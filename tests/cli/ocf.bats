@@ -51,7 +51,7 @@ setup() {
 	for p in iqns config targetmgr; do
 		[[ "$output" == *"<parameter name=\"$p\""* ]]
 	done
-	[[ "$output" == *"20 s + 0.5 s x (L + M)"* ]]
+	[[ "$output" == *"20 s + 0.1 s x (L + M)"* ]]
 }
 
 @test "ocf-tester passes" {
@@ -67,8 +67,10 @@ setup() {
 	b_before=$(find "$T/configfs/target/iscsi/$B" | sort)
 	run agent monitor
 	[ "$status" -eq "$OCF_NOT_RUNNING" ]
-	run agent start
+	# 2 LUNs and 2 mapped LUNs: 20.4 s by the meta-data's formula, a warning below it.
+	run agent start OCF_RESKEY_CRM_meta_timeout=20000
 	[ "$status" -eq "$OCF_SUCCESS" ]
+	[[ "$output" == *"start timeout 20000 ms is below 20 s + 0.1 s x 4 LUNs and mapped LUNs = 20400 ms"* ]]
 	run agent monitor
 	[ "$status" -eq "$OCF_SUCCESS" ]
 	# A LUN removed by hand: the monitor fails, and the cluster recovers the resource.
