@@ -128,6 +128,7 @@ static void config_free(struct tm_config *c)
 	for (size_t i = 0; i < c->n_hbas; i++)
 		free(c->hbas[i]);
 	free(c->hbas);
+	free(c->dbroot);
 	free(c);
 }
 
