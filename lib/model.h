@@ -237,6 +237,10 @@ int tm_settings_set(struct tm_settings *s, const char *path, const char *value, 
 /* Frees every setting, wiping the values of secret ones (CHAP passwords) first. */
 void tm_settings_clear(struct tm_settings *s);
 
+/* Whether two declared backstores are the same declaration: identity, serial and settings
+   (their origins apart). */
+bool tm_backstore_same(const struct tm_backstore *a, const struct tm_backstore *b);
+
 /* Interns a file name in c->files and returns the stored copy (NULL on ENOMEM). */
 const char *tm_config_intern_file(struct tm_config *c, const char *file);
 

@@ -429,7 +429,7 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	size_t errors = p->diags->n_errors;
 	struct tm_settings settings = {0};
 	enum tm_backstore_type type;
-	struct tm_backstore *b;
+	struct tm_backstore *b, declared;
 	struct tm_lun *l;
 	const char *target, *why;
 	char *state = NULL;
@@ -520,26 +520,33 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	if (r < 0)
 		goto finish;
 
-	b = TM_PUSH(p->config->backstores, p->config->n_backstores);
-	if (!b) {
-		r = -ENOMEM;
-		goto finish;
-	}
-	*b = (struct tm_backstore){
+	declared = (struct tm_backstore){
 	    .type = type,
-	    .hba = TAKE_PTR(hba),
-	    .name = TAKE_PTR(name),
-	    .path = TAKE_PTR(path),
+	    .hba = hba,
+	    .name = name,
+	    .path = path,
 	    .size = opts.size,
 	    .readonly = opts.ro && type == TM_BACKSTORE_IBLOCK,
 	    .nullio = opts.nullio,
 	    .write_through = opts.write_through,
 	    .allow_in_use = opts.allow_in_use,
-	    .serial = TAKE_PTR(serial),
+	    .serial = serial,
 	    .settings = settings,
 	    .origin = here(p),
 	};
-	settings = (struct tm_settings){0};
+	/* The same name= and storage on another line (of this target or another): one
+	   backstore behind both LUNs, so one identity (serial, NAA, reservations). */
+	b = opts.name ? tm_config_find_backstore(p->config, hba, name) : NULL;
+	if (!b || !tm_backstore_same(b, &declared)) {
+		b = TM_PUSH(p->config->backstores, p->config->n_backstores);
+		if (!b) {
+			r = -ENOMEM;
+			goto finish;
+		}
+		*b = declared;
+		hba = name = path = serial = NULL;
+		settings = (struct tm_settings){0};
+	}
 
 	l = TM_PUSH(t->luns, t->n_luns);
 	if (!l) {

@@ -23,10 +23,9 @@ struct planner {
 	char **conflict;
 	struct obj_set doomed; /* running objects the plan deletes (to prune or to recreate) */
 	struct obj_set placed; /* backstores whose operations went into a target's tree */
-	/* Per running backstore (by position): the one target whose LUNs link it, NULL, or
-	   SEVERAL_LINKERS; per declared backstore: whether a declared LUN links it. */
-	const struct tm_target **have_linker;
-	bool *want_linked;
+	/* Per backstore (by position) of each model: the one target whose LUNs link it, NULL,
+	   or SEVERAL_LINKERS. */
+	const struct tm_target **have_linker, **want_linker;
 };
 
 static const struct tm_setting tpg_disable = {.path = (char *)"enable", .value = (char *)"0"};
@@ -422,33 +421,45 @@ static const struct tm_backstore *linked_backstore(const struct tm_config *c,
 }
 
 /* Who links each backstore: one pass over the LUNs of both models. */
+static void note_linker(const struct tm_target **slot, const struct tm_target *t)
+{
+	*slot = !*slot || *slot == t ? t : SEVERAL_LINKERS;
+}
+
 static int find_linkers(struct planner *p)
 {
 	const struct tm_config *have = p->have, *want = p->want;
 
 	p->have_linker = calloc(have->n_backstores + 1, sizeof(*p->have_linker));
-	p->want_linked = calloc(want->n_backstores + 1, sizeof(*p->want_linked));
-	if (!p->have_linker || !p->want_linked)
+	p->want_linker = calloc(want->n_backstores + 1, sizeof(*p->want_linker));
+	if (!p->have_linker || !p->want_linker)
 		return -ENOMEM;
 	for (size_t i = 0; i < have->n_targets; i++)
 		for (size_t j = 0; j < have->targets[i].n_luns; j++) {
 			const struct tm_target *t = &have->targets[i];
 			const struct tm_backstore *b = linked_backstore(have, &t->luns[j]);
-			const struct tm_target **slot;
 
-			if (!b)
-				continue;
-			slot = &p->have_linker[b - have->backstores];
-			*slot = !*slot || *slot == t ? t : SEVERAL_LINKERS;
+			if (b)
+				note_linker(&p->have_linker[b - have->backstores], t);
 		}
 	for (size_t i = 0; i < want->n_targets; i++)
 		for (size_t j = 0; j < want->targets[i].n_luns; j++) {
-			const struct tm_backstore *b =
-			    linked_backstore(want, &want->targets[i].luns[j]);
+			const struct tm_target *t = &want->targets[i];
+			const struct tm_backstore *b = linked_backstore(want, &t->luns[j]);
+
 			if (b)
-				p->want_linked[b - want->backstores] = true;
+				note_linker(&p->want_linker[b - want->backstores], t);
 		}
 	return 0;
+}
+
+/* The one declared target whose LUNs link a declared backstore, NULL, or SEVERAL_LINKERS. */
+static const struct tm_target *declared_linker(const struct planner *p,
+					       const struct tm_backstore *b)
+{
+	const struct tm_backstore *first = tm_config_find_backstore(p->want, b->hba, b->name);
+
+	return p->want_linker[first - p->want->backstores];
 }
 
 /* The one running target whose LUNs link a backstore, or NULL when none or several do. */
@@ -621,7 +632,7 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 	for (size_t i = 0; i < t->n_luns; i++) {
 		const struct tm_backstore *b = tm_config_find_backstore(
 		    p->want, t->luns[i].backstore_hba, t->luns[i].backstore_name);
-		if (!b || in_set(&p->placed, b))
+		if (!b || in_set(&p->placed, b) || declared_linker(p, b) != t)
 			continue;
 		r = add_to_set(&p->placed, b);
 		if (r >= 0)
@@ -659,14 +670,6 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 			return r;
 	}
 	return diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, TM_POLICY_ENABLE);
-}
-
-/* Whether a declared LUN links a declared backstore. */
-static bool declared_linker(const struct planner *p, const struct tm_backstore *b)
-{
-	const struct tm_backstore *first = tm_config_find_backstore(p->want, b->hba, b->name);
-
-	return p->want_linked[first - p->want->backstores];
 }
 
 /* A set of HBA names (the strings stay in the models while the plan is built). */
@@ -816,10 +819,13 @@ int tm_plan_build(struct tm_config *want, struct tm_config *have,
 	}
 	if (r >= 0)
 		r = emit_prepare(&p);
-	/* Backstores no declared LUN links: the parser makes none, but the model allows them. */
+	/* Backstores no declared LUN links (the parser makes none, but the model allows them),
+	   and those the LUNs of several targets link: ready before any target tree starts. */
 	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++) {
 		const struct tm_backstore *b = &want->backstores[i];
-		if (!declared_linker(&p, b))
+		const struct tm_target *t = declared_linker(&p, b);
+
+		if (!t || t == SEVERAL_LINKERS)
 			r = emit_backstore_build(&p, b, TM_PHASE_BACKSTORE_BUILD, b);
 	}
 	for (size_t i = 0; r >= 0 && i < want->n_targets; i++)
@@ -831,7 +837,7 @@ int tm_plan_build(struct tm_config *want, struct tm_config *have,
 	tm_hashmap_clear(&p.doomed.map);
 	tm_hashmap_clear(&p.placed.map);
 	free(p.have_linker);
-	free(p.want_linked);
+	free(p.want_linker);
 	if (r < 0)
 		tm_plan_clear(ret);
 	return r;
