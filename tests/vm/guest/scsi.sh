@@ -10,10 +10,11 @@
 #   boot 2: targetmgr.service restored the target at boot: same reservation, same ids.
 # Prints TAP; the figures (du before and after fstrim) as diagnostics.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 T=iqn.2026-12.test.targetmgr:scsi
-NAME=iqn.2026-12.test.targetmgr:pr # the initiators: $NAME-a, -b, -c
+T2=iqn.2026-12.test.targetmgr:scsi2 # exports T's LUN 0 too: one backstore, two LUNs
+NAME=iqn.2026-12.test.targetmgr:pr # the initiators: $NAME-a, -b, -c; -d logs in to T2
 CONF=/etc/targetmgr/targets.d
 DISK=/dev/disk/by-id/virtio-SCSI1
 MNT=/mnt/thin
@@ -53,9 +54,22 @@ devs() {
 }
 
 # The reservation as initiator A reads it: holder key and type, and the registered keys.
+# Shown on a mismatch by is_reservation.
 reservation() {
-	sg_persist --in -r "$dA" 2>&1 | sed -n 's/^ *Key=\(0x[0-9a-f]*\)$/holder \1/p; s/^ *scope: \(.*\)type: \(.*\)$/type \2/p' | tr -s ' ' | tr '\n' ' '
-	sg_persist --in -k "$dA" 2>&1 | sed -n 's/^ *\(0x[0-9a-f]*\)$/key \1/p' | tr '\n' ' '
+	# A preempted or re-logged-in nexus gets a UNIT ATTENTION first: let it go.
+	sg_turs "$dA" >/dev/null 2>&1
+	sg_persist --in -r "$dA" >/tmp/prin-r 2>&1
+	sg_persist --in -k "$dA" >/tmp/prin-k 2>&1
+	sed -n 's/^.*Key=\(0x[0-9a-f]*\).*$/holder \1/p; s/^.*type: *\(.*\)$/type \1/p' /tmp/prin-r | tr -s ' ' | tr '\n' ' '
+	sed -n 's/^ *\(0x[0-9a-f]*\)$/key \1/p' /tmp/prin-k | tr '\n' ' '
+}
+
+# is_reservation DESCRIPTION WANT: like is, with what sg_persist printed when it differs.
+is_reservation() {
+	local got
+	got=$(reservation)
+	is "$1" "$got" "$2"
+	[[ $got == "$2" ]] || sed 's/^/#   | /' /tmp/prin-r /tmp/prin-k
 }
 
 # ids DEV: VPD 0x80 serial and the logical unit's 0x83 designators (NAA, T10 vendor): what
@@ -78,7 +92,7 @@ c_conflict() {
 
 aptpl_file() {
 	local serial
-	serial=$(sed 's/^.*: //' "$CFS"/target/core/fileio_*/"${T//:/.}-lun0"/wwn/vpd_unit_serial)
+	serial=$(sed 's/^.*: //' "$CFS"/target/core/fileio_*/shared-pr/wwn/vpd_unit_serial)
 	echo "/etc/target/pr/aptpl_$serial"
 }
 
@@ -87,11 +101,15 @@ boot1() {
 	mkdir -p "$CONF" /srv/iscsi "$MNT"
 	cat >"$CONF/scsi.conf" <<CONF
 [target $T]
-lun 0 = /srv/iscsi/pr.img size=64M
+lun 0 = /srv/iscsi/pr.img size=64M name=shared-pr
 lun 1 = /srv/iscsi/thin.img size=256M
 lun 2 = $DISK
 lun 3 = /srv/iscsi/wt.img size=16M write-through vendor=ACME product=Vault-9 reservations=off
 initiator = $NAME-a $NAME-b $NAME-c
+
+[target $T2]
+lun 5 = /srv/iscsi/pr.img size=64M name=shared-pr
+initiator = $NAME-d
 CONF
 	echo "# dbroot at boot: $(cat "$CFS"/target/dbroot 2>/dev/null || echo '(module not loaded)'); /etc/target holds: $(ls /etc/target | tr '\n' ' ')"
 	local plan
@@ -105,11 +123,11 @@ CONF
 	check "iscsid" systemctl start iscsid.socket
 	modprobe -a iscsi_tcp sd_mod
 	local i
-	for i in a b c; do
+	for i in a b c d; do
 		iscsiadm -m iface -I "pr$i" -o new >/dev/null
 		iscsiadm -m iface -I "pr$i" -o update -n iface.initiatorname -v "$NAME-$i" >/dev/null
 	done
-	check "discovery through the three ifaces" iscsiadm -m discovery -t sendtargets -p "$PORTAL" -I pra -I prb -I prc
+	check "discovery through the four ifaces" iscsiadm -m discovery -t sendtargets -p "$PORTAL" -I pra -I prb -I prc -I prd
 	check "three logins, one per initiator name" login_all
 	devs 0 && ok "LUN 0 seen by A $dA, B $dB, C $dC" || not_ok "LUN 0 seen by the three initiators"
 
@@ -121,7 +139,7 @@ CONF
 	check "B writes (a registrant)" dd if=/dev/zero of="$dB" bs=4096 count=1 oflag=direct status=none
 	check "B preempts A" sg_persist --out --preempt --param-rk=$KEY_B --param-sark=$KEY_A --prout-type=5 --param-aptpl "$dB"
 	local want="holder $KEY_B type Write Exclusive, registrants only key $KEY_B "
-	is "B holds the reservation, A's key is gone" "$(reservation)" "$want"
+	is_reservation "B holds the reservation, A's key is gone" "$want"
 	check "LIO saved it in the dbroot ($(aptpl_file))" grep -q "sa_res_key=$((KEY_B))" "$(aptpl_file)"
 	local ids0 ids3
 	ids0=$(ids "$dA")
@@ -131,8 +149,14 @@ CONF
 	sg_vpd -p di_lu "$dA" | sed 's/^/#   VPD 0x83: /'
 
 	check "apply with the LUN in use" targetmgr apply
-	is "the reservation survives apply" "$(reservation)" "$want"
+	is_reservation "the reservation survives apply" "$want"
 	is "VPD ids unchanged after apply" "$(ids "$dA")" "$ids0"
+	check "D logs in to $T2" iscsiadm -m node -T "$T2" -p "$PORTAL" -I prd --login
+	local dD
+	dD=$(sess_dev "$NAME-d" 5) || dD=/nonexistent
+	is "the same backing store through $T2 LUN 5: the same VPD ids" "$(ids "$dD")" "$ids0"
+	is "... and the same reservation" "$(sg_turs "$dD" >/dev/null 2>&1; sg_persist --in -r "$dD" 2>&1 | sed -n 's/^.*Key=\(0x[0-9a-f]*\).*$/\1/p')" "$KEY_B"
+	check "D logs out" iscsiadm -m node -T "$T2" -p "$PORTAL" -I prd --logout
 
 	local saved
 	saved=$(aptpl_file)
@@ -142,7 +166,7 @@ CONF
 	check "apply after clear" targetmgr apply
 	check "login again" login_all
 	devs 0 || not_ok "LUN 0 back for the three initiators"
-	is "the APTPL reservation survives clear + apply" "$(reservation)" "$want"
+	is_reservation "the APTPL reservation survives clear + apply" "$want"
 	check "C still conflicts" c_conflict
 	is "VPD ids unchanged after clear + apply" "$(ids "$dA")" "$ids0"
 
@@ -186,7 +210,7 @@ boot2() {
 	modprobe -a iscsi_tcp sd_mod
 	check "the three initiators log in again" login_all
 	devs 0 || not_ok "LUN 0 back for the three initiators"
-	is "the APTPL reservation survives the reboot" "$(reservation)" "$(cat "$VM_STATE/reservation")"
+	is_reservation "the APTPL reservation survives the reboot" "$(cat "$VM_STATE/reservation")"
 	check "C still conflicts" c_conflict
 	is "VPD ids unchanged after the reboot" "$(ids "$dA")" "$(cat "$VM_STATE/ids0")"
 	check "logout" logout_all
