@@ -60,7 +60,7 @@ reservation() {
 	sg_turs "$dA" >/dev/null 2>&1
 	sg_persist --in -r "$dA" >/tmp/prin-r 2>&1
 	sg_persist --in -k "$dA" >/tmp/prin-k 2>&1
-	sed -n 's/^.*Key=\(0x[0-9a-f]*\).*$/holder \1/p; s/^.*type: *\(.*\)$/type \1/p' /tmp/prin-r | tr -s ' ' | tr '\n' ' '
+	sed -n 's/^.*Key=\(0x[0-9a-f]*\).*$/holder \1/p; s/^.*scope: .*type: *\(.*\)$/type \1/p' /tmp/prin-r | tr -s ' ' | tr '\n' ' '
 	sed -n 's/^ *\(0x[0-9a-f]*\)$/key \1/p' /tmp/prin-k | tr '\n' ' '
 }
 
