@@ -195,7 +195,7 @@ CONF
 	is "default fileio LUN: write cache on (WCE=1)" "$(cat /sys/block/${dA#/dev/}/device/scsi_disk/*/cache_type)" "write back"
 	devs 3
 	is "write-through LUN: WCE=0" "$(cat /sys/block/${dA#/dev/}/device/scsi_disk/*/cache_type)" "write through"
-	is "vendor= and product=" "$(sg_inq "$dA" | sed -n 's/^ *Vendor identification: *\(.*\)$/\1/p; s/^ *Product identification: *\(.*\)$/\1/p' | tr '\n' ' ')" "ACME Vault-9 "
+	is "vendor= and product=" "$(sg_inq "$dA" | sed -n 's/^ *Vendor identification: *\([^ ]*\) *$/\1/p; s/^ *Product identification: *\([^ ]*\) *$/\1/p' | tr '\n' ' ')" "ACME Vault-9 "
 	refuse "reservations=off: PERSISTENT RESERVE OUT refused" sg_persist --out --register --param-sark=$KEY_A "$dA"
 
 	check "logout before the reboot" logout_all
