@@ -219,20 +219,21 @@ static int restore_aptpl(struct tm_cfs *cfs, const struct tm_backstore *b, const
 		if (startswith(line, "PR_REG_START:")) {
 			free(record);
 			record = strdup("");
+			if (!record)
+				return -ENOMEM;
 		} else if (startswith(line, "PR_REG_END:") && record) {
 			r = tm_cfs_write(cfs, attr, record);
 			free(record);
 			record = NULL;
 			TRY(f, attr, r);
-			continue;
 		} else if (record && strchr(line, '=')) {
 			char *longer = tm_strdupf("%s%s%s", record, *record ? "," : "", line);
+
 			free(record);
 			record = longer;
-		} else
-			continue;
-		if (!record)
-			return -ENOMEM;
+			if (!record)
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }

@@ -152,7 +152,7 @@ static char *backstore_key(const struct tm_backstore *b)
 	return tm_strdupf("%s/%s", b->hba, b->name);
 }
 
-/* A setting the kernel keeps while a LUN exports the object, set otherwise in the kernel. */
+/* Whether a setting the kernel takes only while no LUN exports the object differs. */
 static bool fixed_setting_differs(const struct tm_backstore *h, const struct tm_backstore *b)
 {
 	for (size_t i = 0; i < b->settings.n; i++) {

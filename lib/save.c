@@ -328,16 +328,18 @@ static int format_lun(const struct lun_out *lo, bool ro, char **ret)
 	return tm_syntax_key_line(key, s, ret);
 }
 
-/* The option of a lun line that stands for a backstore setting not at its default. */
-static const char *lun_option(const struct tm_setting *e)
+/* The lun-line option that sets e ("vendor=", "product=", "reservations="), with its value in
+ *ret; NULL when none does. */
+static const char *lun_option(const struct tm_setting *e, const char **ret)
 {
-	if (streq(e->path, "wwn/vendor_id") && strlen(e->value) <= TM_SYNTAX_VENDOR_MAX)
+	*ret = e->value;
+	if (streq(e->path, "wwn/vendor_id") && tm_syntax_inquiry_ok(e->value, TM_SYNTAX_VENDOR_MAX))
 		return "vendor=";
-	if (streq(e->path, "wwn/product_id"))
+	if (streq(e->path, "wwn/product_id") &&
+	    tm_syntax_inquiry_ok(e->value, TM_SYNTAX_PRODUCT_MAX))
 		return "product=";
-	if (streq(e->path, "attrib/emulate_pr") && streq(e->value, "0"))
-		return "reservations=";
-	return NULL;
+	*ret = "off";
+	return streq(e->path, "attrib/emulate_pr") && streq(e->value, "0") ? "reservations=" : NULL;
 }
 
 /* The backstore's attrib/ settings as " attribute.NAME=VALUE" options, and those lun_option()
@@ -356,14 +358,14 @@ static int lun_attributes(struct writer *w, const struct tm_target *t, struct lu
 		const struct tm_setting *e = &b->settings.v[i];
 		const char *name = startswith(e->path, "attrib/");
 
-		const char *option = lun_option(e);
+		const char *value, *option = lun_option(e, &value);
 
 		/* What the parser derives for every line, the serial apart. */
 		if (streq(e->path, "wwn/vpd_unit_serial") || streq(e->path, "enable") ||
 		    streq_ptr(tm_policy_backstore_default(b->type, e->path), e->value))
 			continue;
-		if (option && tm_syntax_inquiry_ok(e->value, TM_SYNTAX_PRODUCT_MAX))
-			fprintf(f, " %s%s", option, option[0] == 'r' ? "off" : e->value);
+		if (option)
+			fprintf(f, " %s%s", option, value);
 		else if (!name)
 			note(
 			    w, &lo->notes, true, t->iqn,
