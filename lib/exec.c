@@ -9,6 +9,7 @@
 
 #include "layout.h"
 #include "parallel.h"
+#include "policy.h"
 #include "util.h"
 
 #define RD_PAGE_SIZE 4096ULL
@@ -38,6 +39,11 @@ char *tm_op_object_path(const struct tm_op *op)
 		return strdup(TM_LAYOUT_ISCSI);
 	case TM_OBJ_HBA:
 		return tm_layout_hba(op->hba);
+	case TM_OBJ_DBROOT:
+		/* Made on the host; its attribute is target/dbroot. */
+		return strdup(op->type == TM_OP_SET ? TM_LAYOUT_TARGET : op->dir);
+	case TM_OBJ_APTPL:
+		return tm_layout_backstore(op->backstore->hba, op->backstore->name);
 	}
 	return NULL;
 }
@@ -78,6 +84,7 @@ static int fileio_size(const struct tm_backstore *b, unsigned long long *ret)
 /* The backstore's control string; the fileio one needs its backing file opened (or created). */
 static int backstore_control(const struct tm_backstore *b, char **ret)
 {
+	const char *buffered;
 	unsigned long long size;
 	int r;
 
@@ -89,8 +96,12 @@ static int backstore_control(const struct tm_backstore *b, char **ret)
 		r = fileio_size(b, &size);
 		if (r < 0)
 			return r;
-		*ret = size == 0 ? tm_strdupf("fd_dev_name=%s", b->path)
-				 : tm_strdupf("fd_dev_name=%s,fd_dev_size=%llu", b->path, size);
+		/* Buffered, with the write cache reported (WCE=1): initiators then send
+		   SYNCHRONIZE CACHE and FUA, which LIO turns into fsync; O_DSYNC otherwise. */
+		buffered = b->write_through ? "" : ",fd_buffered_io=1";
+		*ret = size == 0 ? tm_strdupf("fd_dev_name=%s%s", b->path, buffered)
+				 : tm_strdupf("fd_dev_name=%s,fd_dev_size=%llu%s", b->path, size,
+					      buffered);
 		break;
 	case TM_BACKSTORE_RAMDISK:
 		*ret = tm_strdupf("rd_pages=%llu%s",
@@ -142,6 +153,88 @@ static int create_backstore(struct tm_cfs *cfs, const struct tm_backstore *b, co
 	   where targetcli and `targetmgr show` read the backing path back from. */
 	if (b->path)
 		TRY(f, udev_path, tm_cfs_write(cfs, udev_path, b->path));
+	return 0;
+}
+
+/* mkdir that takes an existing directory (a symlink to one included) as done. */
+static int mkdir_host(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) >= 0)
+		return 0;
+	if (errno != EEXIST)
+		return negative_errno();
+	if (stat(path, &st) < 0)
+		return negative_errno();
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* The dbroot directory and the folders LIO writes into: <dir>/pr and <dir>/alua. */
+static int create_dbroot(const char *dir, struct tm_exec_failure *f)
+{
+	static const char *const subdirs[] = {"", "/" TM_POLICY_DBROOT_PR,
+					      "/" TM_POLICY_DBROOT_ALUA};
+
+	for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
+		_cleanup_free_ char *path = tm_strdupf("%s%s", dir, subdirs[i]);
+
+		if (!path)
+			return -ENOMEM;
+		TRY(f, path, mkdir_host(path));
+	}
+	return 0;
+}
+
+/*
+ * LIO saves a device's registrations in <dbroot>/pr/aptpl_<unit serial> (kernel 6.1,
+ * core_scsi3_update_aptpl_buf(): "PR_REG_START: N", "key=value" lines, "PR_REG_END: N" per
+ * registration) but never reads them back: each registration is written, its lines joined
+ * with ',', to pr/res_aptpl_metadata before a LUN exports the device, as rtslib does.
+ */
+static int restore_aptpl(struct tm_cfs *cfs, const struct tm_backstore *b, const char *dir,
+			 struct tm_exec_failure *f)
+{
+	_cleanup_free_ char *dbroot = NULL, *file = NULL, *text = NULL, *attr = NULL;
+	_cleanup_free_ char *record = NULL; /* the registration being read */
+	_cleanup_close_ int fd = -EBADF;
+	char *state = NULL;
+	size_t len;
+	int r;
+
+	r = tm_cfs_read(cfs, TM_LAYOUT_DBROOT, &dbroot);
+	if (r == -ENOENT)
+		return 0; /* a kernel without dbroot keeps no reservations */
+	TRY(f, TM_LAYOUT_DBROOT, r);
+	file = tm_strdupf("%s/" TM_POLICY_DBROOT_PR "/aptpl_%s", dbroot, b->serial);
+	attr = tm_layout_join(dir, TM_LAYOUT_APTPL_METADATA);
+	if (!file || !attr)
+		return -ENOMEM;
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	r = fd < 0 ? negative_errno() : tm_read_all(fd, &text, &len);
+	TRY(f, file, r);
+	for (char *line = strtok_r(text, "\n", &state); line; line = strtok_r(NULL, "\n", &state)) {
+		if (startswith(line, "PR_REG_START:")) {
+			free(record);
+			record = strdup("");
+			if (!record)
+				return -ENOMEM;
+		} else if (startswith(line, "PR_REG_END:") && record) {
+			r = tm_cfs_write(cfs, attr, record);
+			free(record);
+			record = NULL;
+			TRY(f, attr, r);
+		} else if (record && strchr(line, '=')) {
+			char *longer = tm_strdupf("%s%s%s", record, *record ? "," : "", line);
+
+			free(record);
+			record = longer;
+			if (!record)
+				return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -230,6 +323,8 @@ static int exec_delete(struct tm_cfs *cfs, const struct tm_op *op, const char *d
 		return 0;
 	case TM_OBJ_DISCOVERY:
 	case TM_OBJ_FABRIC:
+	case TM_OBJ_DBROOT:
+	case TM_OBJ_APTPL:
 		break;
 	}
 	return -EOPNOTSUPP;
@@ -260,6 +355,10 @@ static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_fa
 		return create_lun(cfs, op, dir, f);
 	case TM_OBJ_MAPPED_LUN:
 		return create_mapped_lun(cfs, op, dir, f);
+	case TM_OBJ_DBROOT:
+		return create_dbroot(dir, f);
+	case TM_OBJ_APTPL:
+		return restore_aptpl(cfs, op->backstore, dir, f);
 	case TM_OBJ_PORTAL:
 	case TM_OBJ_ACL:
 	case TM_OBJ_FABRIC:

@@ -22,6 +22,11 @@
 /* The one entry of target/iscsi that is not a target. */
 #define TM_LAYOUT_DISCOVERY_NAME "discovery_auth"
 #define TM_LAYOUT_DISCOVERY_AUTH TM_LAYOUT_ISCSI "/" TM_LAYOUT_DISCOVERY_NAME
+/* Where LIO keeps reservation and ALUA files (a host directory, not below configfs). */
+#define TM_LAYOUT_DBROOT TM_LAYOUT_TARGET "/dbroot"
+/* Below a backstore: its persistent-reservation state, where saved APTPL registrations are
+   written back before a LUN exports it (target_core_configfs.c, "pr/res_aptpl_metadata"). */
+#define TM_LAYOUT_APTPL_METADATA "pr/res_aptpl_metadata"
 
 /* Below a portal group. */
 #define TM_LAYOUT_PORTALS "np"

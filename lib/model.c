@@ -128,6 +128,7 @@ static void config_free(struct tm_config *c)
 	for (size_t i = 0; i < c->n_hbas; i++)
 		free(c->hbas[i]);
 	free(c->hbas);
+	free(c->dbroot);
 	free(c);
 }
 
@@ -520,4 +521,19 @@ int tm_config_narrow(struct tm_config *c, char *const *iqns, size_t n_iqns,
 	c->n_backstores = n;
 	tm_settings_clear(&c->discovery);
 	return tm_config_index(c);
+}
+
+bool tm_backstore_same(const struct tm_backstore *a, const struct tm_backstore *b)
+{
+	if (a->type != b->type || !streq_ptr(a->hba, b->hba) || !streq_ptr(a->name, b->name) ||
+	    !streq_ptr(a->path, b->path) || a->size != b->size || a->readonly != b->readonly ||
+	    a->nullio != b->nullio || a->write_through != b->write_through ||
+	    a->allow_in_use != b->allow_in_use || !streq_ptr(a->serial, b->serial) ||
+	    a->settings.n != b->settings.n)
+		return false;
+	for (size_t i = 0; i < a->settings.n; i++)
+		if (!streq(a->settings.v[i].path, b->settings.v[i].path) ||
+		    !streq(a->settings.v[i].value, b->settings.v[i].value))
+			return false;
+	return true;
 }

@@ -55,8 +55,10 @@ enum tm_backstore_type {
 
 /*
  * A LIO storage object: target/core/<hba>/<name>.
- * Identity: type, hba, name, path, size, readonly, nullio.
- * Settings: "wwn/vpd_unit_serial", pass-through "attrib/...", and "enable" (always last).
+ * Identity: type, hba, name, path, size, readonly, nullio, write_through, and the settings
+ * the kernel refuses to change while a LUN exports the object (tm_policy_fixed_while_exported).
+ * Settings: "wwn/...", "attrib/...", and "enable"; the policy orders them around "enable"
+ * (tm_policy_backstore_stage).
  */
 struct tm_backstore {
 	enum tm_backstore_type type;
@@ -67,6 +69,9 @@ struct tm_backstore {
 			  size); RAM disk: its size; running state: size reported by the kernel */
 	bool readonly; /* iblock only: opened read-only by the kernel (control readonly=1) */
 	bool nullio;   /* RAM disk only: no memory behind it (control rd_nullio=1) */
+	/* fileio only: opened O_DSYNC without a write cache reported (info "Mode: O_DSYNC"),
+	   instead of buffered with WCE=1 (control fd_buffered_io=1, "Mode: Buffered-WCE"). */
+	bool write_through;
 	/* Declared: export the device even when the host uses it (see system.h). */
 	bool allow_in_use;
 	/* Running state of a scoped scan (tm_scan_scoped()): a LUN outside the scope links it
@@ -151,6 +156,11 @@ struct tm_config {
 	char **hbas;
 	size_t n_hbas;
 	bool has_iscsi_fabric;
+	/* Running state: LIO's dbroot in force (target/dbroot), where the kernel keeps persistent
+	   reservations (pr/) and ALUA state (alua/); NULL when unknown (no such attribute, or
+	   not scanned).  dbroot_ready: that directory has pr/ and alua/. */
+	char *dbroot;
+	bool dbroot_ready;
 
 	unsigned n_ref; /* tm_config_ref() and tm_config_unref() */
 	/* positions in targets by IQN, backstores by HBA and name, files by name */
@@ -226,6 +236,10 @@ int tm_settings_set(struct tm_settings *s, const char *path, const char *value, 
 		    struct tm_origin origin);
 /* Frees every setting, wiping the values of secret ones (CHAP passwords) first. */
 void tm_settings_clear(struct tm_settings *s);
+
+/* Whether two declared backstores are the same declaration: identity, serial and settings
+   (their origins apart). */
+bool tm_backstore_same(const struct tm_backstore *a, const struct tm_backstore *b);
 
 /* Interns a file name in c->files and returns the stored copy (NULL on ENOMEM). */
 const char *tm_config_intern_file(struct tm_config *c, const char *file);

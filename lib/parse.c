@@ -287,10 +287,21 @@ static int parse_passthrough(struct parser *p, const char *key, const char *name
 struct lun_options {
 	int type; /* -1: from the path */
 	unsigned long long size;
-	bool has_size, ro, nullio, allow_in_use;
+	bool has_size, ro, nullio, allow_in_use, write_through;
 	const char *serial, *name;
-	struct tm_settings attributes;
+	struct tm_settings attributes; /* attribute.NAME=, and what vendor=, product= and
+					  reservations= stand for */
 };
+
+/* "vendor=ACME", "product=X", "reservations=off": one setting of the backstore. */
+static int parse_lun_setting(struct parser *p, unsigned number, const char *o, const char *path,
+			     const char *value, struct lun_options *opts)
+{
+	if (tm_settings_find(&opts->attributes, path))
+		return parse_error(p, "LUN %u: '%.*s' given twice", number, (int)strcspn(o, "="),
+				   o);
+	return tm_settings_set(&opts->attributes, path, value, false, here(p));
+}
 
 static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 			    struct lun_options *opts)
@@ -306,6 +317,27 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 		if (opts->allow_in_use)
 			return parse_error(p, "LUN %u: 'allow-in-use' given twice", number);
 		opts->allow_in_use = true;
+	} else if (streq(o, "write-through")) {
+		if (opts->write_through)
+			return parse_error(p, "LUN %u: 'write-through' given twice", number);
+		opts->write_through = true;
+	} else if ((v = startswith(o, "vendor=")) || (v = startswith(o, "product="))) {
+		bool vendor = o[0] == 'v';
+		size_t max = vendor ? TM_SYNTAX_VENDOR_MAX : TM_SYNTAX_PRODUCT_MAX;
+
+		if (!tm_syntax_inquiry_ok(v, max))
+			return parse_error(p,
+					   "LUN %u: invalid %s '%s': expected 1 to %zu printable "
+					   "ASCII characters",
+					   number, vendor ? "vendor" : "product", v, max);
+		return parse_lun_setting(p, number, o, vendor ? "wwn/vendor_id" : "wwn/product_id",
+					 v, opts);
+	} else if ((v = startswith(o, "reservations="))) {
+		if (!streq(v, "on") && !streq(v, "off"))
+			return parse_error(p, "LUN %u: expected 'reservations=on' or 'off'",
+					   number);
+		return parse_lun_setting(p, number, o, "attrib/emulate_pr",
+					 streq(v, "on") ? "1" : "0", opts);
 	} else if (streq(o, "nullio")) {
 		if (opts->nullio)
 			return parse_error(p, "LUN %u: 'nullio' given twice", number);
@@ -379,7 +411,8 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 		size_t n = strcspn(o, "=");
 		return parse_error(p,
 				   "LUN %u: unknown option '%.*s%s': expected size=, ro, "
-				   "serial=, name=, type=, nullio, allow-in-use or attribute.NAME=",
+				   "serial=, name=, type=, nullio, allow-in-use, write-through, "
+				   "vendor=, product=, reservations= or attribute.NAME=",
 				   number, (int)n, o, o[n] ? "=" : "");
 	}
 	return 0;
@@ -396,7 +429,7 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	size_t errors = p->diags->n_errors;
 	struct tm_settings settings = {0};
 	enum tm_backstore_type type;
-	struct tm_backstore *b;
+	struct tm_backstore *b, declared;
 	struct tm_lun *l;
 	const char *target, *why;
 	char *state = NULL;
@@ -448,6 +481,13 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 					number, target);
 			goto finish;
 		}
+		if (opts.write_through && type != TM_BACKSTORE_FILEIO) {
+			r = parse_error(p,
+					"LUN %u: write-through applies to files (fileio): a block "
+					"device reports its own write cache",
+					number);
+			goto finish;
+		}
 		path = strdup(target);
 		if (!path) {
 			r = -ENOMEM;
@@ -474,29 +514,39 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 		r = tm_settings_set(&settings, opts.attributes.v[i].path,
 				    opts.attributes.v[i].value, false, here(p));
 	if (r >= 0)
+		r = tm_policy_backstore_settings(&settings, type, here(p));
+	if (r >= 0)
 		r = tm_policy_enable(&settings, here(p));
 	if (r < 0)
 		goto finish;
 
-	b = TM_PUSH(p->config->backstores, p->config->n_backstores);
-	if (!b) {
-		r = -ENOMEM;
-		goto finish;
-	}
-	*b = (struct tm_backstore){
+	declared = (struct tm_backstore){
 	    .type = type,
-	    .hba = TAKE_PTR(hba),
-	    .name = TAKE_PTR(name),
-	    .path = TAKE_PTR(path),
+	    .hba = hba,
+	    .name = name,
+	    .path = path,
 	    .size = opts.size,
 	    .readonly = opts.ro && type == TM_BACKSTORE_IBLOCK,
 	    .nullio = opts.nullio,
+	    .write_through = opts.write_through,
 	    .allow_in_use = opts.allow_in_use,
-	    .serial = TAKE_PTR(serial),
+	    .serial = serial,
 	    .settings = settings,
 	    .origin = here(p),
 	};
-	settings = (struct tm_settings){0};
+	/* The same name= and storage on another line (of this target or another): one
+	   backstore behind both LUNs, so one identity (serial, NAA, reservations). */
+	b = opts.name ? tm_config_find_backstore(p->config, hba, name) : NULL;
+	if (!b || !tm_backstore_same(b, &declared)) {
+		b = TM_PUSH(p->config->backstores, p->config->n_backstores);
+		if (!b) {
+			r = -ENOMEM;
+			goto finish;
+		}
+		*b = declared;
+		hba = name = path = serial = NULL;
+		settings = (struct tm_settings){0};
+	}
 
 	l = TM_PUSH(t->luns, t->n_luns);
 	if (!l) {

@@ -23,13 +23,14 @@ struct planner {
 	char **conflict;
 	struct obj_set doomed; /* running objects the plan deletes (to prune or to recreate) */
 	struct obj_set placed; /* backstores whose operations went into a target's tree */
-	/* Per running backstore (by position): the one target whose LUNs link it, NULL, or
-	   SEVERAL_LINKERS; per declared backstore: whether a declared LUN links it. */
-	const struct tm_target **have_linker;
-	bool *want_linked;
+	/* Per backstore (by position) of each model: the one target whose LUNs link it, NULL,
+	   or SEVERAL_LINKERS. */
+	const struct tm_target **have_linker, **want_linker;
 };
 
 static const struct tm_setting tpg_disable = {.path = (char *)"enable", .value = (char *)"0"};
+static const struct tm_setting dbroot_ours = {.path = (char *)"dbroot",
+					      .value = (char *)TM_POLICY_DBROOT};
 
 static bool in_set(const struct obj_set *set, const void *obj)
 {
@@ -100,23 +101,39 @@ static struct tm_op *push_op(struct planner *p, const struct tm_op *op)
 	return o;
 }
 
+/* When a setting is written: "enable" once everything below the object exists, and for
+   backstores some settings only after it (tm_policy_backstore_stage()). */
+static enum tm_policy_stage setting_stage(const struct tm_op *base, const char *path)
+{
+	if (base->kind == TM_OBJ_BACKSTORE)
+		return tm_policy_backstore_stage(path);
+	return streq(path, "enable") ? TM_POLICY_ENABLE : TM_POLICY_BEFORE_ENABLE;
+}
+
+static const char *kernel_default(const struct tm_op *base, const char *path)
+{
+	if (base->kind == TM_OBJ_BACKSTORE)
+		return tm_policy_backstore_default(base->backstore->type, path);
+	return tm_policy_kernel_default(base->kind, path);
+}
+
 /*
- * Emits one SET per setting whose running value differs; have is NULL for an object created by
- * this plan.  "enable" is handled apart, with late=true, once everything below the object
- * exists.
+ * Emits one SET per setting of that stage whose running value differs; have is NULL for an
+ * object created by this plan.
  */
 static int diff_settings(struct planner *p, const struct tm_op *base,
-			 const struct tm_settings *want, const struct tm_settings *have, bool late)
+			 const struct tm_settings *want, const struct tm_settings *have,
+			 enum tm_policy_stage stage)
 {
 	for (size_t i = 0; i < want->n; i++) {
 		const struct tm_setting *s = &want->v[i];
 		const struct tm_setting *h;
 		struct tm_op op = *base;
 
-		if (streq(s->path, "enable") != late)
+		if (setting_stage(base, s->path) != stage)
 			continue;
 		/* A new object already holds the kernel's default: writing it changes nothing. */
-		if (!have && streq_ptr(tm_policy_kernel_default(base->kind, s->path), s->value))
+		if (!have && streq_ptr(kernel_default(base, s->path), s->value))
 			continue;
 		h = have ? tm_settings_find(have, s->path) : NULL;
 		if (h && streq(h->value, s->value))
@@ -135,10 +152,29 @@ static char *backstore_key(const struct tm_backstore *b)
 	return tm_strdupf("%s/%s", b->hba, b->name);
 }
 
+/* Whether a setting the kernel takes only while no LUN exports the object differs. */
+static bool fixed_setting_differs(const struct tm_backstore *h, const struct tm_backstore *b)
+{
+	for (size_t i = 0; i < b->settings.n; i++) {
+		const struct tm_setting *s = &b->settings.v[i];
+		const struct tm_setting *hs;
+
+		if (!tm_policy_fixed_while_exported(s->path))
+			continue;
+		hs = tm_settings_find(&h->settings, s->path);
+		if (hs && !streq(hs->value, s->value))
+			return true;
+	}
+	return false;
+}
+
 static bool backstore_identity_differs(const struct tm_backstore *h, const struct tm_backstore *b)
 {
 	return h->type != b->type || !streq_ptr(h->path, b->path) || h->readonly != b->readonly ||
-	       h->nullio != b->nullio || (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size);
+	       h->nullio != b->nullio || (b->type == TM_BACKSTORE_RAMDISK && h->size != b->size) ||
+	       /* fd_buffered_io is read when the object is enabled, never after */
+	       (b->type == TM_BACKSTORE_FILEIO && h->write_through != b->write_through) ||
+	       fixed_setting_differs(h, b);
 }
 
 /* ---- what goes: decided for every running object before anything is emitted ---- */
@@ -385,33 +421,45 @@ static const struct tm_backstore *linked_backstore(const struct tm_config *c,
 }
 
 /* Who links each backstore: one pass over the LUNs of both models. */
+static void note_linker(const struct tm_target **slot, const struct tm_target *t)
+{
+	*slot = !*slot || *slot == t ? t : SEVERAL_LINKERS;
+}
+
 static int find_linkers(struct planner *p)
 {
 	const struct tm_config *have = p->have, *want = p->want;
 
 	p->have_linker = calloc(have->n_backstores + 1, sizeof(*p->have_linker));
-	p->want_linked = calloc(want->n_backstores + 1, sizeof(*p->want_linked));
-	if (!p->have_linker || !p->want_linked)
+	p->want_linker = calloc(want->n_backstores + 1, sizeof(*p->want_linker));
+	if (!p->have_linker || !p->want_linker)
 		return -ENOMEM;
 	for (size_t i = 0; i < have->n_targets; i++)
 		for (size_t j = 0; j < have->targets[i].n_luns; j++) {
 			const struct tm_target *t = &have->targets[i];
 			const struct tm_backstore *b = linked_backstore(have, &t->luns[j]);
-			const struct tm_target **slot;
 
-			if (!b)
-				continue;
-			slot = &p->have_linker[b - have->backstores];
-			*slot = !*slot || *slot == t ? t : SEVERAL_LINKERS;
+			if (b)
+				note_linker(&p->have_linker[b - have->backstores], t);
 		}
 	for (size_t i = 0; i < want->n_targets; i++)
 		for (size_t j = 0; j < want->targets[i].n_luns; j++) {
-			const struct tm_backstore *b =
-			    linked_backstore(want, &want->targets[i].luns[j]);
+			const struct tm_target *t = &want->targets[i];
+			const struct tm_backstore *b = linked_backstore(want, &t->luns[j]);
+
 			if (b)
-				p->want_linked[b - want->backstores] = true;
+				note_linker(&p->want_linker[b - want->backstores], t);
 		}
 	return 0;
+}
+
+/* The one declared target whose LUNs link a declared backstore, NULL, or SEVERAL_LINKERS. */
+static const struct tm_target *declared_linker(const struct planner *p,
+					       const struct tm_backstore *b)
+{
+	const struct tm_backstore *first = tm_config_find_backstore(p->want, b->hba, b->name);
+
+	return p->want_linker[first - p->want->backstores];
 }
 
 /* The one running target whose LUNs link a backstore, or NULL when none or several do. */
@@ -510,6 +558,7 @@ static int emit_backstore_build(struct planner *p, const struct tm_backstore *b,
 	const struct tm_backstore *h = LIVE(p, tm_config_find_backstore(p->have, b->hba, b->name));
 	const struct tm_op base = {
 	    .kind = TM_OBJ_BACKSTORE, .phase = phase, .tree = tree, .backstore = b};
+	const struct tm_setting *pr;
 	int r;
 
 	if (h && h->shared)
@@ -519,10 +568,17 @@ static int emit_backstore_build(struct planner *p, const struct tm_backstore *b,
 		if (r < 0)
 			return r;
 	}
-	r = diff_settings(p, &base, &b->settings, h ? &h->settings : NULL, false);
-	if (r < 0)
-		return r;
-	return diff_settings(p, &base, &b->settings, h ? &h->settings : NULL, true);
+	for (enum tm_policy_stage st = TM_POLICY_BEFORE_ENABLE; st <= TM_POLICY_AFTER_ENABLE;
+	     st++) {
+		r = diff_settings(p, &base, &b->settings, h ? &h->settings : NULL, st);
+		if (r < 0)
+			return r;
+	}
+	/* A new object has none of the reservations LIO saved for it (same serial). */
+	pr = tm_settings_find(&b->settings, "attrib/emulate_pr");
+	if (h || !b->serial || (pr && streq(pr->value, "0")))
+		return 0;
+	return emit(p, TM_OP_CREATE, TM_OBJ_APTPL, phase, tree, &(struct tm_op){.backstore = b});
 }
 
 static int emit_acl_build(struct planner *p, const struct tm_target *t, const struct tm_acl *a,
@@ -538,7 +594,8 @@ static int emit_acl_build(struct planner *p, const struct tm_target *t, const st
 		if (r < 0)
 			return r;
 	}
-	r = diff_settings(p, &base, &a->settings, ha ? &ha->settings : NULL, false);
+	r = diff_settings(p, &base, &a->settings, ha ? &ha->settings : NULL,
+			  TM_POLICY_BEFORE_ENABLE);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < a->n_mapped_luns; i++) {
@@ -554,7 +611,8 @@ static int emit_acl_build(struct planner *p, const struct tm_target *t, const st
 			if (r < 0)
 				return r;
 		}
-		r = diff_settings(p, &mbase, &m->settings, hm ? &hm->settings : NULL, false);
+		r = diff_settings(p, &mbase, &m->settings, hm ? &hm->settings : NULL,
+				  TM_POLICY_BEFORE_ENABLE);
 		if (r < 0)
 			return r;
 	}
@@ -574,7 +632,7 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 	for (size_t i = 0; i < t->n_luns; i++) {
 		const struct tm_backstore *b = tm_config_find_backstore(
 		    p->want, t->luns[i].backstore_hba, t->luns[i].backstore_name);
-		if (!b || in_set(&p->placed, b))
+		if (!b || in_set(&p->placed, b) || declared_linker(p, b) != t)
 			continue;
 		r = add_to_set(&p->placed, b);
 		if (r >= 0)
@@ -587,7 +645,7 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 		if (r < 0)
 			return r;
 	}
-	r = diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, false);
+	r = diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, TM_POLICY_BEFORE_ENABLE);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < t->n_portals; i++) {
@@ -611,15 +669,7 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 		if (r < 0)
 			return r;
 	}
-	return diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, true);
-}
-
-/* Whether a declared LUN links a declared backstore. */
-static bool declared_linker(const struct planner *p, const struct tm_backstore *b)
-{
-	const struct tm_backstore *first = tm_config_find_backstore(p->want, b->hba, b->name);
-
-	return p->want_linked[first - p->want->backstores];
+	return diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, TM_POLICY_ENABLE);
 }
 
 /* A set of HBA names (the strings stay in the models while the plan is built). */
@@ -654,6 +704,30 @@ static int hbas_in_use(const struct planner *p, struct tm_hashmap *ret)
 }
 
 /*
+ * LIO writes persistent reservations to <dbroot>/pr and fails every PERSISTENT RESERVE OUT when
+ * it cannot (and ALUA state to <dbroot>/alua): both exist before a backstore is served.
+ * Unknown (not scanned) or nothing declared: nothing to do.
+ */
+static int emit_dbroot(struct planner *p)
+{
+	const struct tm_config *have = p->have;
+	const char *dir;
+	int r;
+
+	if (!have->dbroot || p->want->n_backstores == 0)
+		return 0;
+	dir = tm_policy_dbroot(have->dbroot, have->n_backstores > 0);
+	if (streq(dir, have->dbroot) && have->dbroot_ready)
+		return 0;
+	r = emit(p, TM_OP_CREATE, TM_OBJ_DBROOT, TM_PHASE_PREPARE, &have->dbroot,
+		 &(struct tm_op){.dir = dir});
+	if (r < 0 || streq(dir, have->dbroot))
+		return r;
+	return emit(p, TM_OP_SET, TM_OBJ_DBROOT, TM_PHASE_PREPARE, &have->dbroot,
+		    &(struct tm_op){.setting = &dbroot_ours, .old_value = have->dbroot});
+}
+
+/*
  * The directories many objects share: made once before anything goes in them, and
  * targetmgr's own HBAs removed once nothing is left in them, so that clear leaves nothing
  * behind.  The iSCSI fabric stays: other tools' targets and discovery settings live there.
@@ -682,6 +756,9 @@ static int emit_prepare(struct planner *p)
 			return r;
 	}
 
+	r = emit_dbroot(p);
+	if (r < 0)
+		return r;
 	if (!have->has_iscsi_fabric && (want->n_targets > 0 || want->discovery.n > 0)) {
 		r = emit(p, TM_OP_CREATE, TM_OBJ_FABRIC, TM_PHASE_PREPARE, NULL,
 			 &(struct tm_op){0});
@@ -742,21 +819,25 @@ int tm_plan_build(struct tm_config *want, struct tm_config *have,
 	}
 	if (r >= 0)
 		r = emit_prepare(&p);
-	/* Backstores no declared LUN links: the parser makes none, but the model allows them. */
+	/* Backstores no declared LUN links (the parser makes none, but the model allows them),
+	   and those the LUNs of several targets link: ready before any target tree starts. */
 	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++) {
 		const struct tm_backstore *b = &want->backstores[i];
-		if (!declared_linker(&p, b))
+		const struct tm_target *t = declared_linker(&p, b);
+
+		if (!t || t == SEVERAL_LINKERS)
 			r = emit_backstore_build(&p, b, TM_PHASE_BACKSTORE_BUILD, b);
 	}
 	for (size_t i = 0; r >= 0 && i < want->n_targets; i++)
 		r = emit_target_build(&p, &want->targets[i]);
 	if (r >= 0)
-		r = diff_settings(&p, &discovery, &want->discovery, &have->discovery, false);
+		r = diff_settings(&p, &discovery, &want->discovery, &have->discovery,
+				  TM_POLICY_BEFORE_ENABLE);
 
 	tm_hashmap_clear(&p.doomed.map);
 	tm_hashmap_clear(&p.placed.map);
 	free(p.have_linker);
-	free(p.want_linked);
+	free(p.want_linker);
 	if (r < 0)
 		tm_plan_clear(ret);
 	return r;
@@ -798,6 +879,8 @@ const char *tm_obj_kind_name(enum tm_obj_kind k)
 	    [TM_OBJ_DISCOVERY] = "discovery",
 	    [TM_OBJ_FABRIC] = "fabric",
 	    [TM_OBJ_HBA] = "hba",
+	    [TM_OBJ_DBROOT] = "dbroot",
+	    [TM_OBJ_APTPL] = "aptpl",
 	};
 	return k < ELEMENTSOF(names) ? names[k] : NULL;
 }

@@ -39,6 +39,13 @@ enum tm_obj_kind {
 	TM_OBJ_DISCOVERY,
 	TM_OBJ_FABRIC, /* target/iscsi: LIO instantiates the iSCSI fabric when it is made */
 	TM_OBJ_HBA,    /* target/core/<plugin>_<index>, which holds backstores */
+	/* LIO's dbroot: create makes the host directory and its pr/ and alua/, set writes
+	   target/dbroot.  Before any backstore exists (the kernel refuses a new one after). */
+	TM_OBJ_DBROOT,
+	/* A new backstore's saved APTPL reservations: create writes each registration of
+	   <dbroot>/pr/aptpl_<serial>, if the file exists, to pr/res_aptpl_metadata, after
+	   "enable" and before a LUN exports it (the kernel refuses them after). */
+	TM_OBJ_APTPL,
 };
 
 /*
@@ -73,6 +80,7 @@ struct tm_op {
 	const struct tm_acl *acl;
 	const struct tm_mapped_lun *mapped_lun;
 	const char *hba;                  /* TM_OBJ_HBA: its directory name */
+	const char *dir;                  /* TM_OBJ_DBROOT: the host directory */
 	const struct tm_setting *setting; /* TM_OP_SET: the wanted value */
 	const char *old_value;            /* TM_OP_SET: the running value, NULL if none */
 };

@@ -108,3 +108,90 @@ const char *tm_policy_kernel_default(enum tm_obj_kind kind, const char *path)
 			return defaults[i].value;
 	return NULL;
 }
+
+/* What a new storage object holds (target_core_device.c target_alloc_device(), the plugins'
+   inquiry_prod), for the settings tm_policy_backstore_settings() and thin provisioning add. */
+const char *tm_policy_backstore_default(enum tm_backstore_type type, const char *path)
+{
+	static const char *const products[_TM_BACKSTORE_TYPE_MAX] = {
+	    [TM_BACKSTORE_IBLOCK] = "IBLOCK",
+	    [TM_BACKSTORE_FILEIO] = "FILEIO",
+	    [TM_BACKSTORE_RAMDISK] = "RAMDISK-MCP",
+	};
+
+	if (streq(path, "wwn/product_id"))
+		return type < _TM_BACKSTORE_TYPE_MAX ? products[type] : NULL;
+	if (streq(path, "wwn/vendor_id"))
+		return "LIO-ORG";
+	if (streq(path, "attrib/emulate_pr"))
+		return "1";
+	if (streq(path, "attrib/emulate_tpu") || streq(path, "attrib/emulate_tpws"))
+		return "0";
+	return NULL;
+}
+
+static int set_unless_given(struct tm_settings *s, const char *path, const char *value,
+			    struct tm_origin o)
+{
+	if (!value || tm_settings_find(s, path))
+		return 0;
+	return tm_settings_set(s, path, value, false, o);
+}
+
+int tm_policy_backstore_settings(struct tm_settings *s, enum tm_backstore_type type,
+				 struct tm_origin o)
+{
+	static const char *const paths[] = {"attrib/emulate_pr", "wwn/vendor_id", "wwn/product_id"};
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(paths); i++)
+		r = set_unless_given(s, paths[i], tm_policy_backstore_default(type, paths[i]), o);
+	return r;
+}
+
+int tm_policy_thin_settings(struct tm_settings *s, enum tm_backstore_type type, bool can_discard,
+			    struct tm_origin o)
+{
+	int r;
+
+	if (type != TM_BACKSTORE_FILEIO && type != TM_BACKSTORE_IBLOCK)
+		return 0;
+	r = set_unless_given(s, "attrib/emulate_tpu", can_discard ? "1" : "0", o);
+	if (r >= 0)
+		r = set_unless_given(s, "attrib/emulate_tpws", can_discard ? "1" : "0", o);
+	return r;
+}
+
+enum tm_policy_stage tm_policy_backstore_stage(const char *path)
+{
+	/* Linux 6.1 oopses when emulate_tpu or emulate_tpws is written to a fileio object
+	   before it is enabled (fd_configure_unmap() reads the file it has not opened yet);
+	   and enabling a buffered fileio object forces emulate_write_cache to 1, so a 0
+	   written before would not last. */
+	if (streq(path, "attrib/emulate_tpu") || streq(path, "attrib/emulate_tpws") ||
+	    streq(path, "attrib/emulate_write_cache"))
+		return TM_POLICY_AFTER_ENABLE;
+	return streq(path, "enable") ? TM_POLICY_ENABLE : TM_POLICY_BEFORE_ENABLE;
+}
+
+bool tm_policy_fixed_while_exported(const char *path)
+{
+	/* target_core_configfs.c: "... cannot be changed with active exports" / "Unable to set
+	   INQUIRY vendor ID while active exports exist". */
+	return streq(path, "attrib/emulate_pr") || streq(path, "wwn/vendor_id") ||
+	       streq(path, "wwn/product_id");
+}
+
+const char *tm_policy_dbroot(const char *running, bool objects_exist)
+{
+	/* Another tool (targetcli sets /etc/target), or the kernel itself at load when
+	   /etc/target existed, chose it: its reservation files are there.  With objects, the
+	   kernel would refuse a change anyway. */
+	if (!running || objects_exist || !streq(running, TM_POLICY_DBROOT_KERNEL))
+		return running;
+	/* /etc/target: the kernel picks it itself at module load once it exists, so the
+	   dbroot stays the same whoever loads the module first at the next boot (targetcli,
+	   a restore unit); and it is where targetcli-fb keeps it, so both find the same
+	   reservations. */
+	return TM_POLICY_DBROOT;
+}

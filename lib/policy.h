@@ -64,3 +64,52 @@ bool tm_policy_credential_set(const char *value);
 /* The value the kernel gives the setting of a new object of that kind (NULL: unknown), so
    that writing that value to an object just created can be left out. */
 const char *tm_policy_kernel_default(enum tm_obj_kind kind, const char *path);
+/* The same for a new storage object of that type. */
+const char *tm_policy_backstore_default(enum tm_backstore_type type, const char *path);
+
+/* ---- storage objects ---- */
+
+/*
+ * The settings every declared backstore gets unless its line says otherwise: persistent
+ * reservations on (attrib/emulate_pr), and LIO's own INQUIRY vendor and product strings
+ * (wwn/vendor_id, wwn/product_id), so that removing vendor= or product= from a line restores
+ * them.  Entries already in s are kept.  0 or -ENOMEM.
+ */
+int tm_policy_backstore_settings(struct tm_settings *s, enum tm_backstore_type type,
+				 struct tm_origin o);
+
+/*
+ * Thin provisioning: UNMAP and WRITE SAME with UNMAP (attrib/emulate_tpu, emulate_tpws, which
+ * also make READ CAPACITY(16) report LBPME) on when the backing store can deallocate (a
+ * file system with punch-hole, a block device with discard), unless s already sets them
+ * (attribute.emulate_tpu=... on the line).  Only for fileio and iblock.  0 or -ENOMEM.
+ */
+int tm_policy_thin_settings(struct tm_settings *s, enum tm_backstore_type type, bool can_discard,
+			    struct tm_origin o);
+
+/* When the executor writes a backstore setting, relative to "enable". */
+enum tm_policy_stage {
+	TM_POLICY_BEFORE_ENABLE,
+	TM_POLICY_ENABLE,
+	TM_POLICY_AFTER_ENABLE,
+};
+enum tm_policy_stage tm_policy_backstore_stage(const char *path);
+
+/* Whether the kernel refuses to change a backstore setting while a LUN exports the object
+   (attrib/emulate_pr, wwn/vendor_id, wwn/product_id): a change means recreating it. */
+bool tm_policy_fixed_while_exported(const char *path);
+
+/* ---- LIO's dbroot ---- */
+
+#define TM_POLICY_DBROOT_KERNEL "/var/target" /* the kernel's compiled-in default */
+#define TM_POLICY_DBROOT        "/etc/target" /* what targetmgr sets when nobody chose */
+#define TM_POLICY_DBROOT_PR     "pr"          /* <dbroot>/pr/aptpl_<serial> */
+#define TM_POLICY_DBROOT_ALUA   "alua"        /* <dbroot>/alua/tpgs_<serial>/... */
+
+/*
+ * The dbroot LUNs are served with, given the one in force (running) and whether a storage
+ * object exists (the kernel then refuses a new dbroot): the one in force, unless it is the
+ * kernel's compiled-in default and no object exists, then TM_POLICY_DBROOT (see
+ * docs/target-files.md: PERSISTENT RESERVATIONS).
+ */
+const char *tm_policy_dbroot(const char *running, bool objects_exist);

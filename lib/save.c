@@ -312,6 +312,8 @@ static int format_lun(const struct lun_out *lo, bool ro, char **ret)
 	}
 	if (lo->b->type == TM_BACKSTORE_RAMDISK && lo->b->nullio)
 		fputs(" nullio", f);
+	if (lo->b->type == TM_BACKSTORE_FILEIO && lo->b->write_through)
+		fputs(" write-through", f);
 	if (ro)
 		fputs(" ro", f);
 	if (lo->with_name)
@@ -326,7 +328,22 @@ static int format_lun(const struct lun_out *lo, bool ro, char **ret)
 	return tm_syntax_key_line(key, s, ret);
 }
 
-/* The backstore's attrib/ settings as " attribute.NAME=VALUE" options; others are noted. */
+/* The lun-line option that sets e ("vendor=", "product=", "reservations="), with its value in
+ *ret; NULL when none does. */
+static const char *lun_option(const struct tm_setting *e, const char **ret)
+{
+	*ret = e->value;
+	if (streq(e->path, "wwn/vendor_id") && tm_syntax_inquiry_ok(e->value, TM_SYNTAX_VENDOR_MAX))
+		return "vendor=";
+	if (streq(e->path, "wwn/product_id") &&
+	    tm_syntax_inquiry_ok(e->value, TM_SYNTAX_PRODUCT_MAX))
+		return "product=";
+	*ret = "off";
+	return streq(e->path, "attrib/emulate_pr") && streq(e->value, "0") ? "reservations=" : NULL;
+}
+
+/* The backstore's attrib/ settings as " attribute.NAME=VALUE" options, and those lun_option()
+   names; others are noted. */
 static int lun_attributes(struct writer *w, const struct tm_target *t, struct lun_out *lo)
 {
 	const struct tm_backstore *b = lo->b;
@@ -341,9 +358,15 @@ static int lun_attributes(struct writer *w, const struct tm_target *t, struct lu
 		const struct tm_setting *e = &b->settings.v[i];
 		const char *name = startswith(e->path, "attrib/");
 
-		if (streq(e->path, "wwn/vpd_unit_serial") || streq(e->path, "enable"))
+		const char *value, *option = lun_option(e, &value);
+
+		/* What the parser derives for every line, the serial apart. */
+		if (streq(e->path, "wwn/vpd_unit_serial") || streq(e->path, "enable") ||
+		    streq_ptr(tm_policy_backstore_default(b->type, e->path), e->value))
 			continue;
-		if (!name)
+		if (option)
+			fprintf(f, " %s%s", option, value);
+		else if (!name)
 			note(
 			    w, &lo->notes, true, t->iqn,
 			    "LUN %u: backstore %s/%s: setting %s = %s cannot be written: not saved",
@@ -1396,9 +1419,10 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 	if (opts && opts->header)
 		fprintf(f, "# %s\n", opts->header);
 	else
-		fputs("# Target files for targetmgr(8), written by 'targetmgr save' from the running "
-		      "LIO state.\n",
-		      f);
+		fputs(
+		    "# Target files for targetmgr(8), written by 'targetmgr save' from the running "
+		    "LIO state.\n",
+		    f);
 	if (w.secrets)
 		fputs("# It holds CHAP secrets in clear: keep it private (chmod 600).\n", f);
 	if (w.foreign_hba)

@@ -23,9 +23,11 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <sys/stat.h>
 
 #include "layout.h"
 #include "parallel.h"
+#include "policy.h"
 #include "util.h"
 
 #define SERIAL_PREFIX "T10 VPD Unit Serial Number:"
@@ -35,6 +37,12 @@
    (they are capped below it), so the planner sees a mismatch and recreates it. */
 #define SCAN_LUN_UNLINKED TM_LUN_UNLINKED
 #define SCAN_LUN_MAX      (UINT_MAX - 1)
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) >= 0 && S_ISDIR(st.st_mode);
+}
 
 static bool endswith(const char *s, const char *suffix)
 {
@@ -221,6 +229,8 @@ static int parse_info(struct tm_backstore *b, const char *info, const char *udev
 			return r;
 		if (info_number(info, "Size: ", &n) >= 0)
 			b->size = n;
+		/* fd_show_configfs_dev_params(): "Mode: Buffered-WCE" or "Mode: O_DSYNC". */
+		b->write_through = startswith(info_find(info, "Mode: ") ?: "", "O_DSYNC");
 		break;
 	case TM_BACKSTORE_IBLOCK:
 		r = info_until(info, "UDEV PATH: ", "  readonly: ", &path);
@@ -850,6 +860,24 @@ static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct
 	return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, NULL, discovery_default, &c->discovery);
 }
 
+/* The dbroot in force, and whether it has the directories LIO writes into. */
+static int scan_dbroot(struct tm_cfs *cfs, struct tm_config *c)
+{
+	_cleanup_free_ char *v = NULL, *pr = NULL, *alua = NULL;
+	int r;
+
+	r = read_optional(cfs, TM_LAYOUT_DBROOT, &v);
+	if (r < 0 || v[0] != '/')
+		return r < 0 ? r : 0;
+	pr = tm_layout_join(v, TM_POLICY_DBROOT_PR);
+	alua = tm_layout_join(v, TM_POLICY_DBROOT_ALUA);
+	if (!pr || !alua)
+		return -ENOMEM;
+	c->dbroot_ready = is_dir(pr) && is_dir(alua);
+	c->dbroot = TAKE_PTR(v);
+	return 0;
+}
+
 /* ---- scoped: some targets and their backstores ---- */
 
 /*
@@ -997,6 +1025,8 @@ int tm_scan_scoped(struct tm_cfs *cfs, const struct tm_config *want, char *const
 	}
 	r = scan_scoped_backstores(cfs, want, c);
 	if (r >= 0)
+		r = scan_dbroot(cfs, c);
+	if (r >= 0)
 		r = tm_config_index(c);
 	if (r < 0)
 		return r;
@@ -1016,6 +1046,8 @@ int tm_scan(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *
 	if (r < 0)
 		return r;
 	r = scan_targets(cfs, want, c);
+	if (r >= 0)
+		r = scan_dbroot(cfs, c);
 	if (r < 0)
 		return r;
 	/* show and save look up LUNs' backstores in it: indexed, they stay linear. */

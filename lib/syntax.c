@@ -222,6 +222,16 @@ bool tm_syntax_size_applies(enum tm_backstore_type type, const char *path)
 	       (type == TM_BACKSTORE_FILEIO && path && !startswith(path, "/dev/"));
 }
 
+bool tm_syntax_inquiry_ok(const char *s, size_t max)
+{
+	if (!tm_syntax_word_ok(s) || strlen(s) > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s > '~')
+			return false;
+	return true;
+}
+
 /* ---- portals ----------------------------------------------------------------------------- */
 
 int tm_syntax_portal_normalize(const char *s, char **ret, const char **reason)

@@ -28,6 +28,8 @@
 #define TM_SYNTAX_ISCSI_NAME_MAX 223    /* RFC 3720 */
 #define TM_SYNTAX_PORT_DEFAULT   3260U  /* a portal without :PORT */
 #define TM_SYNTAX_SIZE_ALIGN     512U   /* size= is a positive multiple of this */
+#define TM_SYNTAX_VENDOR_MAX     8U     /* vendor=: INQUIRY's T10 vendor identification */
+#define TM_SYNTAX_PRODUCT_MAX    16U    /* product=: INQUIRY's product identification */
 
 /* ---- tokens ---- */
 
@@ -79,6 +81,10 @@ bool tm_syntax_size_ok(uint64_t bytes);
 /* Whether size= means something for that type and path: a RAM disk's size, or the size a
    missing file is created with; never below /dev/, where it would make a regular file. */
 bool tm_syntax_size_applies(enum tm_backstore_type type, const char *path);
+
+/* vendor= and product=: 1 to max printable ASCII characters, no blank (LIO takes what
+   isprint() accepts; a blank would end the option). */
+bool tm_syntax_inquiry_ok(const char *s, size_t max);
 
 /* ---- portals ---- */
 

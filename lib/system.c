@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <libkmod.h>
 #include <libmount.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "policy.h"
 #include "util.h"
 
 const char *const tm_required_modules[] = {
@@ -379,4 +381,90 @@ int tm_check_devices_served(const struct tm_config *want, const struct tm_config
 		}
 	}
 	return errors;
+}
+
+/* queue/discard_max_bytes of a block device: a partition has no queue/ of its own, its
+   disk (the parent folder in sysfs) does. */
+static int block_can_discard(dev_t d, const struct tm_host_paths *paths)
+{
+	const char *sysfs = paths && paths->sysfs ? paths->sysfs : "/sys";
+	static const char *const where[] = {"queue", "../queue"};
+
+	for (size_t i = 0; i < ELEMENTSOF(where); i++) {
+		_cleanup_free_ char *path = tm_strdupf("%s/dev/block/%u:%u/%s/discard_max_bytes",
+						       sysfs, major(d), minor(d), where[i]);
+		_cleanup_free_ char *text = NULL;
+		_cleanup_close_ int fd = -EBADF;
+		size_t len;
+		int r;
+
+		if (!path)
+			return -ENOMEM;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0)
+			return -errno;
+		r = tm_read_all(fd, &text, &len);
+		if (r < 0)
+			return r;
+		return strtoull(text, NULL, 10) > 0;
+	}
+	return -ENOENT;
+}
+
+/* A hole punched in an unnamed temporary file of the folder: what fileio's UNMAP does. */
+static int folder_can_punch(const char *file)
+{
+	_cleanup_free_ char *dir = strdup(file);
+	_cleanup_close_ int fd = -EBADF;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return -EINVAL;
+	slash[slash == dir] = '\0'; /* "/f" -> "/" */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EOPNOTSUPP || errno == EISDIR ? 0 : -errno;
+	if (ftruncate(fd, 8192) < 0)
+		return -errno;
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096) < 0)
+		return errno == EOPNOTSUPP ? 0 : -errno;
+	return 1;
+}
+
+int tm_backing_can_discard(const char *path, const struct tm_host_paths *paths)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? folder_can_punch(path) : -errno;
+	if (S_ISBLK(st.st_mode))
+		return block_can_discard(st.st_rdev, paths);
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	return folder_can_punch(path);
+}
+
+int tm_probe_thin_provisioning(struct tm_config *want, const struct tm_host_paths *paths)
+{
+	for (size_t i = 0; i < want->n_backstores; i++) {
+		struct tm_backstore *b = &want->backstores[i];
+		int r;
+
+		if (!b->path)
+			continue;
+		r = tm_backing_can_discard(b->path, paths);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			continue;
+		r = tm_policy_thin_settings(&b->settings, b->type, r > 0, b->origin);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

@@ -59,3 +59,17 @@ int tm_check_devices_mounted(const struct tm_config *want, const struct tm_host_
 int tm_check_devices_served(const struct tm_config *want, const struct tm_config *have,
 			    bool (*owned)(void *userdata, enum tm_obj_kind kind, const char *name),
 			    void *userdata, struct tm_diags *diags);
+
+/*
+ * Whether a backing store can deallocate, for thin provisioning: a block device whose queue
+ * takes discards (queue/discard_max_bytes > 0, the whole disk's for a partition), or a file
+ * on a file system that punches holes (probed with an unnamed O_TMPFILE in the file's
+ * folder, so the file itself is never touched).  1, 0, or a negative errno when it cannot be
+ * told (the device or folder does not exist, no permission).
+ */
+int tm_backing_can_discard(const char *path, const struct tm_host_paths *paths);
+
+/* Sets each declared fileio and iblock backstore's thin-provisioning attributes from
+   tm_backing_can_discard() (tm_policy_thin_settings(); lines that set them keep theirs); a
+   store that cannot be told gets none.  0 or -ENOMEM. */
+int tm_probe_thin_provisioning(struct tm_config *want, const struct tm_host_paths *paths);

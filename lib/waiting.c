@@ -229,6 +229,11 @@ int tm_declared_prepare(struct tm_config *config, unsigned verify_flags,
 		errors = tm_verify(config, verify_flags, diags);
 		if (errors == 0)
 			errors = tm_check_devices_mounted(config, NULL, diags);
+		if (errors == 0) {
+			r = tm_probe_thin_provisioning(config, NULL);
+			if (r < 0)
+				return r;
+		}
 	}
 	if (ret_waiting)
 		*ret_waiting = TAKE_PTR(waiting);

@@ -7,9 +7,10 @@
  *
  * What configfs does that a plain directory does not, and the shim does:
  *   - mkdir of a group makes its default groups: a TPG's np/, lun/, acls/, attrib/, auth/,
- *     param/; an ACL's attrib/, auth/, param/; a backstore's attrib/ and wwn/; the iSCSI
+ *     param/; an ACL's attrib/, auth/, param/; a backstore's attrib/, wwn/ and pr/; the iSCSI
  *     fabric's discovery_auth/; and the attributes whose kernel defaults the planner relies
- *     on (a TPG's enable and attrib/..., a mapped LUN's write_protect);
+ *     on (a TPG's enable and attrib/..., a mapped LUN's write_protect, a backstore's
+ *     attrib/emulate_pr, emulate_tpu, emulate_tpws, wwn/vendor_id and product_id);
  *   - a backstore's info is worded from its control string, as the kernel words it;
  *   - an attribute opened for writing exists (it came with its group): it is created;
  *   - rmdir of a group takes its attribute files and empty default groups with it, and fails
@@ -176,7 +177,7 @@ static int split(char *rel, char **comp, int max)
 static const char *const *default_groups(const char *rel)
 {
 	static const char *const fabric[] = {"discovery_auth", NULL};
-	static const char *const backstore[] = {"attrib", "wwn", NULL};
+	static const char *const backstore[] = {"attrib", "wwn", "pr", NULL};
 	static const char *const tpg[] = {"np", "lun", "acls", "attrib", "auth", "param", NULL};
 	static const char *const acl[] = {"attrib", "auth", "param", NULL};
 	char copy[PATH_MAX], *c[8];
@@ -211,11 +212,23 @@ static const char *const *default_attributes(const char *rel)
 	    NULL,
 	};
 	static const char *const mapped_lun[] = {"write_protect=0", NULL};
+	/* tm_policy_backstore_default(): what target_alloc_device() and the plugins give. */
+#define BACKSTORE_DEFAULTS(product)                                                                \
+	"attrib/emulate_pr=1", "attrib/emulate_tpu=0", "attrib/emulate_tpws=0",                    \
+	    "wwn/vendor_id=LIO-ORG", "wwn/product_id=" product, NULL
+	static const char *const fileio[] = {BACKSTORE_DEFAULTS("FILEIO")};
+	static const char *const iblock[] = {BACKSTORE_DEFAULTS("IBLOCK")};
+	static const char *const rd_mcp[] = {BACKSTORE_DEFAULTS("RAMDISK-MCP")};
 	char copy[PATH_MAX], *c[8];
 	int n;
 
 	snprintf(copy, sizeof(copy), "%s", rel);
 	n = split(copy, c, 8);
+	if (n == 4 && strcmp(c[1], "core") == 0)
+		return strncmp(c[2], "fileio_", 7) == 0   ? fileio
+		       : strncmp(c[2], "iblock_", 7) == 0 ? iblock
+		       : strncmp(c[2], "rd_mcp_", 7) == 0 ? rd_mcp
+							  : NULL;
 	if (n == 4 && strcmp(c[1], "iscsi") == 0 && strncmp(c[3], "tpgt_", 5) == 0)
 		return tpg;
 	if (n == 7 && strcmp(c[1], "iscsi") == 0 && strcmp(c[4], "acls") == 0)
@@ -389,13 +402,14 @@ static void make_info(int dirfd, const char *path, const char *rel)
 			 control_number(control, "rd_pages=", 0),
 			 control_number(control, "rd_nullio=", 0));
 	else if (strncmp(c[2], "fileio_", 7) == 0 && (file = strstr(control, "fd_dev_name=")))
-		snprintf(
-		    info, sizeof(info),
-		    "Status: ACTIVATED  Max Queue Depth: 128  SectorSize: 512  HwMaxSectors: "
-		    "1024\n        TCM FILEIO ID: 0        File: %.*s  Size: %llu  Mode: O_DSYNC "
-		    "Async: 1\n",
-		    (int)strcspn(file + 12, ","), file + 12,
-		    control_number(control, "fd_dev_size=", 0));
+		snprintf(info, sizeof(info),
+			 "Status: ACTIVATED  Max Queue Depth: 128  SectorSize: 512  HwMaxSectors: "
+			 "1024\n        TCM FILEIO ID: 0        File: %.*s  Size: %llu  Mode: %s "
+			 "Async: 1\n",
+			 (int)strcspn(file + 12, ","), file + 12,
+			 control_number(control, "fd_dev_size=", 0),
+			 control_number(control, "fd_buffered_io=", 0) ? "Buffered-WCE"
+								       : "O_DSYNC");
 	else if (strncmp(c[2], "iblock_", 7) == 0 && (file = strstr(control, "udev_path=")))
 		snprintf(info, sizeof(info),
 			 "Status: ACTIVATED  Max Queue Depth: 128  SectorSize: 512  HwMaxSectors: "

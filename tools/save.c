@@ -56,15 +56,15 @@ static int want_paths(struct tm_settings *s, const char *const *paths)
 	return 0;
 }
 
-/* The declared object's pass-through settings (attrib/..., param/...): the kernel's values
-   of the attributes the target files name are saved too. */
+/* The declared object's pass-through settings (attrib/..., param/..., a backstore's wwn/...):
+   the kernel's values of the attributes the target files name are saved too. */
 static int want_declared(struct tm_settings *s, const struct tm_settings *declared)
 {
 	for (size_t i = 0; declared && i < declared->n; i++) {
 		const char *p = declared->v[i].path;
 		int r;
 
-		if (!startswith(p, "attrib/") && !startswith(p, "param/"))
+		if (!startswith(p, "attrib/") && !startswith(p, "param/") && !startswith(p, "wwn/"))
 			continue;
 		r = tm_settings_set(s, p, "", false, (struct tm_origin){0});
 		if (r < 0)

@@ -22,7 +22,7 @@ seed() {
 	seed
 	run tm apply
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"Applied 13 of 13 operations: 8 created, 5 changed, 0 deleted."* ]]
+	[[ "$output" == *"Applied 14 of 14 operations: 9 created, 5 changed, 0 deleted."* ]]
 	[[ "$output" != *pruebaiscsi2021* ]]
 	local bs=("$T"/configfs/target/core/rd_mcp_*/iqn.2021-02.com.example.t-lun0)
 	[ "$(cat "${bs[0]}/control")" = "rd_pages=1024,rd_nullio=1" ]
@@ -81,7 +81,7 @@ seed() {
 	TM_FAKECFS_FAIL=symlink:1:EPERM TM_FAKECFS_LOG=$T/changes run tm apply
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"cannot create iscsi/$IQN/tpgt_1/lun/lun_0 ($TPG/lun/lun_0/iqn.2021-02.com.example.t-lun0): Operation not permitted (EPERM)"* ]]
-	[[ "$output" == *"partially applied: "*" of 13 operations done"* ]]
+	[[ "$output" == *"partially applied: "*" of 14 operations done"* ]]
 	# nothing after the failed link was started: one worker per target tree
 	[ "$(tail -n 1 "$T/changes")" = "symlink $TPG/lun/lun_0/iqn.2021-02.com.example.t-lun0" ]
 	run tm apply

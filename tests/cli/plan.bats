@@ -37,8 +37,8 @@ seed() {
 	[ "$status" -eq 2 ]
 	echo "$output" | jq -e '.changes == true'
 	echo "$output" | jq -e '[.operations[] | select(.setting == "auth/password")][0].secret == true'
-	# the fabric, the HBA, the backstore, the target, its portal and its LUN
-	echo "$output" | jq -e '[.operations[] | select(.op == "create")] | length == 6'
+	# the fabric, the HBA, the backstore, its saved reservations, the target, its portal, its LUN
+	echo "$output" | jq -e '[.operations[] | select(.op == "create")] | length == 7'
 	[[ "$output" != *pruebaiscsi2021* ]]
 }
 

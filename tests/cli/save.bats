@@ -216,3 +216,21 @@ targetcli_host() {
 	[[ "$output" == *$'\nattribute.login_timeout = 20\n'* ]]
 	[[ "$output" != *"emulate_write_cache"* ]]
 }
+
+@test "save writes back write-through, vendor=, product= and reservations=off; defaults stay out" {
+	fake_kernel
+	conf s.conf <<-EOF
+	[target iqn.2021-02.com.example:scsi]
+	lun 0 = $T/a.img size=1M write-through vendor=ACME product=Vault-9 reservations=off
+	lun 1 = $T/b.img size=1M
+	EOF
+	run tm apply
+	[ "$status" -eq 0 ]
+	# the file opened O_DSYNC; the other one write-back
+	! grep -q "fd_buffered_io" "$T"/configfs/target/core/fileio_*/iqn.2021-02.com.example.scsi-lun0/control
+	grep -q ",fd_buffered_io=1$" "$T"/configfs/target/core/fileio_*/iqn.2021-02.com.example.scsi-lun1/control
+	run --separate-stderr tm save
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"lun 0 = $T/a.img size=1M write-through name=iqn.2021-02.com.example.scsi-lun0 serial="*" vendor=ACME product=Vault-9 reservations=off"* ]]
+	[[ "$output" =~ "lun 1 = $T/b.img size=1M name=iqn.2021-02.com.example.scsi-lun1 serial="[0-9a-f]+($'\n'|$) ]]
+}

@@ -394,6 +394,76 @@ static void test_parallel(void)
 	check_converges(many, text, "parallel");
 }
 
+static bool write_text(const char *path, const char *text)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "we");
+	return f && fputs(text, f) >= 0;
+}
+
+static char *read_text(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text = NULL;
+	size_t len;
+
+	return fd >= 0 && tm_read_all(fd, &text, &len) >= 0 ? text : NULL;
+}
+
+/*
+ * The dbroot in force gets pr/ and alua/; a new backstore gets the registrations LIO saved for
+ * its serial written back, one record at a time (the fake keeps the last write), before its
+ * LUN; and once that is done nothing is left to do.
+ */
+static void test_reservations(void)
+{
+	static const char text[] = "[target iqn.2021-02.com.example:pr]\n"
+				   "lun 0 = ramdisk size=1M\n"
+				   "initiator = iqn.1993-08.org.debian:01:aaaa\n";
+	_cleanup_free_ char *root = new_root("pr"), *db = tm_strdupf("%s/db", scratch);
+	_cleanup_free_ char *serial = tm_default_serial("iqn.2021-02.com.example.pr-lun0");
+	_cleanup_free_ char *dbroot = NULL, *pr = NULL, *aptpl = NULL, *alua = NULL, *got = NULL;
+	struct tm_exec_failure f = {0};
+	struct run r;
+	int ret;
+
+	dbroot = tm_strdupf("%s/target/dbroot", root);
+	pr = tm_strdupf("%s/pr", db);
+	aptpl = tm_strdupf("%s/aptpl_%s", pr, serial);
+	alua = tm_strdupf("%s/alua", db);
+	/* pr/ exists already, alua/ not yet. */
+	if (!dbroot || !aptpl || !alua || mkdir(db, 0755) < 0 || mkdir(pr, 0755) < 0)
+		bail("reservations");
+	if (!write_text(dbroot, db) ||
+	    !write_text(aptpl,
+			"PR_REG_START: 0\ninitiator_fabric=iSCSI\n"
+			"initiator_node=iqn.1993-08.org.debian:01:aaaa\nsa_res_key=161\n"
+			"res_holder=0\nPR_REG_END: 0\nPR_REG_START: 1\n"
+			"initiator_fabric=iSCSI\ninitiator_node=iqn.1993-08.org.debian:01:bbbb\n"
+			"sa_res_key=177\nres_holder=1\nres_type=05\nPR_REG_END: 1\n"))
+		bail("reservations");
+	if (!plan(root, text, &r))
+		return;
+	CHECK(r.plan.n_ops > 0 && r.plan.ops[0].kind == TM_OBJ_DBROOT &&
+		  r.plan.ops[0].type == TM_OP_CREATE && streq(r.plan.ops[0].dir, db),
+	      "the dbroot in force, without alua/, is prepared first");
+	ret = tm_exec(r.cfs, &r.plan, 2, &f);
+	CHECK_INT(ret, (long long)r.plan.n_ops, "every operation done");
+	CHECK(access(alua, F_OK) == 0, "alua/ made in the dbroot");
+	{
+		_cleanup_free_ char *meta =
+		    tm_strdupf("%s/target/core/%s/%s/pr/res_aptpl_metadata", root,
+			       r.want->backstores[0].hba, r.want->backstores[0].name);
+		got = meta ? read_text(meta) : NULL;
+	}
+	run_clear(&r);
+	CHECK_STREQ(got, "initiator_fabric=iSCSI,initiator_node=iqn.1993-08.org.debian:01:bbbb,"
+			 "sa_res_key=177,res_holder=1,res_type=05");
+	CHECK(access(aptpl, F_OK) == 0, "the saved registrations stay");
+	if (plan(root, text, &r))
+		CHECK_INT(r.plan.n_ops, 0, "then nothing is left to do");
+	run_clear(&r);
+}
+
 int main(int argc, char **argv)
 {
 	_cleanup_free_ char *text = NULL;
@@ -458,6 +528,7 @@ int main(int argc, char **argv)
 			test_failure(text, true, clear_faults[i].call, clear_faults[i].nth,
 				     clear_faults[i].err, w);
 	test_parallel();
+	test_reservations();
 
 	if (!getenv("TM_KEEP_SCRATCH")) {
 		_cleanup_free_ char *cmd = tm_strdupf("rm -rf '%s'", scratch);

@@ -142,7 +142,9 @@ static void test_seed(void)
 	CHECK(b->origin.file == c->files[0] && b->origin.line == 2, "backstore origin t.conf:2");
 	{
 		_cleanup_free_ char *e = tm_strdupf("wwn/vpd_unit_serial=%s", b->serial);
-		CHECK_SETTINGS("iblock backstore", &b->settings, e, "enable=1");
+		/* Persistent reservations on, LIO's INQUIRY strings: defaults a line can change. */
+		CHECK_SETTINGS("iblock backstore", &b->settings, e, "attrib/emulate_pr=1",
+			       "wwn/vendor_id=LIO-ORG", "wwn/product_id=IBLOCK", "enable=1");
 	}
 
 	b = &c->backstores[1];
@@ -300,7 +302,9 @@ static void test_lun_options(void)
 	CHECK(b[0].type == TM_BACKSTORE_IBLOCK && b[0].readonly, "ro iblock is opened read-only");
 	CHECK(t->luns[0].readonly, "ro iblock LUN is read-only");
 	CHECK_STREQ(b[0].serial, "ABC.def_1-2");
-	CHECK_SETTINGS("serial=", &b[0].settings, "wwn/vpd_unit_serial=ABC.def_1-2", "enable=1");
+	CHECK_SETTINGS("serial=", &b[0].settings, "wwn/vpd_unit_serial=ABC.def_1-2",
+		       "attrib/emulate_pr=1", "wwn/vendor_id=LIO-ORG", "wwn/product_id=IBLOCK",
+		       "enable=1");
 
 	CHECK(b[1].type == TM_BACKSTORE_FILEIO && !b[1].readonly,
 	      "readonly fileio: the backstore stays writable");
@@ -312,7 +316,8 @@ static void test_lun_options(void)
 		_cleanup_free_ char *e = tm_strdupf("wwn/vpd_unit_serial=%s", serial);
 		CHECK_STREQ(b[1].serial, serial);
 		CHECK_SETTINGS("attribute.", &b[1].settings, e, "attrib/emulate_tpu=1",
-			       "attrib/block_size=4096", "enable=1");
+			       "attrib/block_size=4096", "attrib/emulate_pr=1",
+			       "wwn/vendor_id=LIO-ORG", "wwn/product_id=FILEIO", "enable=1");
 	}
 	CHECK(b[2].type == TM_BACKSTORE_IBLOCK && streq(b[2].hba, "iblock_1004"),
 	      "type=iblock overrides the path");
@@ -333,6 +338,40 @@ static void test_lun_options(void)
 	}
 	CHECK_SETTINGS("TPG without CHAP", &t->settings, "attrib/generate_node_acls=0",
 		       "attrib/authentication=0", "enable=1");
+	tm_diags_clear(&d);
+}
+
+/* The SCSI behaviour a lun line can change: write cache, reservations, INQUIRY strings. */
+static void test_scsi_options(void)
+{
+	struct tm_diags d = {0};
+	_cleanup_config_ struct tm_config *c =
+	    parse("[target " T1 "]\n"
+		  "lun 0 = /srv/a.img write-through reservations=off vendor=ACME product=Vault-9\n"
+		  "lun 1 = /srv/b.img reservations=on attribute.emulate_tpu=0\n"
+		  "lun 2 = /dev/sdb\n",
+		  &d);
+	const struct tm_backstore *b = c->backstores;
+
+	if (!CHECK_EQ(d.n, 0))
+		tap_dump_diags(&d);
+	if (!CHECK_EQ(c->n_backstores, 3))
+		return;
+	CHECK(b[0].write_through, "write-through: O_DSYNC, no write cache reported");
+	CHECK(!b[1].write_through, "fileio is buffered with WCE=1 by default");
+	CHECK(!b[2].write_through, "iblock: the device's own cache");
+	{
+		_cleanup_free_ char *e = tm_strdupf("wwn/vpd_unit_serial=%s", b[0].serial);
+		CHECK_SETTINGS("write-through", &b[0].settings, e, "attrib/emulate_pr=0",
+			       "wwn/vendor_id=ACME", "wwn/product_id=Vault-9", "enable=1");
+	}
+	{
+		_cleanup_free_ char *e = tm_strdupf("wwn/vpd_unit_serial=%s", b[1].serial);
+		/* The thin-provisioning probe (lib/system.c) keeps what the line sets. */
+		CHECK_SETTINGS("reservations=on", &b[1].settings, e, "attrib/emulate_pr=1",
+			       "attrib/emulate_tpu=0", "wwn/vendor_id=LIO-ORG",
+			       "wwn/product_id=FILEIO", "enable=1");
+	}
 	tm_diags_clear(&d);
 }
 
@@ -718,6 +757,17 @@ static const struct {
      2, "control character (byte 0x1b)"},
     {"[target " T1 "]\nlun 1 = /dev/sdb type=fileio size=1M\n", 2,
      "size= does not apply to /dev/sdb"},
+    {"[target " T1 "]\nlun 1 = /dev/sdb write-through\n", 2,
+     "write-through applies to files (fileio)"},
+    {"[target " T1 "]\nlun 1 = /srv/a.img write-through write-through\n", 2,
+     "'write-through' given twice"},
+    {"[target " T1 "]\nlun 1 = /srv/a.img vendor=TOOLONGVENDOR\n", 2,
+     "invalid vendor 'TOOLONGVENDOR': expected 1 to 8 printable ASCII"},
+    {"[target " T1 "]\nlun 1 = /srv/a.img product=\n", 2, "invalid product ''"},
+    {"[target " T1 "]\nlun 1 = /srv/a.img product=\xc3\xa9t\xc3\xa9\n", 2, "invalid product"},
+    {"[target " T1 "]\nlun 1 = /srv/a.img vendor=A vendor=B\n", 2, "'vendor' given twice"},
+    {"[target " T1 "]\nlun 1 = /srv/a.img reservations=maybe\n", 2,
+     "expected 'reservations=on' or 'off'"},
 };
 
 static void test_errors(void)
@@ -993,6 +1043,7 @@ int main(void)
 	test_seed();
 	test_open_chap();
 	test_lun_options();
+	test_scsi_options();
 	test_portals();
 	test_indentation();
 	test_long_lines();

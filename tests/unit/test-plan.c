@@ -8,6 +8,7 @@
  *   --- running        target-file text parsed as the kernel's state
  *   --- directives     session IQN INITIATOR | foreign target IQN | foreign backstore HBA/NAME
  *                      | unlink IQN LUN | set IQN PATH VALUE | adopt | force
+ *                      | dbroot PATH [ready]   (the dbroot in force; ready: has pr/ and alua/)
  *   --- declared       the target files
  *   --- plan           expected operations, or "error: <errno name>: <message substring>"
  */
@@ -121,6 +122,11 @@ static int apply_directive(struct golden_case *c, struct tm_config *have, char *
 		return opts->adopt = true, 0;
 	if (streq(w[0], "force"))
 		return opts->force = true, 0;
+	if (streq(w[0], "dbroot") && n >= 2) {
+		free(have->dbroot);
+		have->dbroot_ready = n == 3 && streq(w[2], "ready");
+		return (have->dbroot = strdup(w[1])) ? 0 : -ENOMEM;
+	}
 	if (streq(w[0], "foreign") && n == 3 && c->n_foreign < ELEMENTSOF(c->foreign))
 		return (c->foreign[c->n_foreign++] = tm_strdupf("%s %s", w[1], w[2])) ? 0 : -ENOMEM;
 	t = n > 1 ? tm_config_find_target(have, w[1]) : NULL;
