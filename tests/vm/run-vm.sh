@@ -4,6 +4,8 @@
 #   run-vm.sh SCRIPT [--disk SERIAL:SIZE]... [--timeout SECS] [--qmp SOCKPATH]
 #             [--args A,B,...] [--out DIR] [--mem MiB] [--systemd [--boots N]]
 #             [--hotplug]
+#   run-vm.sh SCRIPT --cluster [--shared-disk SERIAL:SIZE]... [--timeout SECS] [--out DIR]
+#             [--mem MiB]
 #
 # SCRIPT is a path inside this git checkout; the guest runs it with bash from
 # /work (the checkout, shared over 9p). Each --disk adds a sparse raw
@@ -20,6 +22,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+for a in "$@"; do
+	[[ $a == --cluster ]] && exec bash "$here/run-cluster.sh" "$@"
+done
 
 log() { printf 'run-vm: %s\n' "$*" >&2; }
 die() {
