@@ -5,9 +5,10 @@
 #   run-cluster.sh SCRIPT [--shared-disk SERIAL:SIZE]... [--timeout SECS] [--out DIR] [--mem MiB]
 #
 # (run-vm.sh SCRIPT --cluster ... comes here, so tests/vm/scenarios can list it.)
-# Guests a and b are the cluster nodes, c the initiator; each boots with systemd as PID 1
-# (run-vm.sh --systemd's mode) from its own snapshot=on overlay of the one root image and runs
-# SCRIPT with its name (a, b or c) as the argument.
+# Guests a and b are the cluster nodes, booted with systemd as PID 1 (run-vm.sh --systemd's
+# mode, targetmgr installed from build-vm/root); c is the initiator, booted with the faster
+# tm-vm-init (run-vm.sh's default mode). Each boots from its own snapshot=on overlay of the one
+# root image and runs SCRIPT with its name (a, b or c) as the argument.
 #   network   one virtio-net NIC each (MAC 52:54:00:77:00:0N), QEMU's `-netdev dgram` over
 #             unix sockets to a hub process (cluster-host.py) that repeats frames between
 #             them: no host address, tap or multicast. The guests give themselves addresses.
@@ -16,6 +17,9 @@
 #             wrote, b reads from the host's file, with no QEMU cache in between); c has none.
 #   control   a third 9p tag, `cluster`, is the same host folder for all three: the guests
 #             meet there (files), and c asks the host to kill a guest there (cluster-host.py).
+#             It also holds debs/: Debian's pacemaker-cli-utils (cibadmin, crm_resource,
+#             crm_mon), which the image lacks (a Recommends of pacemaker), downloaded once on
+#             the host into the image cache and installed by the nodes with dpkg.
 # The exit status is c's script's (124 on timeout, 125 if c left none); a's and b's consoles
 # are shown with "# a: " and "# b: " in front, so that only c's TAP lines count.
 set -euo pipefail
@@ -61,6 +65,14 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 img=$(bash "$here/image.sh")
 bash "$here/install-root.sh" "$repo"
+# The same suite as the image, from the host's apt sources, like image.sh's packages.
+debs=$(dirname "$img")/debs
+mkdir -p "$debs"
+if ! compgen -G "$debs/pacemaker-cli-utils_*.deb" >/dev/null; then
+	(cd "$debs" && apt-get download -q pacemaker-cli-utils >&2) ||
+		(apt-get update -qq >&2 && cd "$debs" && apt-get download -q pacemaker-cli-utils >&2) ||
+		die "cannot download pacemaker-cli-utils"
+fi
 
 if [[ -n $out ]]; then
 	mkdir -p "$out"
@@ -71,7 +83,8 @@ else
 	res=$(mktemp -d "${TMPDIR:-/tmp}/targetmgr-cluster.XXXXXX")
 	keep=${TARGETMGR_VM_KEEP:-0}
 fi
-mkdir -p "$res"/{a,b,c,cluster}
+mkdir -p "$res"/{a,b,c,cluster/debs}
+cp "$debs"/pacemaker-cli-utils_*.deb "$res/cluster/debs/"
 # Unix socket paths hold at most 107 bytes: a short folder of their own.
 sockdir=$(mktemp -d /tmp/tmc.XXXXXX)
 pids=()
@@ -100,7 +113,11 @@ pids+=($!)
 boot() {
 	local g=$1 n=$2
 	local cmdline="root=LABEL=tmroot rw console=ttyS0 tm.script=$rel tm.args=$g quiet panic=-1"
-	cmdline+=" init=/lib/systemd/systemd tm.boots=1 systemd.show_status=error"
+	if [[ $g == c ]]; then
+		cmdline+=" init=/sbin/tm-vm-init"
+	else
+		cmdline+=" init=/lib/systemd/systemd tm.boots=1 systemd.show_status=error"
+	fi
 	local qemu=(
 		qemu-system-x86_64
 		-accel "tcg,thread=multi" -cpu max -smp 1 -m "$mem"
@@ -111,7 +128,7 @@ boot() {
 		-virtfs "local,path=$res/$g,mount_tag=out,security_model=none"
 		-virtfs "local,path=$res/cluster,mount_tag=cluster,security_model=none"
 		-netdev "dgram,id=n0,local.type=unix,local.path=$sockdir/$g.sock,remote.type=unix,remote.path=$sockdir/hub.sock"
-		-device "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:0$n"
+		-device "virtio-net-pci,netdev=n0,mac=52:54:00:77:00:0$n,romfile="
 		-qmp "unix:$sockdir/$g.qmp,server=on,wait=off"
 	)
 	[[ $g == c ]] || qemu+=("${shared_opts[@]}")

@@ -187,6 +187,9 @@ EOF
 
 node_main() {
 	install_targetmgr || { echo "cannot install targetmgr"; return 1; }
+	# cibadmin, crm_resource, crm_mon: run-cluster.sh brings the package the image lacks.
+	command -v cibadmin >/dev/null || dpkg -i "$CTL"/debs/pacemaker-cli-utils_*.deb >/dev/null ||
+		{ echo "cannot install pacemaker-cli-utils"; return 1; }
 	install_standin_agent
 	mkdir -p "${CONF%/*}"
 	cat >"$CONF" <<EOF
@@ -334,7 +337,6 @@ client_main() {
 	local dev t_kill t_first secs n_before n
 	# The image's InitiatorName is the same in every guest: c takes its own before iscsid reads it.
 	echo "InitiatorName=$CLIENT_IQN" >/etc/iscsi/initiatorname.iscsi
-	systemctl try-restart iscsid.service
 	start_iscsid
 
 	for _ in $(seq 1 3000); do [[ -e $CTL/ready.a && -e $CTL/ready.b ]] && break; sleep 0.1; done
