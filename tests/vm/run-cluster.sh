@@ -2,13 +2,14 @@
 # Boot three guests of the cached image, joined by a private network, and run one guest script
 # on each: the HA scenario's two cluster nodes and its initiator.
 #
-#   run-cluster.sh SCRIPT [--shared-disk SERIAL:SIZE]... [--timeout SECS] [--out DIR] [--mem MiB]
+#   run-cluster.sh SCRIPT [--shared-disk SERIAL:SIZE]... [--args A,B] [--timeout SECS]
+#                  [--out DIR] [--mem MiB]
 #
 # (run-vm.sh SCRIPT --cluster ... comes here, so tests/vm/scenarios can list it.)
 # Guests a and b are the cluster nodes, booted with systemd as PID 1 (run-vm.sh --systemd's
 # mode, targetmgr installed from build-vm/root); c is the initiator, booted with the faster
 # tm-vm-init (run-vm.sh's default mode). Each boots from its own snapshot=on overlay of the one
-# root image and runs SCRIPT with its name (a, b or c) as the argument.
+# root image and runs SCRIPT with its name (a, b or c) as the first argument, then --args.
 #   network   one virtio-net NIC each (MAC 52:54:00:77:00:0N), QEMU's `-netdev dgram` over
 #             unix sockets to a hub process (cluster-host.py) that repeats frames between
 #             them: no host address, tap or multicast. The guests give themselves addresses.
@@ -31,13 +32,14 @@ die() {
 	exit 2
 }
 
-script='' timeout=900 out='' mem=1024
+script='' timeout=900 out='' mem=1024 args=''
 shared=()
 while (($#)); do
 	case $1 in
 	--timeout) timeout=${2:?} && shift 2 ;;
 	--out) out=${2:?} && shift 2 ;;
 	--mem) mem=${2:?} && shift 2 ;;
+	--args) args=${2:?} && shift 2 ;;
 	--shared-disk) shared+=("${2:?--shared-disk needs SERIAL:SIZE}") && shift 2 ;;
 	--cluster) shift ;; # run-vm.sh's switch to here
 	-h | --help) sed -n '2,/^set /s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" | grep -v '^set ' >&2 && exit 2 ;;
@@ -50,6 +52,7 @@ while (($#)); do
 done
 [[ -n $script ]] || die "usage: run-cluster.sh SCRIPT [--timeout SECS] [--out DIR] [--mem MiB]"
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout needs seconds"
+[[ $args =~ ^[^[:space:]]*$ ]] || die "--args must not contain white space (kernel command line)"
 
 repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
 abs=$(realpath -e "$script" 2>/dev/null || realpath -e "$repo/$script" 2>/dev/null) ||
@@ -88,6 +91,8 @@ cp "$debs"/pacemaker-cli-utils_*.deb "$res/cluster/debs/"
 # Unix socket paths hold at most 107 bytes: a short folder of their own.
 sockdir=$(mktemp -d /tmp/tmc.XXXXXX)
 pids=()
+declare -A pid
+# shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -112,7 +117,7 @@ pids+=($!)
 # boot GUEST N: one guest's QEMU, in the background; its console goes to GUEST/serial.log.
 boot() {
 	local g=$1 n=$2
-	local cmdline="root=LABEL=tmroot rw console=ttyS0 tm.script=$rel tm.args=$g quiet panic=-1"
+	local cmdline="root=LABEL=tmroot rw console=ttyS0 tm.script=$rel tm.args=$g${args:+,$args} quiet panic=-1"
 	if [[ $g == c ]]; then
 		cmdline+=" init=/sbin/tm-vm-init"
 	else
@@ -134,7 +139,7 @@ boot() {
 	[[ $g == c ]] || qemu+=("${shared_opts[@]}")
 	"${qemu[@]}" </dev/null >"$res/$g/serial.log" 2>&1 &
 	pids+=($!)
-	eval "pid_$g=\$!"
+	pid[$g]=$!
 }
 
 log "booting a, b and c ($(cat "$img/kver"), ${mem} MiB each) for $rel (timeout ${timeout}s, results $res)"
@@ -143,17 +148,17 @@ boot a 1
 boot b 2
 boot c 3
 # The consoles, as they come: c's as it is (its TAP), a's and b's as TAP comments.
-tail --pid="$pid_c" -n +1 -F "$res/c/serial.log" 2>/dev/null &
+tail --pid="${pid[c]}" -n +1 -F "$res/c/serial.log" 2>/dev/null &
 pids+=($!)
 for g in a b; do
-	tail --pid="$pid_c" -n +1 -F "$res/$g/serial.log" 2>/dev/null | sed -u "s/^/# $g: /" &
+	tail --pid="${pid[c]}" -n +1 -F "$res/$g/serial.log" 2>/dev/null | sed -u "s/^/# $g: /" &
 	pids+=($!)
 done
 
 # The run ends when c's QEMU does (c powers off after its script), or at the timeout.
 st=0
 deadline=$((SECONDS + timeout))
-while kill -0 "$pid_c" 2>/dev/null; do
+while kill -0 "${pid[c]}" 2>/dev/null; do
 	if ((SECONDS > deadline)); then
 		log "timeout after ${timeout}s: QEMU killed"
 		st=124

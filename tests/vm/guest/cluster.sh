@@ -20,7 +20,11 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ROLE=${1:?usage: cluster.sh a|b|c}
+ROLE=${1:?usage: cluster.sh a|b|c [start|drift|move|failover]}
+# The initiator runs the steps up to this one (run-cluster.sh --args): 1 and 5 are always run.
+LAST_STEP=${2:-failover}
+STEPS=(start drift move failover)
+[[ " ${STEPS[*]} " == *" $LAST_STEP "* ]] || { echo "not ok 1 - unknown step $LAST_STEP"; exit 1; }
 T=iqn.2026-12.test.targetmgr:ha
 CLIENT_IQN=iqn.2026-12.test.targetmgr:client
 NET=192.168.77
@@ -30,6 +34,7 @@ CONF=/etc/targetmgr/ha.conf # not in targets.d: only the cluster starts this tar
 CTL=/cluster
 MNT=/mnt/ha
 MONITOR_INTERVAL=10
+dev='' # the initiator's disk of LUN 0
 TPG=$CFS/target/iscsi/$T/tpgt_1
 declare -A NODE_NAME=([a]=node-a [b]=node-b [c]=client) NODE_NUM=([a]=1 [b]=2 [c]=3)
 
@@ -114,47 +119,6 @@ host_kill() {
 
 # --- the cluster nodes --------------------------------------------------------------------------
 
-# A stand-in for ocf:targetmgr:target while the real agent is not installed: whole-file apply,
-# clear and plan, with the real agent's parameters.
-install_standin_agent() {
-	local dir=/usr/lib/ocf/resource.d/targetmgr
-	[[ -x $dir/target ]] && return 0
-	mkdir -p "$dir"
-	cat >"$dir/target" <<'AGENT'
-#!/bin/sh
-. "${OCF_ROOT:-/usr/lib/ocf}/lib/heartbeat/ocf-shellfuncs"
-tm="${OCF_RESKEY_targetmgr:-targetmgr} -c ${OCF_RESKEY_config}"
-case $1 in
-meta-data)
-	cat <<'EOF'
-<?xml version="1.0"?>
-<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
-<resource-agent name="target"><version>1.0</version>
-<shortdesc lang="en">stand-in</shortdesc><longdesc lang="en">stand-in</longdesc>
-<parameters>
-<parameter name="config"><content type="string"/><shortdesc lang="en">c</shortdesc></parameter>
-<parameter name="iqns"><content type="string"/><shortdesc lang="en">i</shortdesc></parameter>
-<parameter name="targetmgr"><content type="string"/><shortdesc lang="en">t</shortdesc></parameter>
-</parameters>
-<actions><action name="start" timeout="60s"/><action name="stop" timeout="60s"/>
-<action name="monitor" timeout="30s" interval="10s"/><action name="meta-data" timeout="5s"/>
-<action name="validate-all" timeout="10s"/></actions></resource-agent>
-EOF
-	exit 0 ;;
-start) $tm apply >/dev/null 2>&1 && exit 0; exit 1 ;;
-stop) $tm clear --force >/dev/null 2>&1 && exit 0; exit 1 ;;
-monitor)
-	for iqn in $OCF_RESKEY_iqns; do
-		[ -d "/sys/kernel/config/target/iscsi/$iqn" ] || exit 7
-	done
-	$tm plan >/dev/null 2>&1 && exit 0; exit 1 ;;
-validate-all) $tm check >/dev/null 2>&1 && exit 0; exit 6 ;;
-*) exit 3 ;;
-esac
-AGENT
-	chmod 0755 "$dir/target"
-}
-
 corosync_conf() {
 	cat <<EOF
 totem {
@@ -196,7 +160,9 @@ node_main() {
 	# cibadmin, crm_resource, crm_mon: run-cluster.sh brings the package the image lacks.
 	command -v cibadmin >/dev/null || dpkg -i "$CTL"/debs/pacemaker-cli-utils_*.deb >/dev/null ||
 		{ echo "cannot install pacemaker-cli-utils"; return 1; }
-	install_standin_agent
+	# The agent comes with targetmgr's meson install, where Pacemaker looks for provider
+	# targetmgr's agents.
+	[[ -x /usr/lib/ocf/resource.d/targetmgr/target ]] || { echo "no ocf:targetmgr:target"; return 1; }
 	mkdir -p "${CONF%/*}"
 	cat >"$CONF" <<EOF
 [target $T]
@@ -347,7 +313,7 @@ planned_move() {
 }
 
 client_main() {
-	local dev t_kill t_first secs n_before n i
+	local i
 	# The image's InitiatorName is the same in every guest: c takes its own before iscsid reads it.
 	echo "InitiatorName=$CLIENT_IQN" >/etc/iscsi/initiatorname.iscsi
 	start_iscsid
@@ -360,13 +326,13 @@ client_main() {
 	check "the target and the floating address start on node-a" \
 		on a --timeout 420 wait_runs_on node-a 400
 
-	# --- 1. login, file system, continuous writes
+	# --- 1. login, file system, continuous writes ("start")
 	check "discovery through the floating address $VIP" \
 		retry 30 iscsiadm -m discovery -t sendtargets -p "$VIP"
 	# The session must outlast a failover: commands are queued, not failed, this long.
 	check "replacement_timeout = 180 s" node_set "$T" node.session.timeo.replacement_timeout 180
 	check "login" login "$T"
-	dev=$(lun_dev "$T" 0) && ok "LUN 0 visible ($dev)" || not_ok "LUN 0 visible"
+	if dev=$(lun_dev "$T" 0); then ok "LUN 0 visible ($dev)"; else not_ok "LUN 0 visible"; fi
 	check "LUN 1 visible" lun_dev "$T" 1
 	check "mkfs.ext4 on LUN 0" mkfs.ext4 -q -F "$dev"
 	mkdir -p "$MNT"
@@ -375,24 +341,52 @@ client_main() {
 	writer </dev/null >/dev/null 2>&1 &
 	check "writes complete on node-a" wait_until "writes_at_least 10" 120
 
-	# --- 2. drift repaired by the monitor
+	step drift && drift_step
+	step move && move_step
+	step failover && failover_step
+	verify_step
+	tap_done
+}
+
+# step NAME: NAME is one of the steps to run.
+step() {
+	local s
+	for s in "${STEPS[@]}"; do
+		[[ $s == "$1" ]] && return 0
+		[[ $s == "$LAST_STEP" ]] && return 1
+	done
+	return 1
+}
+
+drift_step() {
+	local secs
 	secs=$(on a --timeout 150 remove_lun1_and_time_repair)
 	if [[ $secs =~ ^[0-9.]+$ ]]; then
 		ok "LUN 1 removed by hand on node-a is back after $secs s (monitor every ${MONITOR_INTERVAL} s)"
 	else
 		not_ok "LUN 1 removed by hand on node-a comes back"
-		echo "$secs" | sed 's/^/# /'
+		printf '%s\n' "$secs" | sed 's/^/# /'
 	fi
 	check "the resource is back on node-a" on a --timeout 420 wait_runs_on node-a 400
 	on a crm_resource --cleanup --resource ha-target >/dev/null 2>&1
+}
 
-	# --- 3. planned moves
-	secs=$(planned_move node-b) && ok "planned move to node-b: writes resumed after $secs s" ||
+move_step() {
+	local secs
+	if secs=$(planned_move node-b); then
+		ok "planned move to node-b: writes resumed after $secs s"
+	else
 		not_ok "planned move to node-b"
-	secs=$(planned_move node-a) && ok "planned move back to node-a: writes resumed after $secs s" ||
+	fi
+	if secs=$(planned_move node-a); then
+		ok "planned move back to node-a: writes resumed after $secs s"
+	else
 		not_ok "planned move back to node-a"
+	fi
+}
 
-	# --- 4. failover
+failover_step() {
+	local n_before n t_kill t_first
 	n_before=$(writes_done)
 	check "node-a killed (QMP quit)" host_kill a
 	t_kill=$(uptime_now)
@@ -407,18 +401,19 @@ client_main() {
 		test "$(iscsiadm -m session | wc -l)" = 1 -a -b "$dev"
 	n=$(writes_done)
 	check "more writes on node-b ($((n - n_before)) since the kill)" wait_until "writes_at_least $((n + 10))" 120
+}
 
-	# --- 5. every block verifies
+# Every file written verifies, read back from the target after a remount.
+verify_step() {
 	touch /run/ha-stop
 	wait
 	is "no write failed" "$(grep -c FAILED "$WRITES")" 0
 	check "unmount" umount "$MNT"
 	check "e2fsck -fn finds the file system clean" e2fsck -fn "$dev"
-	check "mount again (reads from node-b)" mount "$dev" "$MNT"
+	check "mount again (a fresh read from the target)" mount "$dev" "$MNT"
 	check "all $(writes_done) files read back with their checksums" verify_writes
 	umount "$MNT"
 	logout "$T" >/dev/null 2>&1
-	tap_done
 }
 
 writes_at_least() { (($(writes_done) >= $1)); }
@@ -453,8 +448,13 @@ retry() {
 	return 1
 }
 
-guest_setup || { echo "not ok 1 - guest $ROLE: network and shared folder"; exit 1; }
-case $ROLE in
-a | b) node_main ;;
-c) client_main ;;
-esac
+# One group, parsed whole before it runs and ending in exit: bash reads a script as it goes,
+# and this one is read live over 9p by guests that run it for many minutes.
+{
+	guest_setup || { echo "not ok 1 - guest $ROLE: network and shared folder"; exit 1; }
+	case $ROLE in
+	a | b) node_main ;;
+	c) client_main ;;
+	esac
+	exit
+}
