@@ -17,6 +17,7 @@
 #      replacement_timeout outlasts the failover) and the writes go on. The failover time is
 #      from the kill to the first write completed after it;
 #   5. every file written before, during and after verifies (unmounted, fsck'ed, remounted).
+# shellcheck disable=SC2317 # functions that c runs on the nodes through `on` look unused
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
