@@ -18,9 +18,6 @@
 #             wrote, b reads from the host's file, with no QEMU cache in between); c has none.
 #   control   a third 9p tag, `cluster`, is the same host folder for all three: the guests
 #             meet there (files), and c asks the host to kill a guest there (cluster-host.py).
-#             It also holds debs/: Debian's pacemaker-cli-utils (cibadmin, crm_resource,
-#             crm_mon), which the image lacks (a Recommends of pacemaker), downloaded once on
-#             the host into the image cache and installed by the nodes with dpkg.
 # The exit status is c's script's (124 on timeout, 125 if c left none); a's and b's consoles
 # are shown with "# a: " and "# b: " in front, so that only c's TAP lines count.
 set -euo pipefail
@@ -68,14 +65,6 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 img=$(bash "$here/image.sh")
 bash "$here/install-root.sh" "$repo"
-# The same suite as the image, from the host's apt sources, like image.sh's packages.
-debs=$(dirname "$img")/debs
-mkdir -p "$debs"
-if ! compgen -G "$debs/pacemaker-cli-utils_*.deb" >/dev/null; then
-	(cd "$debs" && apt-get download -q pacemaker-cli-utils >&2) ||
-		(apt-get update -qq >&2 && cd "$debs" && apt-get download -q pacemaker-cli-utils >&2) ||
-		die "cannot download pacemaker-cli-utils"
-fi
 
 if [[ -n $out ]]; then
 	mkdir -p "$out"
@@ -86,8 +75,7 @@ else
 	res=$(mktemp -d "${TMPDIR:-/tmp}/targetmgr-cluster.XXXXXX")
 	keep=${TARGETMGR_VM_KEEP:-0}
 fi
-mkdir -p "$res"/{a,b,c,cluster/debs}
-cp "$debs"/pacemaker-cli-utils_*.deb "$res/cluster/debs/"
+mkdir -p "$res"/{a,b,c,cluster}
 # Unix socket paths hold at most 107 bytes: a short folder of their own.
 sockdir=$(mktemp -d /tmp/tmc.XXXXXX)
 pids=()

@@ -158,9 +158,6 @@ EOF
 node_main() {
 	local i
 	install_targetmgr || { echo "cannot install targetmgr"; return 1; }
-	# cibadmin, crm_resource, crm_mon: run-cluster.sh brings the package the image lacks.
-	command -v cibadmin >/dev/null || dpkg -i "$CTL"/debs/pacemaker-cli-utils_*.deb >/dev/null ||
-		{ echo "cannot install pacemaker-cli-utils"; return 1; }
 	# The agent comes with targetmgr's meson install, where Pacemaker looks for provider
 	# targetmgr's agents.
 	[[ -x /usr/lib/ocf/resource.d/targetmgr/target ]] || { echo "no ocf:targetmgr:target"; return 1; }
