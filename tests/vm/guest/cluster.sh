@@ -3,7 +3,7 @@
 # (tests/vm/run-cluster.sh, or run-vm.sh --cluster), this script on each with its name:
 #   a, b  cluster nodes (node-a, node-b): corosync (knet over the guests' network, two_node)
 #         and pacemaker; both see the shared disk virtio-HASHARED (LUN 0, the file system) and
-#         virtio-HASHARED2 (LUN 1); they run what c asks them to (guest_request below) until
+#         virtio-HASHARED2 (LUN 1); they run what c asks them to (serve_requests below) until
 #         the host stops them;
 #   c     the initiator, which drives the scenario and prints the TAP:
 #   1. the cluster (stonith off, see docs/ha.md) starts the target, then the floating
