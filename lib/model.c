@@ -54,9 +54,10 @@ struct tm_config *tm_config_ref(struct tm_config *c)
 /* A setting's value is wiped before it is freed when it is a secret. */
 static void setting_value_free(char *value, bool secret)
 {
-	if (value && secret)
-		explicit_bzero(value, strlen(value));
-	free(value);
+	if (secret)
+		tm_erase_free_str(value);
+	else
+		free(value);
 }
 
 void tm_settings_clear(struct tm_settings *s)

@@ -83,18 +83,10 @@ struct parser {
 	struct chap discovery_chap, discovery_mutual;
 };
 
-static void erase_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 static void chap_done(struct chap *c)
 {
 	free(c->user);
-	erase_free(c->secret);
+	tm_erase_free_str(c->secret);
 	*c = (struct chap){0};
 }
 
@@ -123,11 +115,7 @@ static void parser_done(struct parser *p)
 	free(p->targets);
 	chap_done(&p->discovery_chap);
 	chap_done(&p->discovery_mutual);
-	if (p->buf) {
-		/* The buffer held CHAP lines. */
-		explicit_bzero(p->buf, p->buf_size);
-		free(p->buf);
-	}
+	tm_erase_free(p->buf, p->buf_size); /* it held CHAP lines */
 }
 
 static struct tm_origin here(const struct parser *p)
@@ -257,8 +245,7 @@ static int parse_chap(struct parser *p, const char *key, const char *value, stru
 	if (!copy)
 		return -ENOMEM;
 	r = parse_chap_words(p, key, copy, c);
-	explicit_bzero(copy, len);
-	free(copy);
+	tm_erase_free(copy, len);
 	return r;
 }
 

@@ -98,14 +98,6 @@ static void notes_clear(struct notes *n)
 	*n = (struct notes){0};
 }
 
-static void erase_free(char *s, size_t len)
-{
-	if (s) {
-		explicit_bzero(s, len);
-		free(s);
-	}
-}
-
 static bool push_string(struct writer *w, struct notes *n, char *s)
 {
 	char **slot;
@@ -261,7 +253,7 @@ static void write_key_line(struct writer *w, FILE *f, const char *key, const cha
 		return;
 	}
 	fprintf(f, "%s\n", line);
-	erase_free(line, strlen(line));
+	tm_erase_free_str(line);
 }
 
 static void write_cred(struct writer *w, FILE *f, const char *key, const struct cred *c)
@@ -276,7 +268,7 @@ static void write_cred(struct writer *w, FILE *f, const char *key, const struct 
 		return;
 	}
 	write_key_line(w, f, key, value);
-	erase_free(value, strlen(value));
+	tm_erase_free_str(value);
 	w->secrets = true;
 }
 
@@ -1256,7 +1248,7 @@ static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
 		return -ENOMEM;
 	emit_target(w, f, &to);
 	if (fclose(f) != 0) {
-		erase_free(text, len);
+		tm_erase_free(text, len);
 		return -ENOMEM;
 	}
 	note(w, &to.notes, true, t->iqn, "target %s: not saved: %s", t->iqn, to.fatal);
@@ -1267,7 +1259,7 @@ static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
 		if (*line)
 			write_comment(out, line);
 	}
-	erase_free(text, len);
+	tm_erase_free(text, len);
 	return w->error;
 }
 
@@ -1396,9 +1388,10 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 	if (opts && opts->header)
 		fprintf(f, "# %s\n", opts->header);
 	else
-		fputs("# Target files for targetmgr(8), written by 'targetmgr save' from the running "
-		      "LIO state.\n",
-		      f);
+		fputs(
+		    "# Target files for targetmgr(8), written by 'targetmgr save' from the running "
+		    "LIO state.\n",
+		    f);
 	if (w.secrets)
 		fputs("# It holds CHAP secrets in clear: keep it private (chmod 600).\n", f);
 	if (w.foreign_hba)
@@ -1415,7 +1408,7 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 		r = -EIO;
 
 finish:
-	erase_free(body, len);
+	tm_erase_free(body, len);
 	for (size_t i = 0; i < config->n_backstores; i++) {
 		free(w.uses[i].name);
 		free(w.uses[i].serial);

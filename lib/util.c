@@ -40,6 +40,84 @@ void *tm_grow(void **array, size_t *n, size_t size)
 	return p;
 }
 
+void tm_erase_free(void *p, size_t len)
+{
+	if (p) {
+		explicit_bzero(p, len);
+		free(p);
+	}
+}
+
+void tm_erase_free_str(char *s)
+{
+	if (s)
+		tm_erase_free(s, strlen(s));
+}
+
+struct wiping_memstream {
+	char **buf;
+	size_t *len;
+	size_t size; /* allocated */
+};
+
+static ssize_t wiping_write(void *cookie, const char *data, size_t n)
+{
+	struct wiping_memstream *m = cookie;
+
+	if (*m->len + n + 1 > m->size) {
+		size_t size = m->size;
+		char *p;
+
+		while (*m->len + n + 1 > size) {
+			if (size > SIZE_MAX / 2)
+				return errno = ENOMEM, -1;
+			size *= 2;
+		}
+		/* Not realloc(): it would free the old copy unwiped. */
+		p = malloc(size);
+		if (!p)
+			return errno = ENOMEM, -1;
+		memcpy(p, *m->buf, *m->len + 1);
+		tm_erase_free(*m->buf, m->size);
+		*m->buf = p;
+		m->size = size;
+	}
+	memcpy(*m->buf + *m->len, data, n);
+	*m->len += n;
+	(*m->buf)[*m->len] = '\0';
+	return (ssize_t)n;
+}
+
+static int wiping_close(void *cookie)
+{
+	free(cookie);
+	return 0;
+}
+
+FILE *tm_open_wiping_memstream(char **buf, size_t *len)
+{
+	struct wiping_memstream *m = calloc(1, sizeof(*m));
+	FILE *f;
+
+	if (!m)
+		return NULL;
+	*m = (struct wiping_memstream){.buf = buf, .len = len, .size = 4096};
+	*buf = calloc(1, m->size);
+	*len = 0;
+	f = *buf
+		? fopencookie(m, "w",
+			      (cookie_io_functions_t){.write = wiping_write, .close = wiping_close})
+		: NULL;
+	if (!f) {
+		free(*buf);
+		*buf = NULL;
+		free(m);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	return f;
+}
+
 int tm_strv_push(char ***v, size_t *n, const char *s)
 {
 	char *copy = strdup(s), **slot;
@@ -171,6 +249,19 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+int tm_check_replaceable(int dir_fd, const char *name)
+{
+	struct stat st;
+
+	if (strchr(name, '/'))
+		return -EINVAL;
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	return S_ISREG(st.st_mode) ? 0 : -EEXIST;
+}
+
 int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, unsigned mode)
 {
 	_cleanup_close_ int fd = -EBADF, sync_fd = -EBADF;
@@ -178,6 +269,9 @@ int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t l
 	uint64_t rnd;
 	int r;
 
+	r = tm_check_replaceable(dir_fd, name);
+	if (r < 0)
+		return r;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -errno;
 	tmp = tm_strdupf(".%s.%016llx", name, (unsigned long long)rnd);
@@ -204,4 +298,18 @@ int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t l
 fail:
 	(void)unlinkat(dir_fd, tmp, 0);
 	return r;
+}
+
+const char *tm_write_refusal(int r)
+{
+	switch (r) {
+	case -ELOOP:
+		return "is a symbolic link: targetmgr neither writes through a link nor replaces "
+		       "it; give the path of the file itself";
+	case -EEXIST:
+		return "exists and is not a regular file (a directory, device, FIFO or socket): "
+		       "not replaced";
+	default:
+		return NULL;
+	}
 }

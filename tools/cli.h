@@ -81,6 +81,9 @@ int cli_prepare_kernel(struct tm_cli *cli);
  */
 size_t cli_self_check(const char *cmd, const char *name, const char *text);
 
+/* tm_ledger_open() on the state directory; its problems (a damaged ledger) are printed. */
+int cli_open_ledger(struct tm_cli *cli, struct tm_ledger **ret);
+
 /* Opens configfs and reads the running state (want may be NULL): the targets of the scope
    and their backstores only when there is one (tm_scan_scoped()). */
 int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **ret_cfs,

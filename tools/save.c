@@ -253,11 +253,8 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 		       TM_EXIT_FAILURE;
 
 	if (!opts.all) {
-		r = tm_ledger_open(cli->state_dir, &ledger);
-		if (r < 0)
-			return log_error_errno(r, "cannot read the ownership ledger in %s",
-					       cli->state_dir),
-			       TM_EXIT_FAILURE;
+		if (cli_open_ledger(cli, &ledger) < 0)
+			return TM_EXIT_FAILURE;
 		sopts.select = tm_ledger_owned_cb;
 		sopts.userdata = ledger;
 	}
