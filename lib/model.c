@@ -382,6 +382,7 @@ int tm_settings_set(struct tm_settings *s, const char *path, const char *value, 
 	e->value = v;
 	e->secret = secret;
 	e->origin = origin;
+	e->secret_file = NULL;
 	return 0;
 }
 

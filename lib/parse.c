@@ -35,6 +35,7 @@
 struct chap {
 	char *user;
 	char *secret;            /* NULL when not declared, or when reading its file failed */
+	const char *file;        /* "USER @FILE": FILE, interned in the config; else NULL */
 	struct tm_origin origin; /* line 0: not declared */
 };
 
@@ -213,6 +214,13 @@ static int parse_chap_words(struct parser *p, const char *key, char *value, stru
 	if (tm_syntax_split_words(value, words, 2) != 2)
 		return parse_error(p, "expected '%s = USER SECRET' or '%s = USER @FILE'", key, key);
 	c->origin = here(p);
+	if (streq(words[1], TM_POLICY_SECRET_WITHHELD))
+		return parse_error(
+		    p,
+		    "the secret of %s user %s was withheld by 'targetmgr save': put "
+		    "the secret or @FILE (a file holding it) in place of %s, or save "
+		    "again with 'targetmgr save --with-secrets -o FILE'",
+		    key, words[0], TM_POLICY_SECRET_WITHHELD);
 	c->user = strdup(words[0]);
 	if (!c->user)
 		return -ENOMEM;
@@ -223,6 +231,8 @@ static int parse_chap_words(struct parser *p, const char *key, char *value, stru
 	r = read_secret_file(p, words[1] + 1, &c->secret);
 	if (r < 0)
 		return r;
+	if (c->secret && !(c->file = tm_config_intern_file(p->config, words[1] + 1)))
+		return -ENOMEM;
 	if (!c->secret) {
 		/* Diagnosed: the credentials count as absent. */
 		free(c->user);
@@ -930,9 +940,11 @@ static int add_credential(struct tm_settings *s, const char *prefix, bool mutual
 	if (!user || !secret)
 		return -ENOMEM;
 	r = tm_settings_set(s, user, c->user, false, c->origin);
-	if (r < 0)
-		return r;
-	return tm_settings_set(s, secret, c->secret, true, c->origin);
+	if (r >= 0)
+		r = tm_settings_set(s, secret, c->secret, true, c->origin);
+	if (r >= 0)
+		tm_settings_find(s, secret)->secret_file = c->file;
+	return r;
 }
 
 static int add_chap_settings(struct tm_settings *s, const char *prefix, const struct chap *chap,

@@ -3,7 +3,9 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <stdint.h>
 
@@ -38,6 +40,15 @@ void *tm_grow(void **array, size_t *n, size_t size)
 	memset(p, 0, size);
 	(*n)++;
 	return p;
+}
+
+int tm_protect_secrets(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) < 0)
+		return -errno;
+	return 0;
 }
 
 void tm_erase_free(void *p, size_t len)

@@ -90,6 +90,16 @@ static inline void erase_freep(char **s)
 #define _cleanup_erase_ _cleanup_(erase_freep)
 
 /*
+ * Keeps the process's memory, which holds CHAP secrets, out of core dumps and away from
+ * other processes: not dumpable (PR_SET_DUMPABLE 0: no core file, /proc/PID/mem and ptrace
+ * for CAP_SYS_PTRACE only) and a core size limit of 0, for kernels set to dump even
+ * non-dumpable processes (fs.suid_dumpable=2) to a file.  Called first in main(): every
+ * command may hold secrets (the target files, the kernel's auth attributes).  0 or a
+ * negative errno.
+ */
+int tm_protect_secrets(void);
+
+/*
  * Like open_memstream(), for text that may hold secrets: unbuffered (stdio keeps no copy of
  * its own), and every buffer the text outgrows is wiped before it is freed.  *buf and *len are
  * current after every write and after fclose(); free *buf with tm_erase_free(*buf, *len).

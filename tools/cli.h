@@ -143,12 +143,14 @@ enum {
 	CLI_OPT_ALL = 1 << 2,    /* --all: include objects another tool made */
 	CLI_OPT_OUTPUT = 1 << 3, /* -o, --output PATH */
 	CLI_OPT_TARGET = 1 << 4, /* --target IQN, repeatable: into tm_cli.targets */
+	CLI_OPT_WITH_SECRETS = 1 << 5, /* --with-secrets: write CHAP secrets in clear */
 };
 
 struct cli_command_opts {
 	bool adopt;
 	bool force;
 	bool all;
+	bool with_secrets;
 	const char *output;
 };
 

@@ -146,6 +146,7 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 	    {"all", no_argument, NULL, 'A'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"target", required_argument, NULL, 't'},
+	    {"with-secrets", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    CLI_GLOBAL_OPTIONS,
 	    {},
@@ -194,13 +195,19 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 			cli->targets[cli->n_targets - 1] = optarg;
 			break;
 		}
+		case 'S':
+			if (!(allowed & CLI_OPT_WITH_SECRETS))
+				goto usage;
+			opts.with_secrets = true;
+			break;
 		case 'h':
-			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s%s [OPTIONS]\n", cmd,
+			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s%s%s [OPTIONS]\n", cmd,
 			       allowed & CLI_OPT_ADOPT ? " [--adopt]" : "",
 			       allowed & CLI_OPT_FORCE ? " [--force]" : "",
 			       allowed & CLI_OPT_ALL ? " [--all]" : "",
 			       allowed & CLI_OPT_OUTPUT ? " [-o PATH]" : "",
-			       allowed & CLI_OPT_TARGET ? " [--target IQN]..." : "");
+			       allowed & CLI_OPT_TARGET ? " [--target IQN]..." : "",
+			       allowed & CLI_OPT_WITH_SECRETS ? " [--with-secrets -o FILE]" : "");
 			if (allowed & CLI_OPT_TARGET)
 				printf(
 				    "  --target IQN  only this target and the backstores only it "
