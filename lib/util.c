@@ -324,3 +324,59 @@ const char *tm_write_refusal(int r)
 		return NULL;
 	}
 }
+
+size_t tm_utf8_sequence(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n;
+	uint32_t c;
+
+	if (u[0] == 0)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		n = 2, c = u[0] & 0x1f;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		n = 3, c = u[0] & 0x0f;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		n = 4, c = u[0] & 0x07;
+	else
+		return 0; /* a continuation byte, 0xc0/0xc1 (overlong), 0xf5.. (too high) */
+	for (size_t i = 1; i < n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0; /* includes the NUL */
+		c = (c << 6) | (u[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+char *tm_utf8_escape(const char *s)
+{
+	size_t len = 0;
+	char *out, *p;
+
+	for (const char *q = s; *q;) {
+		size_t n = tm_utf8_sequence(q);
+		len += n ? n : 4;
+		q += n ? n : 1;
+	}
+	out = p = malloc(len + 1);
+	if (!out)
+		return NULL;
+	while (*s) {
+		size_t n = tm_utf8_sequence(s);
+
+		if (n) {
+			memcpy(p, s, n);
+			p += n;
+			s += n;
+		} else
+			p += sprintf(p, "\\x%02x", (unsigned char)*s++);
+	}
+	*p = '\0';
+	return out;
+}

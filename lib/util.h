@@ -135,6 +135,15 @@ int tm_check_replaceable(int dir_fd, const char *name);
    when r is another error. */
 const char *tm_write_refusal(int r);
 
+/* The length of the well-formed UTF-8 sequence at s (1 to 4 bytes: no overlong form, no
+   surrogate, nothing above U+10FFFF), or 0 when s does not start one (or is at its NUL). */
+size_t tm_utf8_sequence(const char *s);
+
+/* A copy of s in which every byte that is not part of a well-formed UTF-8 sequence is
+   written as the four characters "\xNN" (NN: its value in lowercase hex); valid text is copied
+   as it is.  NULL on ENOMEM. */
+char *tm_utf8_escape(const char *s);
+
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *tm_strdupf(const char *fmt, ...) _printf_(1, 2);
 
