@@ -1525,3 +1525,17 @@ finish:
 	free(w.uses);
 	return r;
 }
+
+int tm_config_write_text(const struct tm_config *config, const struct tm_save_options *opts,
+			 struct tm_diags *warnings, char **ret, size_t *ret_len)
+{
+	FILE *f = tm_open_wiping_memstream(ret, ret_len);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = tm_config_write(f, config, opts, warnings);
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	return r;
+}

@@ -55,3 +55,8 @@ struct tm_save_options {
  */
 int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_save_options *opts,
 		    struct tm_diags *warnings);
+
+/* The same into memory (tm_open_wiping_memstream(): it may hold secrets).  On success *ret
+   (len *ret_len) is the text; free it with tm_erase_free(*ret, *ret_len), also on failure. */
+int tm_config_write_text(const struct tm_config *config, const struct tm_save_options *opts,
+			 struct tm_diags *warnings, char **ret, size_t *ret_len);

@@ -66,20 +66,6 @@ static bool select_one(void *userdata, enum tm_obj_kind kind, const char *name)
 	return !s->iqn;
 }
 
-static int render(const struct tm_config *c, const struct tm_save_options *so, char **ret,
-		  size_t *ret_len, struct tm_diags *warnings)
-{
-	FILE *f = open_memstream(ret, ret_len);
-	int r;
-
-	if (!f)
-		return -ENOMEM;
-	r = tm_config_write(f, c, so, warnings);
-	if (fclose(f) != 0 && r >= 0)
-		r = -ENOMEM;
-	return r;
-}
-
 static bool has_secret(const struct tm_settings *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -235,10 +221,10 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 				struct tm_settings discovery = c->discovery;
 
 				c->discovery = (struct tm_settings){0};
-				r = render(c, &so, &f->text, &f->len, &warnings);
+				r = tm_config_write_text(c, &so, &warnings, &f->text, &f->len);
 				c->discovery = discovery;
 			} else
-				r = render(c, &so, &f->text, &f->len, &warnings);
+				r = tm_config_write_text(c, &so, &warnings, &f->text, &f->len);
 		}
 	}
 	for (size_t i = 0; i < warnings.n && r >= 0; i++)

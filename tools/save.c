@@ -215,22 +215,6 @@ static int write_stdout(const char *buf, size_t len)
 	return 0;
 }
 
-/* The running state as target file text, secrets withheld or not (see struct
-   tm_save_options); warnings may be NULL.  Free *ret with tm_erase_free(*ret, *ret_len). */
-static int render(const struct tm_config *have, const struct tm_save_options *sopts,
-		  struct tm_diags *warnings, char **ret, size_t *ret_len)
-{
-	FILE *f = tm_open_wiping_memstream(ret, ret_len);
-	int r;
-
-	if (!f)
-		return -ENOMEM;
-	r = tm_config_write(f, have, sopts, warnings);
-	if (fclose(f) != 0 && r >= 0)
-		r = -ENOMEM;
-	return r;
-}
-
 int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 {
 	_cleanup_config_ struct tm_config *first = NULL, *declared = NULL, *want = NULL,
@@ -312,11 +296,12 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 
 	/* The text with the secrets is what is checked (the placeholder would not pass); it
 	   is written only with --with-secrets. */
-	r = render(have, &sopts, opts.with_secrets ? &warnings : NULL, &checked, &checked_len);
+	r = tm_config_write_text(have, &sopts, opts.with_secrets ? &warnings : NULL, &checked,
+				 &checked_len);
 	if (r >= 0 && !opts.with_secrets) {
 		sopts.withhold_secrets = true;
 		sopts.secret_files = declared;
-		r = render(have, &sopts, &warnings, &buf, &len);
+		r = tm_config_write_text(have, &sopts, &warnings, &buf, &len);
 	}
 	if (r < 0) {
 		log_error_errno(r, "save");

@@ -12,6 +12,15 @@ strict_json() {
 	python3 -c 'import json, sys; json.loads(sys.stdin.buffer.read().decode("utf-8", "strict"))'
 }
 
+# ram_target: the stand-in kernel, and target files declaring one target on a RAM disk.
+ram_target() {
+	fake_kernel
+	conf t.conf <<-EOF
+		[target $IQN]
+		lun 0 = ramdisk size=4M nullio
+	EOF
+}
+
 put() {
 	mkdir -p "$(dirname "$T/configfs/$1")"
 	printf '%s\n' "$2" >"$T/configfs/$1"
@@ -45,11 +54,7 @@ put() {
 }
 
 @test "a FIFO in the ledger's place is refused at once, naming it; nothing hangs" {
-	fake_kernel
-	conf t.conf <<-EOF
-		[target $IQN]
-		lun 0 = ramdisk size=4M nullio
-	EOF
+	ram_target
 	mkfifo "$T/state/owned"
 	for cmd in apply plan show save clear; do
 		run -1 timeout 20 env LD_PRELOAD="$FAKECFS" "$TM" -c "$T/conf" $cmd
@@ -65,11 +70,7 @@ put() {
 }
 
 @test "a damaged ledger is reported line by line with how to repair it, and left as it was" {
-	fake_kernel
-	conf t.conf <<-EOF
-		[target $IQN]
-		lun 0 = ramdisk size=4M nullio
-	EOF
+	ram_target
 	run -0 tm apply
 	[ "$(wc -l <"$T/state/owned")" -eq 2 ] # the target and its RAM disk
 	printf 'target %s\ngarbage here\nbackstore nohba\n\x01target x\n' "$IQN" >>"$T/state/owned"
