@@ -208,6 +208,15 @@ static int open_output_dir(const char *path, const char **ret_name)
 	return fd;
 }
 
+/* A refusal (a link, a device...) in words, any other error with strerror(). */
+static void log_write_error(const char *path, int r)
+{
+	if (tm_write_refusal(r))
+		log_msg("save: %s %s", path, tm_write_refusal(r));
+	else
+		log_error_errno(r, "cannot write %s", path);
+}
+
 static int write_stdout(const char *buf, size_t len)
 {
 	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0)
@@ -253,13 +262,8 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 	if (!to_stdout) {
 		dfd = open_output_dir(opts.output, &name);
 		r = dfd < 0 ? dfd : tm_check_replaceable(dfd, name);
-		if (r < 0) {
-			if (tm_write_refusal(r))
-				log_msg("save: %s %s", opts.output, tm_write_refusal(r));
-			else
-				log_error_errno(r, "cannot write %s", opts.output);
-			return TM_EXIT_FAILURE;
-		}
+		if (r < 0)
+			return log_write_error(opts.output, r), TM_EXIT_FAILURE;
 	}
 
 	/* First the structure, then again with the settings only save needs. */
@@ -314,17 +318,14 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 			left_out);
 
 	errors = cli_self_check("save", to_stdout ? "<stdout>" : opts.output, checked);
-	if (opts.with_secrets)
+	if (opts.with_secrets) /* never to_stdout */
 		r = tm_write_file_atomic(dfd, name, checked, checked_len, 0600);
+	else if (to_stdout)
+		r = write_stdout(buf, len);
 	else
-		r = to_stdout ? write_stdout(buf, len)
-			      : tm_write_file_atomic(dfd, name, buf, len, 0600);
+		r = tm_write_file_atomic(dfd, name, buf, len, 0600);
 	if (r < 0) {
-		if (tm_write_refusal(r))
-			log_msg("save: %s %s", opts.output, tm_write_refusal(r));
-		else
-			log_error_errno(r, "cannot write %s",
-					to_stdout ? "to standard output" : opts.output);
+		log_write_error(to_stdout ? "standard output" : opts.output, r);
 		goto finish;
 	}
 	ret = errors > 0 ? TM_EXIT_FAILURE : TM_EXIT_OK;
