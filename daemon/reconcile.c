@@ -44,9 +44,7 @@ static void snapshot_clear(struct snapshot *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->names[i]);
-		if (s->texts[i])
-			explicit_bzero(s->texts[i], strlen(s->texts[i]));
-		free(s->texts[i]);
+		tm_erase_free_str(s->texts[i]);
 	}
 	free(s->names);
 	free(s->texts);
@@ -389,7 +387,11 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 				     strerror(-r));
 		goto finish;
 	}
-	r = tm_ledger_open(d->state_dir, &ledger);
+	r = tm_ledger_open(d->state_dir, &diags, &ledger);
+	if (r == -EBADMSG) {
+		message = first_error(&diags);
+		goto finish;
+	}
 	if (r < 0) {
 		message = tm_strdupf("cannot read the ownership ledger: %s", strerror(-r));
 		goto finish;

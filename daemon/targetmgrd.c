@@ -208,6 +208,13 @@ int main(int argc, char **argv)
 	const char *e;
 	int c, r;
 
+	/* Before any secret is read (lib/util.h): the daemon holds them all its life. */
+	r = tm_protect_secrets();
+	if (r < 0) {
+		fprintf(stderr, "targetmgrd: cannot make the process non-dumpable: %s\n",
+			strerror(-r));
+		return EXIT_FAILURE;
+	}
 	/* The same test hooks as targetmgr(8); never honoured for setuid. */
 	if ((e = secure_getenv("TARGETMGR_CONFIGFS_ROOT")))
 		d.configfs_root = e;

@@ -41,10 +41,8 @@ struct ctx {
 
 static void node_clear(struct node *n)
 {
-	for (size_t i = 0; i < n->n_words; i++) {
-		explicit_bzero(n->words[i], strlen(n->words[i])); /* CHAP secrets */
-		free(n->words[i]);
-	}
+	for (size_t i = 0; i < n->n_words; i++)
+		tm_erase_free_str(n->words[i]); /* CHAP secrets */
 	free(n->words);
 	for (size_t i = 0; i < n->n_children; i++)
 		node_clear(&n->children[i]);
@@ -342,8 +340,7 @@ static int convert_users(struct ctx *x, const struct node *n, struct tm_settings
 		else {
 			k = tm_import_set_chap(s, prefix, mutual, w[0], w[1], u->o);
 			if (k < 0) {
-				explicit_bzero(buf, strlen(buf) + 1);
-				free(buf);
+				tm_erase_free_str(buf);
 				return k;
 			}
 			have[mutual] = true;

@@ -69,9 +69,7 @@ static void opts_clear(struct opts *o)
 {
 	for (size_t i = 0; i < o->n; i++) {
 		free(o->v[i].key);
-		if (o->v[i].value)
-			explicit_bzero(o->v[i].value, strlen(o->v[i].value)); /* CHAP secrets */
-		free(o->v[i].value);
+		tm_erase_free_str(o->v[i].value); /* CHAP secrets */
 	}
 	free(o->v);
 }
@@ -658,11 +656,8 @@ static bool split_account(struct reader *r, const struct opt *o, char **buf, cha
 
 static void free_secret(char **buf)
 {
-	if (*buf) {
-		explicit_bzero(*buf, strlen(*buf));
-		free(*buf);
-		*buf = NULL;
-	}
+	tm_erase_free_str(*buf);
+	*buf = NULL;
 }
 
 /* The account's user name (the first word), for messages. */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "diag.h"
 #include "hashmap.h"
 #include "util.h"
 
@@ -56,41 +57,151 @@ static int push_entry(struct tm_ledger *l, char *entry)
 	return 0;
 }
 
-int tm_ledger_open(const char *state_dir, struct tm_ledger **ret)
+/* How `owned` is read and written: lines "target <iqn>" or "backstore <hba>/<name>". */
+#define LEDGER_FILE "owned"
+/* Far beyond any real ledger (80,000 targets take 3 MB): a bound on what is read. */
+#define LEDGER_SIZE_MAX (64u << 20)
+
+static const char *const repair_hint =
+    "the ledger lists the targets and backstores targetmgr created, one 'target IQN' or "
+    "'backstore HBA/NAME' per line; repair it by deleting the damaged lines (or the whole "
+    "file): 'targetmgr plan' then shows declared objects it no longer lists as made by another "
+    "tool, and 'targetmgr apply --adopt' records them again";
+
+/* Why line (len bytes, then a NUL) is not an entry targetmgr writes; NULL when it is one. */
+static const char *entry_problem(const char *line, size_t len)
 {
-	_cleanup_(tm_ledger_freep) struct tm_ledger *l = calloc(1, sizeof(*l));
-	_cleanup_free_ char *path = NULL, *line = NULL;
-	_cleanup_fclose_ FILE *f = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	const char *name;
+
+	if (memchr(line, '\0', len))
+		return "it holds a NUL byte";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+		if (ch < 0x20 || ch == 0x7f)
+			return "it holds a control character";
+	}
+	if ((name = startswith(line, "target ")))
+		return *name && !strchr(name, ' ') ? NULL : "expected 'target IQN'";
+	if ((name = startswith(line, "backstore "))) {
+		const char *slash = strchr(name, '/');
+		return slash && slash > name && slash[1] && !strchr(slash + 1, '/') &&
+			       !strchr(name, ' ')
+			   ? NULL
+			   : "expected 'backstore HBA/NAME'";
+	}
+	return "neither 'target IQN' nor 'backstore HBA/NAME'";
+}
+
+static const char *file_type(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+			     : "not a regular file";
+}
+
+/* The entries of text (len bytes, NUL-terminated), each line checked: one pass. */
+static int parse_entries(struct tm_ledger *l, const char *path, char *text, size_t len,
+			 struct tm_diags *diags)
+{
+	unsigned line = 0, bad = 0;
 	int r;
 
-	if (!l || !(l->dir = strdup(state_dir)) || !(path = tm_strdupf("%s/owned", state_dir)))
-		return -ENOMEM;
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno != ENOENT)
-			return -errno;
-		*ret = l;
-		l = NULL;
-		return 0;
-	}
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		tm_strip_trailing(line);
-		if (!*line || has_entry(l, line))
+	for (char *p = text, *nl; p < text + len; p = nl + 1) {
+		const char *why;
+		size_t n;
+
+		nl = memchr(p, '\n', (size_t)(text + len - p));
+		if (!nl)
+			nl = text + len;
+		n = (size_t)(nl - p);
+		line++;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 0)
 			continue;
-		char *e = strdup(line);
+		p[n] = '\0'; /* the newline (or CR) */
+		if ((why = entry_problem(p, n))) {
+			bad++;
+			r = tm_diag_add(
+			    diags, TM_ERROR, path, line,
+			    "damaged ownership ledger: not an entry targetmgr writes (%s)", why);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (has_entry(l, p))
+			continue; /* a repeat says nothing new */
+		char *e = strdup(p);
 		if (!e)
 			return -ENOMEM;
 		r = push_entry(l, e);
 		if (r < 0)
 			return r;
 	}
-	if (ferror(f))
-		return -EIO;
-	*ret = l;
-	l = NULL;
+	if (bad > 0) {
+		r = tm_diag_add(diags, TM_ERROR, path, 0, "%u damaged line(s): %s", bad,
+				repair_hint);
+		return r < 0 ? r : -EBADMSG;
+	}
 	return 0;
+}
+
+int tm_ledger_open(const char *state_dir, struct tm_diags *diags, struct tm_ledger **ret)
+{
+	_cleanup_(tm_ledger_freep) struct tm_ledger *l = calloc(1, sizeof(*l));
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct tm_diags local = {0};
+	struct stat st;
+	size_t len;
+	int r;
+
+	if (!diags)
+		diags = &local;
+	if (!l || !(l->dir = strdup(state_dir)) ||
+	    !(path = tm_strdupf("%s/" LEDGER_FILE, state_dir)))
+		return -ENOMEM;
+	/* O_NONBLOCK: a FIFO put in its place must not hang every command (which would hold
+	   the apply lock meanwhile); fstat() then refuses it before any read. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*ret = TAKE_PTR(l);
+		return 0;
+	}
+	if (fd < 0 && errno == ELOOP)
+		r = tm_diag_add(diags, TM_ERROR, path, 0,
+				"the ownership ledger is a symbolic link, which targetmgr never "
+				"follows; remove the link (rm %s): %s",
+				path, repair_hint);
+	else if (fd < 0)
+		return -errno;
+	else if (fstat(fd, &st) < 0)
+		return -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = tm_diag_add(diags, TM_ERROR, path, 0,
+				"the ownership ledger is %s, not a regular file; remove it "
+				"(rm %s): %s",
+				file_type(st.st_mode), path, repair_hint);
+	else if ((unsigned long long)st.st_size > LEDGER_SIZE_MAX)
+		r = tm_diag_add(
+		    diags, TM_ERROR, path, 0,
+		    "the ownership ledger is %lld bytes, more than any ledger targetmgr "
+		    "writes (%u MiB at most): %s",
+		    (long long)st.st_size, LEDGER_SIZE_MAX >> 20, repair_hint);
+	else {
+		r = tm_read_all(fd, &text, &len);
+		if (r >= 0)
+			r = parse_entries(l, path, text, len, diags);
+		if (r >= 0)
+			*ret = TAKE_PTR(l);
+		tm_diags_clear(&local);
+		return r;
+	}
+	tm_diags_clear(&local);
+	return r < 0 ? r : -EBADMSG;
 }
 
 bool tm_ledger_owns(const struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
@@ -125,29 +236,30 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
 
 static int ledger_save(struct tm_ledger *l)
 {
-	_cleanup_free_ char *tmp = tm_strdupf("%s/owned.tmp", l->dir);
-	_cleanup_free_ char *path = tm_strdupf("%s/owned", l->dir);
-	_cleanup_fclose_ FILE *f = NULL;
-	int fd;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	size_t len = 0;
+	FILE *f;
+	int r;
 
-	if (!tmp || !path)
-		return -ENOMEM;
 	if (mkdir(l->dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		return -errno;
-	}
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
 	for (size_t i = 0; i < l->n_entries; i++)
 		fprintf(f, "%s\n", l->entries[i]);
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
-		return -errno;
-	if (rename(tmp, path) < 0)
-		return -errno;
+	r = ferror(f) ? -ENOMEM : 0;
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0)
+		return r;
+	r = tm_write_file_atomic(dfd, LEDGER_FILE, text, len, 0600);
+	if (r < 0)
+		return r;
 	l->unsaved = false;
 	return 0;
 }
@@ -191,7 +303,7 @@ int tm_ledger_keep_only_in(struct tm_ledger *l, const struct tm_config *want,
 			return -ENOMEM;
 	if (kept > 0)
 		return ledger_save(l);
-	path = tm_strdupf("%s/owned", l->dir);
+	path = tm_strdupf("%s/" LEDGER_FILE, l->dir);
 	if (!path)
 		return -ENOMEM;
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;

@@ -18,8 +18,15 @@
 
 struct tm_ledger;
 
-/* Reads <state_dir>/owned; a missing file is an empty ledger. */
-int tm_ledger_open(const char *state_dir, struct tm_ledger **ret);
+/*
+ * Reads <state_dir>/owned; a missing file is an empty ledger.  The file is never waited for
+ * (a FIFO in its place is refused, not read) and never followed if a symbolic link.  A ledger
+ * that is not a regular file, or holds lines targetmgr never writes, is damaged: each problem
+ * is added to diags (may be NULL) as an error naming the file and line, with how to repair
+ * it, and -EBADMSG is returned; nothing is dropped silently.  Other failures: a negative errno.
+ */
+struct tm_diags;
+int tm_ledger_open(const char *state_dir, struct tm_diags *diags, struct tm_ledger **ret);
 void tm_ledger_free(struct tm_ledger *l);
 static inline void tm_ledger_freep(struct tm_ledger **l)
 {
@@ -35,8 +42,8 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
 /*
  * Records every declared target and backstore (once planning succeeded, each is owned
  * already, about to be created, or adopted), then saves atomically (temporary file, fsync,
- * rename) if anything was added, here or by tm_ledger_add() since the last save.  Called
- * before the plan is executed.
+ * rename, never through a symbolic link) if anything was added, here or by tm_ledger_add()
+ * since the last save.  Called before the plan is executed.
  */
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want);
 

@@ -54,9 +54,10 @@ struct tm_config *tm_config_ref(struct tm_config *c)
 /* A setting's value is wiped before it is freed when it is a secret. */
 static void setting_value_free(char *value, bool secret)
 {
-	if (value && secret)
-		explicit_bzero(value, strlen(value));
-	free(value);
+	if (secret)
+		tm_erase_free_str(value);
+	else
+		free(value);
 }
 
 void tm_settings_clear(struct tm_settings *s)
@@ -382,6 +383,7 @@ int tm_settings_set(struct tm_settings *s, const char *path, const char *value, 
 	e->value = v;
 	e->secret = secret;
 	e->origin = origin;
+	e->secret_file = NULL;
 	return 0;
 }
 

@@ -39,6 +39,10 @@ struct tm_setting {
 	char *value; /* exact bytes to write, never a trailing newline */
 	bool secret; /* passwords: never printed, never put in JSON */
 	struct tm_origin origin;
+	/* A secret a target file took from a secret file ("USER @FILE"): that file, interned in
+	   the config (tm_config_intern_file()), so that `save` can refer to it instead of
+	   writing the secret.  NULL otherwise. */
+	const char *secret_file;
 };
 
 struct tm_settings {

@@ -35,6 +35,7 @@
 struct chap {
 	char *user;
 	char *secret;            /* NULL when not declared, or when reading its file failed */
+	const char *file;        /* "USER @FILE": FILE, interned in the config; else NULL */
 	struct tm_origin origin; /* line 0: not declared */
 };
 
@@ -83,18 +84,10 @@ struct parser {
 	struct chap discovery_chap, discovery_mutual;
 };
 
-static void erase_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 static void chap_done(struct chap *c)
 {
 	free(c->user);
-	erase_free(c->secret);
+	tm_erase_free_str(c->secret);
 	*c = (struct chap){0};
 }
 
@@ -123,11 +116,7 @@ static void parser_done(struct parser *p)
 	free(p->targets);
 	chap_done(&p->discovery_chap);
 	chap_done(&p->discovery_mutual);
-	if (p->buf) {
-		/* The buffer held CHAP lines. */
-		explicit_bzero(p->buf, p->buf_size);
-		free(p->buf);
-	}
+	tm_erase_free(p->buf, p->buf_size); /* it held CHAP lines */
 }
 
 static struct tm_origin here(const struct parser *p)
@@ -225,6 +214,13 @@ static int parse_chap_words(struct parser *p, const char *key, char *value, stru
 	if (tm_syntax_split_words(value, words, 2) != 2)
 		return parse_error(p, "expected '%s = USER SECRET' or '%s = USER @FILE'", key, key);
 	c->origin = here(p);
+	if (streq(words[1], TM_POLICY_SECRET_WITHHELD))
+		return parse_error(
+		    p,
+		    "the secret of %s user %s was withheld by 'targetmgr save': put "
+		    "the secret or @FILE (a file holding it) in place of %s, or save "
+		    "again with 'targetmgr save --with-secrets -o FILE'",
+		    key, words[0], TM_POLICY_SECRET_WITHHELD);
 	c->user = strdup(words[0]);
 	if (!c->user)
 		return -ENOMEM;
@@ -235,6 +231,8 @@ static int parse_chap_words(struct parser *p, const char *key, char *value, stru
 	r = read_secret_file(p, words[1] + 1, &c->secret);
 	if (r < 0)
 		return r;
+	if (c->secret && !(c->file = tm_config_intern_file(p->config, words[1] + 1)))
+		return -ENOMEM;
 	if (!c->secret) {
 		/* Diagnosed: the credentials count as absent. */
 		free(c->user);
@@ -257,8 +255,7 @@ static int parse_chap(struct parser *p, const char *key, const char *value, stru
 	if (!copy)
 		return -ENOMEM;
 	r = parse_chap_words(p, key, copy, c);
-	explicit_bzero(copy, len);
-	free(copy);
+	tm_erase_free(copy, len);
 	return r;
 }
 
@@ -993,9 +990,11 @@ static int add_credential(struct tm_settings *s, const char *prefix, bool mutual
 	if (!user || !secret)
 		return -ENOMEM;
 	r = tm_settings_set(s, user, c->user, false, c->origin);
-	if (r < 0)
-		return r;
-	return tm_settings_set(s, secret, c->secret, true, c->origin);
+	if (r >= 0)
+		r = tm_settings_set(s, secret, c->secret, true, c->origin);
+	if (r >= 0)
+		tm_settings_find(s, secret)->secret_file = c->file;
+	return r;
 }
 
 static int add_chap_settings(struct tm_settings *s, const char *prefix, const struct chap *chap,

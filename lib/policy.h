@@ -15,6 +15,13 @@
 /* The portal of a target file that names none: every IPv4 address, the iSCSI port. */
 #define TM_POLICY_DEFAULT_PORTAL "0.0.0.0:3260"
 
+/*
+ * What `targetmgr save` writes in place of a CHAP secret it withholds ("chap = USER
+ * <withheld>"): the parser refuses it with a message saying so, so that a saved file is never
+ * applied with a made-up secret.  No LIO secret can be written as it (save refuses to).
+ */
+#define TM_POLICY_SECRET_WITHHELD "<withheld>"
+
 /* The longest CHAP user or secret LIO takes (CHAP_NAME_LEN, CHAP_PASSWORD_LEN - 1). */
 #define TM_POLICY_CHAP_MAX 255
 

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "hashmap.h"
 #include "policy.h"
 #include "syntax.h"
 #include "util.h"
@@ -70,6 +71,11 @@ struct writer {
 	struct tm_diags *warnings;
 	struct backstore_use *uses; /* parallel to c->backstores */
 	bool foreign_hba, foreign_links, secrets;
+	unsigned withheld, referenced; /* credentials written as <withheld>, as @FILE */
+	/* With withhold_secrets: the declared secrets read from secret files, by value. */
+	const struct tm_setting **secret_files;
+	size_t n_secret_files;
+	struct tm_hashmap secret_file_index;
 	int error; /* the first -ENOMEM */
 };
 
@@ -96,14 +102,6 @@ static void notes_clear(struct notes *n)
 		free(n->v[i]);
 	free(n->v);
 	*n = (struct notes){0};
-}
-
-static void erase_free(char *s, size_t len)
-{
-	if (s) {
-		explicit_bzero(s, len);
-		free(s);
-	}
 }
 
 static bool push_string(struct writer *w, struct notes *n, char *s)
@@ -218,7 +216,14 @@ static const char *cred_problem(const struct cred *c, const char *key)
 	if (c->secret[0] == '@')
 		return "the secret starts with '@', which a target file takes only from a secret "
 		       "file";
-	if (!tm_syntax_key_line_fits(strlen(key), ul + 1 + sl))
+	if (streq(c->secret, TM_POLICY_SECRET_WITHHELD))
+		return "the secret is " TM_POLICY_SECRET_WITHHELD ", which save writes for a "
+		       "withheld secret";
+	/* Whichever form write_cred() chooses: the secret, or the placeholder. */
+	if (!tm_syntax_key_line_fits(strlen(key), ul + 1 +
+						      (sl > strlen(TM_POLICY_SECRET_WITHHELD)
+							   ? sl
+							   : strlen(TM_POLICY_SECRET_WITHHELD))))
 		return "the user and secret are too long for one line";
 	return NULL;
 }
@@ -261,23 +266,86 @@ static void write_key_line(struct writer *w, FILE *f, const char *key, const cha
 		return;
 	}
 	fprintf(f, "%s\n", line);
-	erase_free(line, strlen(line));
+	tm_erase_free_str(line);
 }
 
-static void write_cred(struct writer *w, FILE *f, const char *key, const struct cred *c)
+/* Indexes the declared secrets that came from secret files, by value (withhold_secrets). */
+static int index_secret_files(struct writer *w, const struct tm_settings *s)
 {
-	char *value;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct tm_setting **slot;
+
+		if (!s->v[i].secret || !s->v[i].secret_file)
+			continue;
+		slot = TM_PUSH(w->secret_files, w->n_secret_files);
+		if (!slot || tm_hashmap_put(&w->secret_file_index, tm_hash_string(s->v[i].value),
+					    w->n_secret_files - 1) < 0)
+			return -ENOMEM;
+		*slot = &s->v[i];
+	}
+	return 0;
+}
+
+static int index_declared_secrets(struct writer *w, const struct tm_config *declared)
+{
+	int r = declared ? index_secret_files(w, &declared->discovery) : 0;
+
+	for (size_t i = 0; r >= 0 && declared && i < declared->n_targets; i++) {
+		const struct tm_target *t = &declared->targets[i];
+
+		r = index_secret_files(w, &t->settings);
+		for (size_t j = 0; r >= 0 && j < t->n_acls; j++)
+			r = index_secret_files(w, &t->acls[j].settings);
+	}
+	return r;
+}
+
+/* A declared secret file that holds exactly this secret, and can stand in a line; or NULL. */
+static const char *secret_file_of(const struct writer *w, const char *key, const struct cred *c)
+{
+	size_t cursor = 0, i;
+
+	while (tm_hashmap_next(&w->secret_file_index, tm_hash_string(c->secret), &cursor, &i)) {
+		const char *file = w->secret_files[i]->secret_file;
+
+		if (streq(w->secret_files[i]->value, c->secret) && tm_syntax_word_ok(file) &&
+		    tm_syntax_key_line_fits(strlen(key), strlen(c->user) + 2 + strlen(file)))
+			return file;
+	}
+	return NULL;
+}
+
+/* "KEY = USER SECRET", or without secrets "KEY = USER @FILE" or "KEY = USER <withheld>" (see
+   struct tm_save_options).  subject: whose credentials, for the warning. */
+static void write_cred(struct writer *w, FILE *f, const char *key, const struct cred *c,
+		       const char *subject)
+{
+	_cleanup_erase_ char *value = NULL;
+	const char *file;
 
 	if (!c->user)
 		return;
-	value = tm_strdupf("%s %s", c->user, c->secret);
+	if (!w->opts || !w->opts->withhold_secrets) {
+		value = tm_strdupf("%s %s", c->user, c->secret);
+		w->secrets = true;
+	} else if ((file = secret_file_of(w, key, c))) {
+		value = tm_strdupf("%s @%s", c->user, file);
+		w->referenced++;
+	} else {
+		value = tm_strdupf("%s %s", c->user, TM_POLICY_SECRET_WITHHELD);
+		w->withheld++;
+		if (w->warnings &&
+		    tm_diag_add(w->warnings, TM_WARNING, NULL, 0,
+				"%s: the %s secret of user %.64s is withheld (written as %s): no "
+				"secret file of the target files holds it",
+				subject, key, c->user, TM_POLICY_SECRET_WITHHELD) < 0)
+			w->error = -ENOMEM;
+	}
 	if (!value) {
 		w->error = -ENOMEM;
 		return;
 	}
 	write_key_line(w, f, key, value);
-	erase_free(value, strlen(value));
-	w->secrets = true;
 }
 
 static size_t backstore_index(const struct writer *w, const struct tm_backstore *b)
@@ -1140,8 +1208,8 @@ static void emit_target(struct writer *w, FILE *f, struct target_out *to)
 		fprintf(f, "%s\n", line);
 	}
 
-	write_cred(w, f, "chap", &to->chap);
-	write_cred(w, f, "mutual-chap", &to->mutual);
+	write_cred(w, f, "chap", &to->chap, t->iqn);
+	write_cred(w, f, "mutual-chap", &to->mutual, t->iqn);
 	for (size_t i = 0; i < to->settings.n; i++)
 		fprintf(f, "%s\n", to->settings.v[i]);
 
@@ -1165,10 +1233,19 @@ static void emit_target(struct writer *w, FILE *f, struct target_out *to)
 			}
 			write_key_line(w, f, "luns", luns);
 		}
-		if (ao->own_chap)
-			write_cred(w, f, "chap", &ao->chap);
-		if (ao->own_mutual)
-			write_cred(w, f, "mutual-chap", &ao->mutual);
+		if (ao->own_chap || ao->own_mutual) {
+			_cleanup_free_ char *subject =
+			    tm_strdupf("%s: initiator %s", t->iqn, ao->acl->initiator);
+
+			if (!subject) {
+				w->error = -ENOMEM;
+				return;
+			}
+			if (ao->own_chap)
+				write_cred(w, f, "chap", &ao->chap, subject);
+			if (ao->own_mutual)
+				write_cred(w, f, "mutual-chap", &ao->mutual, subject);
+		}
 		for (size_t j = 0; j < ao->acl->settings.n; j++) {
 			const struct tm_setting *e = &ao->acl->settings.v[j];
 			const char *name = startswith(e->path, "attrib/");
@@ -1274,12 +1351,12 @@ static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
 	}
 
 	/* Commented out: nothing is lost, nothing is let in. */
-	f = open_memstream(&text, &len);
+	f = tm_open_wiping_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;
 	emit_target(w, f, &to);
 	if (fclose(f) != 0) {
-		erase_free(text, len);
+		tm_erase_free(text, len);
 		return -ENOMEM;
 	}
 	note(w, &to.notes, true, t->iqn, "target %s: not saved: %s", t->iqn, to.fatal);
@@ -1290,7 +1367,7 @@ static int write_target(struct writer *w, FILE *out, const struct tm_target *t)
 		if (*line)
 			write_comment(out, line);
 	}
-	erase_free(text, len);
+	tm_erase_free(text, len);
 	return w->error;
 }
 
@@ -1335,8 +1412,8 @@ static void write_discovery(struct writer *w, FILE *f)
 	fputs("\n[discovery]\n", f);
 	write_notes(f, &notes);
 	notes_clear(&notes);
-	write_cred(w, f, "chap", &chap);
-	write_cred(w, f, "mutual-chap", &mutual);
+	write_cred(w, f, "chap", &chap, "discovery");
+	write_cred(w, f, "mutual-chap", &mutual, "discovery");
 finish:
 	if (notes.n > 0) {
 		fputc('\n', f);
@@ -1382,6 +1459,11 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 	w.uses = calloc(config->n_backstores + 1, sizeof(*w.uses));
 	if (!w.uses)
 		return -ENOMEM;
+	if (opts && opts->withhold_secrets) {
+		r = index_declared_secrets(&w, opts->secret_files);
+		if (r < 0)
+			goto finish;
+	}
 	for (size_t i = 0; i < config->n_targets; i++)
 		for (size_t j = 0; j < config->targets[i].n_luns; j++) {
 			const struct tm_lun *l = &config->targets[i].luns[j];
@@ -1395,7 +1477,7 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 		}
 
 	/* The body first: the header says what the body needed. */
-	b = open_memstream(&body, &len);
+	b = tm_open_wiping_memstream(&body, &len);
 	if (!b) {
 		r = -ENOMEM;
 		goto finish;
@@ -1425,6 +1507,23 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 		    f);
 	if (w.secrets)
 		fputs("# It holds CHAP secrets in clear: keep it private (chmod 600).\n", f);
+	if (w.referenced > 0)
+		fprintf(f,
+			"# %u CHAP secret(s) are read from the secret files the target files named "
+			"(USER @FILE): keep those files.\n",
+			w.referenced);
+	if (w.withheld > 0) {
+		_cleanup_free_ char *msg = tm_strdupf(
+		    "%u CHAP secret(s) are withheld, written as %s: 'targetmgr check' refuses "
+		    "this file until each is replaced by the secret or by @FILE, a file holding it "
+		    "(or save again with 'targetmgr save --with-secrets -o FILE').",
+		    w.withheld, TM_POLICY_SECRET_WITHHELD);
+		if (!msg) {
+			r = -ENOMEM;
+			goto finish;
+		}
+		write_comment(f, msg);
+	}
 	if (w.foreign_hba)
 		write_comment(f, "Backstores are made again in targetmgr's HBAs (fileio_1000 to "
 				 "fileio_1015 and the like) rather than the ones LIO has them in "
@@ -1439,11 +1538,27 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 		r = -EIO;
 
 finish:
-	erase_free(body, len);
+	tm_erase_free(body, len);
+	free(w.secret_files);
+	tm_hashmap_clear(&w.secret_file_index);
 	for (size_t i = 0; i < config->n_backstores; i++) {
 		free(w.uses[i].name);
 		free(w.uses[i].serial);
 	}
 	free(w.uses);
+	return r;
+}
+
+int tm_config_write_text(const struct tm_config *config, const struct tm_save_options *opts,
+			 struct tm_diags *warnings, char **ret, size_t *ret_len)
+{
+	FILE *f = tm_open_wiping_memstream(ret, ret_len);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = tm_config_write(f, config, opts, warnings);
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
 	return r;
 }

@@ -10,8 +10,9 @@
  * authentication, ...) that differ from the running ones become attribute.NAME overrides, and
  * every other attrib/ and param/ setting in the model becomes an attribute. or parameter. key.
  *
- * The text holds the CHAP secrets in clear (a restore needs them): the caller decides where it
- * may go.
+ * CHAP secrets are written in clear (a restore needs them, and an importer carries them over),
+ * unless the caller withholds them (struct tm_save_options.withhold_secrets): then no secret
+ * is ever in the text.
  */
 #pragma once
 
@@ -33,6 +34,16 @@ struct tm_save_options {
 	void *userdata;
 	/* The first comment line, without "# " (NULL: the one `save` writes). */
 	const char *header;
+	/*
+	 * Writes no secret: each credential becomes "USER @FILE" when a secret file that
+	 * secret_files names holds exactly the running secret (restoring from it gives the same
+	 * credentials), else "USER <withheld>" (TM_POLICY_SECRET_WITHHELD), which the parser
+	 * refuses with a message saying what to put there.  Both forms are counted in the
+	 * header comment, and each withheld one is a warning.
+	 */
+	bool withhold_secrets;
+	/* Where secret files may be found: the target files as parsed (may be NULL). */
+	const struct tm_config *secret_files;
 };
 
 /*
@@ -44,3 +55,8 @@ struct tm_save_options {
  */
 int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_save_options *opts,
 		    struct tm_diags *warnings);
+
+/* The same into memory (tm_open_wiping_memstream(): it may hold secrets).  On success *ret
+   (len *ret_len) is the text; free it with tm_erase_free(*ret, *ret_len), also on failure. */
+int tm_config_write_text(const struct tm_config *config, const struct tm_save_options *opts,
+			 struct tm_diags *warnings, char **ret, size_t *ret_len);

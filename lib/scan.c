@@ -118,21 +118,12 @@ static const char *serial_from_vpd(const char *v)
 	return s;
 }
 
-/* Setting values may be CHAP secrets: the scanner's copy is wiped before it is freed. */
-static void erase_freep(char **p)
-{
-	if (*p) {
-		explicit_bzero(*p, strlen(*p));
-		free(*p);
-	}
-}
-
 /* Reads <dir>/<path> into s.  A missing attribute is simply absent from s. */
 static int read_setting(struct tm_cfs *cfs, const char *dir, const char *path,
 			struct tm_settings *s)
 {
 	_cleanup_free_ char *full = NULL;
-	_cleanup_(erase_freep) char *v = NULL;
+	_cleanup_erase_ char *v = NULL; /* may be a CHAP secret */
 	const char *value;
 	int r;
 

@@ -3,7 +3,9 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <stdint.h>
 
@@ -38,6 +40,93 @@ void *tm_grow(void **array, size_t *n, size_t size)
 	memset(p, 0, size);
 	(*n)++;
 	return p;
+}
+
+int tm_protect_secrets(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) < 0)
+		return -errno;
+	return 0;
+}
+
+void tm_erase_free(void *p, size_t len)
+{
+	if (p) {
+		explicit_bzero(p, len);
+		free(p);
+	}
+}
+
+void tm_erase_free_str(char *s)
+{
+	if (s)
+		tm_erase_free(s, strlen(s));
+}
+
+struct wiping_memstream {
+	char **buf;
+	size_t *len;
+	size_t size; /* allocated */
+};
+
+static ssize_t wiping_write(void *cookie, const char *data, size_t n)
+{
+	struct wiping_memstream *m = cookie;
+
+	if (*m->len + n + 1 > m->size) {
+		size_t size = m->size;
+		char *p;
+
+		while (*m->len + n + 1 > size) {
+			if (size > SIZE_MAX / 2)
+				return errno = ENOMEM, -1;
+			size *= 2;
+		}
+		/* Not realloc(): it would free the old copy unwiped. */
+		p = malloc(size);
+		if (!p)
+			return errno = ENOMEM, -1;
+		memcpy(p, *m->buf, *m->len + 1);
+		tm_erase_free(*m->buf, m->size);
+		*m->buf = p;
+		m->size = size;
+	}
+	memcpy(*m->buf + *m->len, data, n);
+	*m->len += n;
+	(*m->buf)[*m->len] = '\0';
+	return (ssize_t)n;
+}
+
+static int wiping_close(void *cookie)
+{
+	free(cookie);
+	return 0;
+}
+
+FILE *tm_open_wiping_memstream(char **buf, size_t *len)
+{
+	struct wiping_memstream *m = calloc(1, sizeof(*m));
+	FILE *f;
+
+	if (!m)
+		return NULL;
+	*m = (struct wiping_memstream){.buf = buf, .len = len, .size = 4096};
+	*buf = calloc(1, m->size);
+	*len = 0;
+	f = *buf
+		? fopencookie(m, "w",
+			      (cookie_io_functions_t){.write = wiping_write, .close = wiping_close})
+		: NULL;
+	if (!f) {
+		free(*buf);
+		*buf = NULL;
+		free(m);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	return f;
 }
 
 int tm_strv_push(char ***v, size_t *n, const char *s)
@@ -171,6 +260,19 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+int tm_check_replaceable(int dir_fd, const char *name)
+{
+	struct stat st;
+
+	if (strchr(name, '/'))
+		return -EINVAL;
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	return S_ISREG(st.st_mode) ? 0 : -EEXIST;
+}
+
 int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, unsigned mode)
 {
 	_cleanup_close_ int fd = -EBADF, sync_fd = -EBADF;
@@ -178,6 +280,9 @@ int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t l
 	uint64_t rnd;
 	int r;
 
+	r = tm_check_replaceable(dir_fd, name);
+	if (r < 0)
+		return r;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -errno;
 	tmp = tm_strdupf(".%s.%016llx", name, (unsigned long long)rnd);
@@ -204,4 +309,74 @@ int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t l
 fail:
 	(void)unlinkat(dir_fd, tmp, 0);
 	return r;
+}
+
+const char *tm_write_refusal(int r)
+{
+	switch (r) {
+	case -ELOOP:
+		return "is a symbolic link: targetmgr neither writes through a link nor replaces "
+		       "it; give the path of the file itself";
+	case -EEXIST:
+		return "exists and is not a regular file (a directory, device, FIFO or socket): "
+		       "not replaced";
+	default:
+		return NULL;
+	}
+}
+
+size_t tm_utf8_sequence(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n;
+	uint32_t c;
+
+	if (u[0] == 0)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		n = 2, c = u[0] & 0x1f;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		n = 3, c = u[0] & 0x0f;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		n = 4, c = u[0] & 0x07;
+	else
+		return 0; /* a continuation byte, 0xc0/0xc1 (overlong), 0xf5.. (too high) */
+	for (size_t i = 1; i < n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0; /* includes the NUL */
+		c = (c << 6) | (u[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+char *tm_utf8_escape(const char *s)
+{
+	size_t len = 0;
+	char *out, *p;
+
+	for (const char *q = s; *q;) {
+		size_t n = tm_utf8_sequence(q);
+		len += n ? n : 4;
+		q += n ? n : 1;
+	}
+	out = p = malloc(len + 1);
+	if (!out)
+		return NULL;
+	while (*s) {
+		size_t n = tm_utf8_sequence(s);
+
+		if (n) {
+			memcpy(p, s, n);
+			p += n;
+			s += n;
+		} else
+			p += sprintf(p, "\\x%02x", (unsigned char)*s++);
+	}
+	*p = '\0';
+	return out;
 }

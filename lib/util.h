@@ -75,6 +75,37 @@ void *tm_grow(void **array, size_t *n, size_t size);
 #define TM_PUSH(array, n)                                                                          \
 	((__typeof__(*(array)) *)tm_grow((void **)&(array), &(n), sizeof(*(array))))
 
+/*
+ * Wipes len bytes at p (explicit_bzero: the compiler may not drop it), then frees p; NULL is
+ * fine.  For every buffer that held a CHAP secret: freed memory is otherwise left as it was,
+ * for a core dump or the next malloc() to find.
+ */
+void tm_erase_free(void *p, size_t len);
+/* The same for a NUL-terminated string (wiped up to its NUL). */
+void tm_erase_free_str(char *s);
+static inline void erase_freep(char **s)
+{
+	tm_erase_free_str(*s);
+}
+#define _cleanup_erase_ _cleanup_(erase_freep)
+
+/*
+ * Keeps the process's memory, which holds CHAP secrets, out of core dumps and away from
+ * other processes: not dumpable (PR_SET_DUMPABLE 0: no core file, /proc/PID/mem and ptrace
+ * for CAP_SYS_PTRACE only) and a core size limit of 0, for kernels set to dump even
+ * non-dumpable processes (fs.suid_dumpable=2) to a file.  Called first in main(): every
+ * command may hold secrets (the target files, the kernel's auth attributes).  0 or a
+ * negative errno.
+ */
+int tm_protect_secrets(void);
+
+/*
+ * Like open_memstream(), for text that may hold secrets: unbuffered (stdio keeps no copy of
+ * its own), and every buffer the text outgrows is wiped before it is freed.  *buf and *len are
+ * current after every write and after fclose(); free *buf with tm_erase_free(*buf, *len).
+ */
+FILE *tm_open_wiping_memstream(char **buf, size_t *len);
+
 /* Appends a copy of s to a (strv, count) array.  0 or -ENOMEM. */
 int tm_strv_push(char ***v, size_t *n, const char *s);
 
@@ -87,9 +118,31 @@ int tm_read_all(int fd, char **ret, size_t *ret_len);
  * atomically: a new temporary file of exactly mode (O_EXCL|O_NOFOLLOW, whatever the umask),
  * written, fsync'ed, renamed over name, then the directory fsync'ed so the rename is on disk.
  * A reader sees the old file or the new one, never a part.  0 or a negative errno; on failure
- * the temporary file is gone and name is untouched.
+ * (a full disk: -ENOSPC) the temporary file is gone and name is untouched.
+ *
+ * name must be a plain file name (no '/'), and when it exists a regular file: a symbolic link
+ * is neither followed nor replaced (-ELOOP), anything else is refused with -EEXIST; see
+ * tm_write_refusal().  (A link made between the check and the rename would be replaced, not
+ * followed: rename() never writes through one.)
  */
 int tm_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, unsigned mode);
+
+/* tm_write_file_atomic()'s check alone: 0 when name is absent or a regular file, else -ELOOP
+   or -EEXIST (or another negative errno), so that a caller writing several files can refuse
+   before it writes any. */
+int tm_check_replaceable(int dir_fd, const char *name);
+/* Why tm_write_file_atomic() refused an existing name, for a message ("PATH <reason>"); NULL
+   when r is another error. */
+const char *tm_write_refusal(int r);
+
+/* The length of the well-formed UTF-8 sequence at s (1 to 4 bytes: no overlong form, no
+   surrogate, nothing above U+10FFFF), or 0 when s does not start one (or is at its NUL). */
+size_t tm_utf8_sequence(const char *s);
+
+/* A copy of s in which every byte that is not part of a well-formed UTF-8 sequence is
+   written as the four characters "\xNN" (NN: its value in lowercase hex); valid text is copied
+   as it is.  NULL on ENOMEM. */
+char *tm_utf8_escape(const char *s);
 
 /* asprintf that returns NULL on failure instead of an undefined pointer. */
 char *tm_strdupf(const char *fmt, ...) _printf_(1, 2);

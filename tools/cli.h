@@ -81,6 +81,9 @@ int cli_prepare_kernel(struct tm_cli *cli);
  */
 size_t cli_self_check(const char *cmd, const char *name, const char *text);
 
+/* tm_ledger_open() on the state directory; its problems (a damaged ledger) are printed. */
+int cli_open_ledger(struct tm_cli *cli, struct tm_ledger **ret);
+
 /* Opens configfs and reads the running state (want may be NULL): the targets of the scope
    and their backstores only when there is one (tm_scan_scoped()). */
 int cli_scan(struct tm_cli *cli, const struct tm_config *want, struct tm_cfs **ret_cfs,
@@ -140,12 +143,14 @@ enum {
 	CLI_OPT_ALL = 1 << 2,    /* --all: include objects another tool made */
 	CLI_OPT_OUTPUT = 1 << 3, /* -o, --output PATH */
 	CLI_OPT_TARGET = 1 << 4, /* --target IQN, repeatable: into tm_cli.targets */
+	CLI_OPT_WITH_SECRETS = 1 << 5, /* --with-secrets: write CHAP secrets in clear */
 };
 
 struct cli_command_opts {
 	bool adopt;
 	bool force;
 	bool all;
+	bool with_secrets;
 	const char *output;
 };
 

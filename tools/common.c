@@ -146,6 +146,7 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 	    {"all", no_argument, NULL, 'A'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"target", required_argument, NULL, 't'},
+	    {"with-secrets", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    CLI_GLOBAL_OPTIONS,
 	    {},
@@ -194,13 +195,19 @@ int cli_parse_command(struct tm_cli *cli, const char *cmd, unsigned allowed, int
 			cli->targets[cli->n_targets - 1] = optarg;
 			break;
 		}
+		case 'S':
+			if (!(allowed & CLI_OPT_WITH_SECRETS))
+				goto usage;
+			opts.with_secrets = true;
+			break;
 		case 'h':
-			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s%s [OPTIONS]\n", cmd,
+			printf("Usage: targetmgr [OPTIONS] %s%s%s%s%s%s%s [OPTIONS]\n", cmd,
 			       allowed & CLI_OPT_ADOPT ? " [--adopt]" : "",
 			       allowed & CLI_OPT_FORCE ? " [--force]" : "",
 			       allowed & CLI_OPT_ALL ? " [--all]" : "",
 			       allowed & CLI_OPT_OUTPUT ? " [-o PATH]" : "",
-			       allowed & CLI_OPT_TARGET ? " [--target IQN]..." : "");
+			       allowed & CLI_OPT_TARGET ? " [--target IQN]..." : "",
+			       allowed & CLI_OPT_WITH_SECRETS ? " [--with-secrets -o FILE]" : "");
 			if (allowed & CLI_OPT_TARGET)
 				printf(
 				    "  --target IQN  only this target and the backstores only it "
@@ -277,9 +284,9 @@ int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 	r = cli_scan(cli, ctx->want, &ctx->cfs, &ctx->have);
 	if (r < 0)
 		return r;
-	r = tm_ledger_open(cli->state_dir, &ctx->ledger);
+	r = cli_open_ledger(cli, &ctx->ledger);
 	if (r < 0)
-		return log_error_errno(r, "cannot read the ownership ledger in %s", cli->state_dir);
+		return r;
 	opts.userdata = ctx->ledger;
 	opts.scoped = cli->n_targets > 0;
 	if (opts.scoped && opts.adopt) {
@@ -314,6 +321,18 @@ void cli_plan_ctx_clear(struct cli_plan_ctx *ctx)
 	if (ctx->waiting)
 		tm_config_free(ctx->waiting);
 	*ctx = (struct cli_plan_ctx){0};
+}
+
+int cli_open_ledger(struct tm_cli *cli, struct tm_ledger **ret)
+{
+	struct tm_diags diags = {0};
+	int r = tm_ledger_open(cli->state_dir, &diags, ret);
+
+	tm_diags_print(&diags, stderr);
+	tm_diags_clear(&diags);
+	if (r < 0 && r != -EBADMSG)
+		log_error_errno(r, "cannot read the ownership ledger in %s", cli->state_dir);
+	return r;
 }
 
 int cli_lock(struct tm_cli *cli, int *ret_fd)

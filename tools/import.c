@@ -7,8 +7,9 @@
  * writes that model as target files, and the text is parsed and verified again before it goes
  * anywhere.  Without -o the files go to standard output; with -o DIR each target is written to
  * DIR/<IQN>.conf (and the discovery settings to DIR/discovery.conf), each atomically: a new
- * file created with O_EXCL in DIR (never through a symbolic link), synced, renamed over the
- * old name.  A file that holds a CHAP secret is mode 0600, others 0644.
+ * file created with O_EXCL in DIR, synced, renamed over the old name.  A symbolic link or
+ * anything but a regular file in the way of a name is neither followed nor replaced: nothing
+ * is written then.  A file that holds a CHAP secret is mode 0600, others 0644.
  *
  * Warnings (what cannot be carried over) go to standard error, "file:line: warning: ...";
  * with --strict they are errors.  Exit status: 0, 1 on errors (nothing is written then), 64
@@ -65,20 +66,6 @@ static bool select_one(void *userdata, enum tm_obj_kind kind, const char *name)
 	return !s->iqn;
 }
 
-static int render(const struct tm_config *c, const struct tm_save_options *so, char **ret,
-		  size_t *ret_len, struct tm_diags *warnings)
-{
-	FILE *f = open_memstream(ret, ret_len);
-	int r;
-
-	if (!f)
-		return -ENOMEM;
-	r = tm_config_write(f, c, so, warnings);
-	if (fclose(f) != 0 && r >= 0)
-		r = -ENOMEM;
-	return r;
-}
-
 static bool has_secret(const struct tm_settings *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -119,9 +106,7 @@ static void outputs_free(struct output *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].name);
-		if (v[i].text)
-			explicit_bzero(v[i].text, v[i].len);
-		free(v[i].text);
+		tm_erase_free(v[i].text, v[i].len);
 	}
 	free(v);
 }
@@ -236,10 +221,10 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 				struct tm_settings discovery = c->discovery;
 
 				c->discovery = (struct tm_settings){0};
-				r = render(c, &so, &f->text, &f->len, &warnings);
+				r = tm_config_write_text(c, &so, &warnings, &f->text, &f->len);
 				c->discovery = discovery;
 			} else
-				r = render(c, &so, &f->text, &f->len, &warnings);
+				r = tm_config_write_text(c, &so, &warnings, &f->text, &f->len);
 		}
 	}
 	for (size_t i = 0; i < warnings.n && r >= 0; i++)
@@ -284,6 +269,15 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 	if (dfd < 0) {
 		log_error_errno(-errno, "cannot open %s", dir);
 		goto finish;
+	}
+	/* All or nothing where it can be told beforehand: no file is written if one is in the
+	   way (tm_write_refusal()). */
+	for (size_t i = 0; i < n_out; i++) {
+		r = tm_check_replaceable(dfd, out[i].name);
+		if (r < 0) {
+			log_msg("%s/%s %s", dir, out[i].name, tm_write_refusal(r) ?: strerror(-r));
+			goto finish;
+		}
 	}
 	for (size_t i = 0; i < n_out; i++) {
 		if (!out[i].text || (i == n_out - 1 && !has_body(out[i].text)))

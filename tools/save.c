@@ -4,10 +4,15 @@
  * up with targetcli can be adopted, and `save` then `apply` on a clean kernel builds the same
  * targets again.
  *
- * The output holds the CHAP secrets in force (a restore needs them).  It goes to standard
- * output without -o or with "-o -"; with -o PATH it is written to a new file of mode 0600 in
- * PATH's directory (O_EXCL), synced, and renamed over PATH, so that PATH is never seen half
- * written or readable by others.
+ * No CHAP secret is written unless --with-secrets is given: each credential becomes
+ * "USER @FILE" where the target files took that very secret from a secret file, else
+ * "USER <withheld>", which `check` and `apply` refuse with a message saying what to put there
+ * (lib/save.h).  The output goes to standard output without -o or with "-o -"; with -o PATH it
+ * is written to a new file of mode 0600 in PATH's directory (O_EXCL), synced, and renamed over
+ * PATH, so that PATH is never seen half written or readable by others, and a full disk leaves
+ * the old PATH as it was.  PATH must be absent or a regular file: a symbolic link is neither
+ * followed nor replaced, a device, FIFO or directory is refused.  --with-secrets writes the
+ * secrets in clear, and only that way: never to standard output (a terminal, a pipe).
  *
  * By default only the targets targetmgr created (the ownership ledger) are written, with the
  * backstores behind their LUNs; --all writes every target, whoever made it.  What the target
@@ -186,20 +191,30 @@ static void warn_extra_tpgs(struct tm_cfs *cfs, const struct tm_target *t)
 			t->iqn, n, t->tpgt);
 }
 
-/* A new 0600 file next to path, synced, renamed over path. */
-static int write_file(const char *path, const char *buf, size_t len)
+/* PATH's directory, opened, and the name within it. */
+static int open_output_dir(const char *path, const char **ret_name)
 {
 	_cleanup_free_ char *dir = NULL;
-	_cleanup_close_ int dfd = -EBADF;
 	const char *slash = strrchr(path, '/');
+	int fd;
 
 	dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
 	if (!dir)
 		return -ENOMEM;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	return tm_write_file_atomic(dfd, slash ? slash + 1 : path, buf, len, 0600);
+	*ret_name = slash ? slash + 1 : path;
+	return fd;
+}
+
+/* A refusal (a link, a device...) in words, any other error with strerror(). */
+static void log_write_error(const char *path, int r)
+{
+	if (tm_write_refusal(r))
+		log_msg("save: %s %s", path, tm_write_refusal(r));
+	else
+		log_error_errno(r, "cannot write %s", path);
 }
 
 static int write_stdout(const char *buf, size_t len)
@@ -215,16 +230,18 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 					  *have = NULL;
 	_cleanup_cfs_ struct tm_cfs *cfs = NULL;
 	_cleanup_ledger_ struct tm_ledger *ledger = NULL;
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	char *buf = NULL, *checked = NULL;
 	struct tm_save_options sopts = {0};
 	struct tm_diags warnings = {0};
 	struct cli_command_opts opts;
-	size_t len = 0, left_out = 0, errors;
+	size_t len = 0, checked_len = 0, left_out = 0, errors;
+	const char *name = NULL;
 	bool to_stdout;
-	FILE *f;
 	int r, ret = TM_EXIT_FAILURE;
 
-	r = cli_parse_command(cli, "save", CLI_OPT_ALL | CLI_OPT_OUTPUT, argc, argv, &opts);
+	r = cli_parse_command(cli, "save", CLI_OPT_ALL | CLI_OPT_OUTPUT | CLI_OPT_WITH_SECRETS,
+			      argc, argv, &opts);
 	if (r != 0)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
 	if (cli->json) {
@@ -236,6 +253,18 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 		return TM_EXIT_USAGE;
 	}
 	to_stdout = !opts.output || streq(opts.output, "-");
+	if (opts.with_secrets && to_stdout) {
+		log_msg("save: --with-secrets writes CHAP secrets in clear, so only into a new "
+			"private file: give -o FILE (never standard output, a terminal or a pipe)");
+		return TM_EXIT_USAGE;
+	}
+	/* Refused before anything is read: a link, a device (a terminal) or a FIFO at PATH. */
+	if (!to_stdout) {
+		dfd = open_output_dir(opts.output, &name);
+		r = dfd < 0 ? dfd : tm_check_replaceable(dfd, name);
+		if (r < 0)
+			return log_write_error(opts.output, r), TM_EXIT_FAILURE;
+	}
 
 	/* First the structure, then again with the settings only save needs. */
 	if (cli_scan(cli, NULL, &cfs, &first) < 0)
@@ -253,11 +282,8 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 		       TM_EXIT_FAILURE;
 
 	if (!opts.all) {
-		r = tm_ledger_open(cli->state_dir, &ledger);
-		if (r < 0)
-			return log_error_errno(r, "cannot read the ownership ledger in %s",
-					       cli->state_dir),
-			       TM_EXIT_FAILURE;
+		if (cli_open_ledger(cli, &ledger) < 0)
+			return TM_EXIT_FAILURE;
 		sopts.select = tm_ledger_owned_cb;
 		sopts.userdata = ledger;
 	}
@@ -272,12 +298,15 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 			warn_extra_tpgs(cfs, t);
 	}
 
-	f = open_memstream(&buf, &len);
-	if (!f)
-		return log_error_errno(-ENOMEM, "save"), TM_EXIT_FAILURE;
-	r = tm_config_write(f, have, &sopts, &warnings);
-	if (fclose(f) != 0 && r >= 0)
-		r = -ENOMEM;
+	/* The text with the secrets is what is checked (the placeholder would not pass); it
+	   is written only with --with-secrets. */
+	r = tm_config_write_text(have, &sopts, opts.with_secrets ? &warnings : NULL, &checked,
+				 &checked_len);
+	if (r >= 0 && !opts.with_secrets) {
+		sopts.withhold_secrets = true;
+		sopts.secret_files = declared;
+		r = tm_config_write_text(have, &sopts, &warnings, &buf, &len);
+	}
 	if (r < 0) {
 		log_error_errno(r, "save");
 		goto finish;
@@ -288,17 +317,21 @@ int tm_cmd_save(struct tm_cli *cli, int argc, char **argv)
 		log_msg("save: %zu target(s) made by other tools left out; --all saves them too",
 			left_out);
 
-	errors = cli_self_check("save", to_stdout ? "<stdout>" : opts.output, buf);
-	r = to_stdout ? write_stdout(buf, len) : write_file(opts.output, buf, len);
+	errors = cli_self_check("save", to_stdout ? "<stdout>" : opts.output, checked);
+	if (opts.with_secrets) /* never to_stdout */
+		r = tm_write_file_atomic(dfd, name, checked, checked_len, 0600);
+	else if (to_stdout)
+		r = write_stdout(buf, len);
+	else
+		r = tm_write_file_atomic(dfd, name, buf, len, 0600);
 	if (r < 0) {
-		log_error_errno(r, "cannot write %s",
-				to_stdout ? "to standard output" : opts.output);
+		log_write_error(to_stdout ? "standard output" : opts.output, r);
 		goto finish;
 	}
 	ret = errors > 0 ? TM_EXIT_FAILURE : TM_EXIT_OK;
 finish:
-	if (buf)
-		explicit_bzero(buf, len); /* CHAP secrets */
+	tm_erase_free(checked, checked_len); /* CHAP secrets */
+	tm_erase_free(buf, len);
 	tm_diags_clear(&warnings);
 	return ret;
 }

@@ -56,10 +56,8 @@ int tm_cmd_show(struct tm_cli *cli, int argc, char **argv)
 		return r > 0 ? TM_EXIT_OK : TM_EXIT_USAGE;
 	if (cli_scan(cli, NULL, &cfs, &have) < 0)
 		return TM_EXIT_FAILURE;
-	r = tm_ledger_open(cli->state_dir, &ledger);
-	if (r < 0)
-		return log_error_errno(r, "cannot read the ownership ledger in %s", cli->state_dir),
-		       TM_EXIT_FAILURE;
+	if (cli_open_ledger(cli, &ledger) < 0)
+		return TM_EXIT_FAILURE;
 	fill_block_sizes(have);
 	cli->printer->show(stdout, have, tm_ledger_owned_cb, ledger);
 	if (!cli->json)

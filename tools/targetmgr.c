@@ -55,8 +55,12 @@ int main(int argc, char **argv)
 	    .printer = &tm_printer_text,
 	};
 	const char *e;
-	int c;
+	int c, r;
 
+	/* Before any secret is read (lib/util.h). */
+	r = tm_protect_secrets();
+	if (r < 0)
+		return log_error_errno(r, "cannot make the process non-dumpable"), TM_EXIT_FAILURE;
 	/* Tests point targetmgr at a throwaway tree without flags; never honoured for setuid. */
 	if ((e = secure_getenv("TARGETMGR_CONFIGFS_ROOT")))
 		cli.configfs_root = e;

@@ -124,14 +124,17 @@ tgt_root() {
 	run -0 "$TM" -c "$T/out" check
 }
 
-@test "-o DIR replaces a symbolic link, never writes through it" {
+@test "-o DIR refuses a symbolic link in the way, never writes through it or replaces it" {
 	tgt_root
 	mkdir -p "$T/out"
 	echo keep >"$T/victim"
 	ln -s "$T/victim" "$T/out/iqn.2021-02.com.example:open.conf"
-	run -0 "$TM" import --root "$T/root" -o "$T/out" tgt
+	run -1 "$TM" import --root "$T/root" -o "$T/out" tgt
+	[[ "$output" == *"iqn.2021-02.com.example:open.conf is a symbolic link"* ]]
 	[ "$(cat "$T/victim")" = keep ]
-	[ ! -L "$T/out/iqn.2021-02.com.example:open.conf" ]
+	[ -L "$T/out/iqn.2021-02.com.example:open.conf" ]
+	# Nothing else was written either.
+	[ "$(find "$T/out" -type f | wc -l)" -eq 0 ]
 	# And a DIR that is itself a symbolic link is refused.
 	ln -s "$T/out" "$T/link"
 	run -1 "$TM" import --root "$T/root" -o "$T/link" tgt

@@ -108,9 +108,9 @@ targetcli_host() {
 	[ -z "$stderr" ]
 }
 
-@test "save --all -o FILE writes a 0600 file that passes check" {
+@test "save --all --with-secrets -o FILE writes a 0600 file that passes check" {
 	targetcli_host
-	run --separate-stderr tm save --all -o "$T/saved.conf"
+	run --separate-stderr tm save --all --with-secrets -o "$T/saved.conf"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ "$(stat -c %a "$T/saved.conf")" = 600 ]
@@ -152,12 +152,15 @@ targetcli_host() {
 	grep -qxF "[target $OPEN]" "$T/saved.conf"
 }
 
-@test "save -o - and save without -o write to standard output" {
+@test "save -o - and save without -o write to standard output, the secret withheld" {
 	targetcli_host
 	run --separate-stderr tm save --all -o -
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"chap = tcli $SECRET"* ]]
-	[[ "$output" == *"# It holds CHAP secrets in clear"* ]]
+	[[ "$output" == *"chap = tcli <withheld>"* ]]
+	[[ "$output" == *"1 CHAP secret(s) are withheld, written as <withheld>"* ]]
+	[[ "$output" != *"in clear"* ]]
+	[[ "$output$stderr" != *$SECRET* ]]
+	[[ "$stderr" == *"warning: $ACL: the chap secret of user tcli is withheld (written as <withheld>)"* ]]
 	first=$output
 	run --separate-stderr tm save --all
 	[ "$status" -eq 0 ]
@@ -233,4 +236,63 @@ targetcli_host() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"lun 0 = $T/a.img size=1M write-through name=iqn.2021-02.com.example.scsi-lun0 serial="*" vendor=ACME product=Vault-9 reservations=off"* ]]
 	[[ "$output" =~ "lun 1 = $T/b.img size=1M name=iqn.2021-02.com.example.scsi-lun1 serial="[0-9a-f]+($'\n'|$) ]]
+}
+
+@test "save without --with-secrets: check refuses the placeholder, naming the line and the fix" {
+	targetcli_host
+	run -0 tm save --all -o "$T/saved.conf"
+	! grep -qF "$SECRET" "$T/saved.conf"
+	line=$(grep -nxF "chap = tcli <withheld>" "$T/saved.conf" | cut -d: -f1)
+	[ -n "$line" ]
+	run -1 "$TM" -c "$T/saved.conf" check
+	[[ "$output" == *"$T/saved.conf:$line: error: the secret of chap user tcli was withheld by 'targetmgr save'"* ]]
+	[[ "$output" == *"--with-secrets -o FILE"* ]]
+	[[ "$output" != *$SECRET* ]]
+}
+
+@test "save --with-secrets writes only to a file: never standard output, a FIFO or a device" {
+	targetcli_host
+	run -64 tm save --all --with-secrets
+	[[ "$output" == *"--with-secrets writes CHAP secrets in clear, so only into a new private file: give -o FILE"* ]]
+	[[ "$output" != *$SECRET* ]]
+	run -64 tm save --all --with-secrets -o -
+	[[ "$output" != *$SECRET* ]]
+	mkfifo "$T/fifo"
+	run -1 timeout 20 "$TM" -c "$T/conf" save --all --with-secrets -o "$T/fifo"
+	[[ "$output" == *"$T/fifo exists and is not a regular file"* ]]
+	[ -p "$T/fifo" ]
+	run -1 tm save --all --with-secrets -o /dev/null
+	[[ "$output" == *"/dev/null exists and is not a regular file"* ]]
+	[ -c /dev/null ]
+}
+
+@test "save -o onto a symbolic link refuses; the link and what it points to stay as they were" {
+	targetcli_host
+	echo keep >"$T/victim"
+	ln -s "$T/victim" "$T/link.conf"
+	run -1 tm save --all --with-secrets -o "$T/link.conf"
+	[[ "$output" == *"$T/link.conf is a symbolic link: targetmgr neither writes through a link nor replaces it"* ]]
+	[ -L "$T/link.conf" ]
+	[ "$(cat "$T/victim")" = keep ]
+	[ "$(find "$T" -maxdepth 1 -name '.link.conf.*' | wc -l)" -eq 0 ]
+}
+
+@test "save -o on a full file system fails and leaves the old file intact (tiny tmpfs)" {
+	mkdir "$T/small"
+	mount -t tmpfs -o size=4k tmpfs "$T/small" 2>/dev/null ||
+		skip "cannot mount a tmpfs (not root)"
+	targetcli_host
+	echo "old contents" >"$T/small/saved.conf"
+	# The old file takes the only page: the new one cannot be written.
+	run tm save --all -o "$T/small/saved.conf"
+	local st=$status out=$output
+	local old
+	old=$(cat "$T/small/saved.conf")
+	local left
+	left=$(find "$T/small" -name '.saved.conf.*' | wc -l)
+	umount "$T/small"
+	[ "$st" -eq 1 ]
+	[[ "$out" == *"cannot write $T/small/saved.conf: No space left on device"* ]]
+	[ "$old" = "old contents" ]
+	[ "$left" -eq 0 ]
 }
