@@ -73,7 +73,7 @@ dmesg -C
 # each at 40 I/Os a second per job). Each round writes and verifies 2 MiB per LUN.
 fio_args=(--ioengine=libaio --direct=1 --rw=randwrite --bs=16k --size=2M --iodepth=4
 	--rate_iops=6
-	--verify=crc32c --do_verify=1 --verify_backlog=256 --verify_fatal=1
+	--verify=crc32c --do_verify=1 --verify_backlog=256 --verify_fatal=1 --verify_state_save=0
 	--output-format=json)
 for i in "${!devs[@]}"; do fio_args+=(--name="lun$i" --filename="${devs[$i]}"); done
 rm -f /tmp/load.stop /tmp/fio.*
