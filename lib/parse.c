@@ -67,13 +67,12 @@ struct parser {
 	struct tm_diags *diags;
 	const char *file; /* interned in config */
 
-	/* The reader's source: a stream, or text in memory. */
-	FILE *f;
-	const char *text;
-	char *buf;
-	size_t buf_size;
+	/* The reader's source: text in memory, which may hold NUL bytes. */
+	const char *text, *text_end;
 	unsigned line;
-	int error; /* first fatal error (-ENOMEM, read error): stops the parse */
+	size_t errors_before; /* errors of other files */
+	bool stopped;         /* too many errors in this file: the rest is not read */
+	int error;            /* first fatal error (-ENOMEM, read error): stops the parse */
 
 	enum section section;
 	bool target_invalid; /* the last [target] header was bad: skip its [initiator]s */
@@ -123,11 +122,6 @@ static void parser_done(struct parser *p)
 	free(p->targets);
 	chap_done(&p->discovery_chap);
 	chap_done(&p->discovery_mutual);
-	if (p->buf) {
-		/* The buffer held CHAP lines. */
-		explicit_bzero(p->buf, p->buf_size);
-		free(p->buf);
-	}
 }
 
 static struct tm_origin here(const struct parser *p)
@@ -894,27 +888,17 @@ static int check_line(struct parser *p, const char *s)
 	return 1;
 }
 
-/* 1 with a line (without its newline), 0 at the end, negative errno on read errors. */
+/* 1 with a line (without its newline), 0 at the end. */
 static int next_line(struct parser *p, const char **ret, size_t *len)
 {
-	if (p->f) {
-		ssize_t n;
+	const char *nl;
 
-		errno = 0;
-		n = getline(&p->buf, &p->buf_size, p->f);
-		if (n < 0)
-			return ferror(p->f) ? (errno > 0 ? -errno : -EIO) : 0;
-		if (n > 0 && p->buf[n - 1] == '\n')
-			n--;
-		*ret = p->buf;
-		*len = (size_t)n;
-		return 1;
-	}
-	if (!*p->text)
+	if (p->text >= p->text_end)
 		return 0;
+	nl = memchr(p->text, '\n', (size_t)(p->text_end - p->text));
 	*ret = p->text;
-	*len = strcspn(p->text, "\n");
-	p->text += *len + (p->text[*len] == '\n');
+	*len = (size_t)((nl ? nl : p->text_end) - p->text);
+	p->text += *len + (nl != NULL);
 	return 1;
 }
 
@@ -930,6 +914,18 @@ static char *reader(char *str, int num, void *stream)
 		max = TM_SYNTAX_LINE_MAX;
 	if (p->error < 0)
 		return NULL;
+	if (p->diags->n_errors - p->errors_before >= TM_PARSE_ERRORS_MAX) {
+		/* A file of garbage gets a bounded number of messages, and is not read on. */
+		if (!p->stopped && parse_error(p,
+					       "too many errors (%u); the rest of the file is "
+					       "not read",
+					       TM_PARSE_ERRORS_MAX) < 0) {
+			p->error = -ENOMEM;
+			return NULL;
+		}
+		p->stopped = true;
+		return NULL;
+	}
 	r = next_line(p, &line, &len);
 	if (r <= 0) {
 		p->error = r;
@@ -1146,14 +1142,15 @@ static bool has_error_at(const struct tm_diags *d, const char *file, unsigned li
 	return false;
 }
 
-static int parse_source(const char *name, FILE *f, const char *text, struct tm_config *config,
+static int parse_source(const char *name, const char *text, size_t len, struct tm_config *config,
 			struct tm_diags *diags)
 {
 	_cleanup_(parser_done) struct parser p = {
 	    .config = config,
 	    .diags = diags,
-	    .f = f,
 	    .text = text,
+	    .text_end = text + len,
+	    .errors_before = diags->n_errors,
 	};
 	int r, k;
 
@@ -1170,12 +1167,6 @@ static int parse_source(const char *name, FILE *f, const char *text, struct tm_c
 		if (k < 0)
 			return k;
 	}
-	if (p.error < 0) {
-		k = diag(&p, TM_ERROR, 0, "read error after line %u: %s", p.line,
-			 strerror(-p.error));
-		if (k < 0)
-			return k;
-	}
 	k = finalize(&p);
 	if (k < 0)
 		return k;
@@ -1189,22 +1180,47 @@ static int parse_source(const char *name, FILE *f, const char *text, struct tm_c
 int tm_parse_string(const char *name, const char *text, struct tm_config *config,
 		    struct tm_diags *diags)
 {
-	return parse_source(name, NULL, text, config, diags);
+	return parse_source(name, text, strlen(text), config, diags);
+}
+
+/* Why a file cannot be read as a target file, from tm_read_file_bounded()'s answer. */
+static int file_error(const char *path, int r, const struct stat *st, struct tm_diags *diags)
+{
+	struct stat lst;
+	int k;
+
+	if (r == -ENOENT && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+		k = tm_diag_add(
+		    diags, TM_ERROR, path, 0,
+		    "cannot open: a dangling symbolic link (its target does not exist)");
+	else if (r == -ELOOP)
+		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: a loop of symbolic links");
+	else if (r == -ENODEV)
+		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot read: %s, not a regular file",
+				tm_file_type_name(st->st_mode));
+	else if (r == -EFBIG)
+		k = tm_diag_add(diags, TM_ERROR, path, 0,
+				"cannot read: larger than %u MiB, more than a target file holds",
+				TM_PARSE_FILE_MAX >> 20);
+	else
+		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r));
+	return k < 0 ? -ENOMEM : r;
 }
 
 static int parse_file(const char *path, struct tm_config *config, struct tm_diags *diags)
 {
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct stat st = {0};
+	size_t len;
 	int r;
 
-	f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		return tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r)) < 0
-			   ? -ENOMEM
-			   : r;
-	}
-	return parse_source(path, f, NULL, config, diags);
+	r = tm_read_file_bounded(AT_FDCWD, path, TM_PARSE_FILE_MAX, &text, &len, &st);
+	if (r < 0)
+		return r == -ENOMEM ? r : file_error(path, r, &st, diags);
+	r = parse_source(path, text, len, config, diags);
+	/* The text may hold CHAP secrets. */
+	explicit_bzero(text, len);
+	return r;
 }
 
 static void closedirp(DIR **d)
@@ -1226,7 +1242,7 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Regular files (symlinks to them too) named "*.conf", not hidden, sorted by name. */
+/* Entries named "*.conf" but directories, not hidden, sorted by name. */
 static int list_conf_files(const char *dir, char ***ret, size_t *ret_n)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
@@ -1247,7 +1263,9 @@ static int list_conf_files(const char *dir, char ***ret, size_t *ret_n)
 
 		if (de->d_name[0] == '.' || l < 5 || !streq(de->d_name + l - 5, ".conf"))
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		/* A subdirectory is not a file; anything else that fails to read as one
+		   (a dangling symlink, a loop, a FIFO) is reported, not skipped. */
+		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode))
 			continue;
 		v = realloc(names, (n + 2) * sizeof(char *));
 		if (!v)
@@ -1282,6 +1300,7 @@ int tm_parse_path(const char *path, struct tm_config *config, struct tm_diags *d
 	}
 	if (!S_ISDIR(st.st_mode))
 		return parse_file(path, config, diags);
+	/* Listing the directory does not read the files: a FIFO in it cannot block. */
 
 	r = list_conf_files(path, &names, &n);
 	if (r < 0)
