@@ -172,13 +172,15 @@ static int read_secret_file(struct parser *p, const char *path, char **ret)
 	*ret = NULL;
 	if (path[0] != '/')
 		return parse_error(p, "secret file '%s' is not an absolute path", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not stall the open; fstat refuses it before any read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return parse_error(p, "cannot open secret file %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0)
 		return parse_error(p, "cannot stat secret file %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return parse_error(p, "secret file %s is not a regular file", path);
+		return parse_error(p, "secret file %s is %s, not a regular file", path,
+				   tm_file_type_name(st.st_mode));
 	if (st.st_mode & 077)
 		return parse_error(p,
 				   "secret file %s is accessible by group or others (mode %04o); "
@@ -201,12 +203,23 @@ static int read_secret_file(struct parser *p, const char *path, char **ret)
 		n += (size_t)k;
 	}
 	if (!failed) {
+		char *nl = memchr(buf, '\n', n);
+
+		if (nl)
+			n = (size_t)(nl - buf);
 		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		*ret = strdup(buf);
-		if (!*ret)
+		/* A NUL would cut the secret short where the kernel reads it. */
+		if (memchr(buf, '\0', n))
+			r = parse_error(p, "secret file %s has a NUL byte in its first line", path);
+		else if (!(*ret = strdup(buf)))
 			r = -ENOMEM;
 	}
+	if (r >= 0 && *ret && st.st_uid != 0 && st.st_uid != geteuid())
+		/* Its owner can change what guards the disks. */
+		r = diag(p, TM_WARNING, p->line,
+			 "secret file %s is owned by uid %u, neither root nor this user: its owner "
+			 "can change the secret",
+			 path, (unsigned)st.st_uid);
 	explicit_bzero(buf, sizeof(buf));
 	return r;
 }
@@ -402,12 +415,26 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 			return parse_error(p, "LUN %u: 'attribute.%s' given twice", number, name);
 		return tm_settings_set(&opts->attributes, path, eq + 1, false, here(p));
 	} else {
+		static const char *const options[] = {"size=",     "ro",           "readonly",
+						      "serial=",   "name=",        "type=",
+						      "nullio",    "allow-in-use", "write-through",
+						      "vendor=",   "product=",     "reservations=",
+						      "attribute."};
 		size_t n = strcspn(o, "=");
+		_cleanup_free_ char *word = tm_strdupf("%.*s%s", (int)n, o, o[n] ? "=" : "");
+		const char *hint =
+		    word ? tm_syntax_closest(word, options, ELEMENTSOF(options)) : NULL;
+
+		if (!word)
+			return -ENOMEM;
+		if (hint)
+			return parse_error(p, "LUN %u: unknown option '%s': did you mean '%s'?",
+					   number, word, hint);
 		return parse_error(p,
-				   "LUN %u: unknown option '%.*s%s': expected size=, ro, "
+				   "LUN %u: unknown option '%s': expected size=, ro, "
 				   "serial=, name=, type=, nullio, allow-in-use, write-through, "
 				   "vendor=, product=, reservations= or attribute.NAME=",
-				   number, (int)n, o, o[n] ? "=" : "");
+				   number, word);
 	}
 	return 0;
 }
@@ -487,6 +514,19 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 			r = -ENOMEM;
 			goto finish;
 		}
+	}
+
+	if (opts.has_size && opts.size > tm_syntax_size_max(type)) {
+		char size[32], max[32];
+
+		tm_format_size(opts.size, size, sizeof(size));
+		tm_format_size(tm_syntax_size_max(type), max, sizeof(max));
+		r = parse_error(p, "LUN %u: size %s is more than a %s holds (at most %s)", number,
+				size,
+				type == TM_BACKSTORE_RAMDISK ? "RAM disk (2^32 - 1 pages of 4 KiB)"
+							     : "file (off_t)",
+				max);
+		goto finish;
 	}
 
 	name = opts.name ? strdup(opts.name) : tm_default_backstore_name(t->iqn, number);
@@ -663,10 +703,35 @@ static int parse_luns(struct parser *p, struct pending_acl *a, const char *value
 
 static int unknown_key(struct parser *p, const char *key, const char *section)
 {
+	static const char *const target_keys[] = {"lun", "portal", "initiator", "chap",
+						  "mutual-chap"};
+	static const char *const initiator_keys[] = {"luns", "chap", "mutual-chap"};
 	const char *hint = tm_syntax_tgt_hint(key);
+	_cleanup_free_ char *word = strndup(key, strcspn(key, TM_SYNTAX_BLANKS "."));
 
 	if (hint)
 		return parse_error(p, "unknown key '%s' in [%s]: use %s", key, section, hint);
+	if (!word)
+		return -ENOMEM;
+	/* Only the first word is compared and echoed: the rest may be a mistyped secret. */
+	if (streq(word, "attribute") || streq(word, "parameter"))
+		hint = NULL;
+	else if (streq(section, "target"))
+		hint = tm_syntax_closest(word, target_keys, ELEMENTSOF(target_keys));
+	else
+		hint = tm_syntax_closest(word, initiator_keys + streq(section, "discovery"),
+					 ELEMENTSOF(initiator_keys) - streq(section, "discovery"));
+	if (!hint && strchr(key, '.')) {
+		static const char *const prefixes[] = {"attribute", "parameter"};
+		hint = tm_syntax_closest(word, prefixes, ELEMENTSOF(prefixes));
+		if (hint && streq(section, "discovery"))
+			hint = NULL;
+	}
+	if (hint) {
+		_cleanup_free_ char *suffix =
+		    tm_strdupf(" in [%s]: did you mean '%s'?", section, hint);
+		return suffix ? key_error(p, "unknown key ", key, suffix) : -ENOMEM;
+	}
 	return key_error(
 	    p, "unknown key ", key,
 	    streq(section, "target") ? " in [target]: expected lun N, portal, initiator, chap, "
@@ -838,6 +903,14 @@ static int parse_section(struct parser *p, const char *s)
 			return parse_error(p, "expected [discovery] without a name");
 		p->section = SECTION_DISCOVERY;
 		return 0;
+	}
+	{
+		static const char *const sections[] = {"target", "initiator", "discovery"};
+		const char *hint = tm_syntax_closest(words[0], sections, ELEMENTSOF(sections));
+
+		if (hint)
+			return parse_error(p, "unknown section [%s]: did you mean [%s]?", words[0],
+					   hint);
 	}
 	return parse_error(p,
 			   "unknown section [%s]: expected [target NAME], [initiator NAME] or "
