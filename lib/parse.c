@@ -1268,9 +1268,10 @@ static int file_error(const char *path, int r, const struct stat *st, struct tm_
 		    "cannot open: a dangling symbolic link (its target does not exist)");
 	else if (r == -ELOOP)
 		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: a loop of symbolic links");
-	else if (r == -ENODEV)
+	else if (r == -ENODEV || (r == -ENXIO && stat(path, &lst) == 0))
+		/* ENXIO: a socket, which open() refuses. */
 		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot read: %s, not a regular file",
-				tm_file_type_name(st->st_mode));
+				tm_file_type_name(r == -ENODEV ? st->st_mode : lst.st_mode));
 	else if (r == -EFBIG)
 		k = tm_diag_add(diags, TM_ERROR, path, 0,
 				"cannot read: larger than %u MiB, more than a target file holds",
@@ -1365,12 +1366,8 @@ int tm_parse_path(const char *path, struct tm_config *config, struct tm_diags *d
 	size_t n = 0;
 	int r, ret = 0;
 
-	if (stat(path, &st) < 0) {
-		r = -errno;
-		return tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r)) < 0
-			   ? -ENOMEM
-			   : r;
-	}
+	if (stat(path, &st) < 0)
+		return file_error(path, -errno, &st, diags);
 	if (!S_ISDIR(st.st_mode))
 		return parse_file(path, config, diags);
 	/* Listing the directory does not read the files: a FIFO in it cannot block. */

@@ -691,6 +691,9 @@ static void check_host_path(const struct tm_backstore *b, struct host_file *h, s
 				report_error(d, &b->origin,
 					     "directory %s does not exist, so %s cannot be created",
 					     dir, b->path);
+			else if ((fs = pseudo_file_system(dir)))
+				report_error(d, &b->origin,
+					     "%s would be created on %s, not storage", b->path, fs);
 		}
 		return;
 	}
