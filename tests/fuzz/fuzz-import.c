@@ -27,7 +27,7 @@
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x)  STRINGIFY_(x)
 
-static char root[] = "/tmp/fuzz-import.XXXXXX";
+static char root[] = "/dev/shm/fuzz-import.XXXXXX";
 
 static _Noreturn void fail(const char *what, const char *saved, const struct tm_diags *d)
 {

@@ -38,7 +38,8 @@
 #define MAX_ENTRIES 128
 #define MAX_DEPTH   8
 
-static char base[] = "/tmp/fuzz-scan.XXXXXX";
+/* tmpfs: the tree is made and removed once per input, a disk would be most of the time. */
+static char base[] = "/dev/shm/fuzz-scan.XXXXXX";
 static char root[sizeof(base) + 8];
 static struct tm_config *declared;
 
