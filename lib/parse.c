@@ -72,7 +72,7 @@ struct parser {
 	unsigned line;
 	size_t errors_before; /* errors of other files */
 	bool stopped;         /* too many errors in this file: the rest is not read */
-	int error;            /* first fatal error (-ENOMEM, read error): stops the parse */
+	int error;            /* first fatal error (-ENOMEM): stops the parse */
 
 	enum section section;
 	bool target_invalid; /* the last [target] header was bad: skip its [initiator]s */
