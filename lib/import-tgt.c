@@ -26,7 +26,7 @@
 #define MAX_INCLUDE_DEPTH 16
 /* Files read in all: a file that includes itself twice would otherwise be read 2^16 times
    before the depth limit stops it (found by fuzz-import-tgt). */
-#define MAX_INCLUDED_FILES 1024
+#define MAX_INCLUDED_FILES 256
 
 struct opt {
 	char *key, *value;
