@@ -61,11 +61,10 @@ static bool snapshot_equal(const struct snapshot *a, const struct snapshot *b)
 	return true;
 }
 
+/* As the parser reads them: bounded, and a file swapped for a FIFO since cannot block. */
 static int read_text(const char *path, char **ret)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	return fd < 0 ? -errno : tm_read_all(fd, ret, NULL);
+	return tm_read_file_bounded(AT_FDCWD, path, TM_PARSE_FILE_MAX, ret, NULL, NULL);
 }
 
 /* The files tm_parse_path() reads (it interns each file's name), each read into memory. */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hashmap.h"
 #include "util.h"
 
 enum tm_severity {
@@ -26,6 +27,7 @@ struct tm_diags {
 	struct tm_diag *v;
 	size_t n;
 	size_t n_errors;
+	struct tm_hashmap index; /* positions in v by place and message, for the dedup */
 };
 
 /*

@@ -26,6 +26,7 @@ struct tm_hashmap {
 	struct tm_hashmap_slot *slots;
 	size_t n_slots; /* 0 or a power of two */
 	size_t n;       /* values stored */
+	size_t covered; /* for an index: the array elements looked at (duplicates are not stored) */
 };
 
 /* Adds a value under a hash (values already there stay).  0 or -ENOMEM. */

@@ -298,7 +298,8 @@ static int convert_device(struct ctx *x, const char *handler, const struct node 
 			tm_import_warn(x->d, a->o,
 				       "%s: an SCST device attribute LIO lacks: not "
 				       "carried",
-				       a->words[0]);
+				       /* A bare "{ }" block has no words (fuzz-import-scst). */
+				       word(a, 0) ? word(a, 0) : "{");
 	}
 	return 0;
 }

@@ -24,6 +24,9 @@
 #include "util.h"
 
 #define MAX_INCLUDE_DEPTH 16
+/* Files read in all: a file that includes itself twice would otherwise be read 2^16 times
+   before the depth limit stops it (found by fuzz-import-tgt). */
+#define MAX_INCLUDED_FILES 256
 
 struct opt {
 	char *key, *value;
@@ -62,6 +65,7 @@ struct reader {
 	size_t n_targets;
 	ssize_t target, store; /* the open blocks, -1: none */
 	unsigned depth;
+	unsigned files_read;
 	int error;
 };
 
@@ -315,6 +319,10 @@ static int read_file(struct reader *r, const char *path, struct tm_origin from)
 
 	if (r->depth >= MAX_INCLUDE_DEPTH)
 		return tm_import_error(r->d, from, "include %s: nested too deeply (a loop?)", path),
+		       0;
+	if (++r->files_read > MAX_INCLUDED_FILES)
+		return tm_import_error(r->d, from, "include %s: more than %d files read (a loop?)",
+				       path, MAX_INCLUDED_FILES),
 		       0;
 	name = tm_config_intern_file(r->c, path);
 	if (!name)

@@ -21,14 +21,12 @@ int tm_import_read_file(const struct tm_import_options *opts, const char *path, 
 			size_t *ret_len)
 {
 	_cleanup_free_ char *full = tm_import_rooted(opts, path);
-	_cleanup_close_ int fd = -EBADF;
 
 	if (!full)
 		return -ENOMEM;
-	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	return tm_read_all(fd, ret, ret_len);
+	/* Bounded and without blocking: a FIFO or /dev/zero named as a file to import is refused
+	   (ENODEV), not read forever. */
+	return tm_read_file_bounded(AT_FDCWD, full, TM_IMPORT_FILE_MAX, ret, ret_len, NULL);
 }
 
 struct tm_target *tm_import_add_target(struct tm_config *c, const char *iqn, bool open,

@@ -50,7 +50,11 @@ int tm_import_scst(const char *path, const struct tm_import_options *opts, struc
 /* path below opts->root; NULL on ENOMEM. */
 char *tm_import_rooted(const struct tm_import_options *opts, const char *path);
 
-/* Reads a whole file below the root into a NUL-terminated buffer.  0 or negative errno. */
+/* The largest file an importer reads. */
+#define TM_IMPORT_FILE_MAX (16U << 20)
+
+/* Reads a whole file below the root into a NUL-terminated buffer, at most TM_IMPORT_FILE_MAX
+   bytes of a regular file (see tm_read_file_bounded()).  0 or negative errno. */
 int tm_import_read_file(const struct tm_import_options *opts, const char *path, char **ret,
 			size_t *ret_len);
 

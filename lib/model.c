@@ -189,42 +189,66 @@ static uint64_t hash_mapped_lun(const void *e)
 	return tm_hash_u64(((const struct tm_mapped_lun *)e)->number);
 }
 
-/* Indexes elements [m->n, n) of an array; starts over if the array shrank. */
+static void *find(const void *array, size_t n, size_t size, const struct tm_hashmap *index,
+		  uint64_t hash, bool (*match)(const void *e, const void *key), const void *key);
+static bool same_target(const void *e, const void *f);
+static bool same_backstore(const void *e, const void *f);
+static bool same_file(const void *e, const void *f);
+static bool same_lun(const void *e, const void *f);
+static bool same_acl(const void *e, const void *f);
+static bool same_portal(const void *e, const void *f);
+static bool same_mapped_lun(const void *e, const void *f);
+
+/*
+ * Indexes elements [m->covered, n) of an array; starts over if the array shrank.  An element
+ * whose key an earlier one has is not stored: lookups return the first anyway, and a file
+ * declaring one target 50,000 times must not make every lookup (and every put, whose probe
+ * runs through all equal hashes) walk 50,000 entries.
+ */
 static int index_tail(struct tm_hashmap *m, const void *array, size_t n, size_t size,
-		      uint64_t (*hash)(const void *e))
+		      uint64_t (*hash)(const void *e), bool (*same)(const void *e, const void *f))
 {
-	if (m->n > n)
+	if (m->covered > n)
 		tm_hashmap_clear(m);
-	for (size_t i = m->n; i < n; i++) {
-		int r = tm_hashmap_put(m, hash((const char *)array + i * size), i);
-		if (r < 0)
-			return r;
+	for (size_t i = m->covered; i < n; i++) {
+		const void *e = (const char *)array + i * size;
+		uint64_t h = hash(e);
+		int r;
+
+		if (!find(array, i, size, m, h, same, e)) {
+			r = tm_hashmap_put(m, h, i);
+			if (r < 0)
+				return r;
+		}
+		m->covered = i + 1;
 	}
 	return 0;
 }
 
-#define INDEX_TAIL(m, array, n, hash) index_tail(m, array, n, sizeof(*(array)), hash)
+#define INDEX_TAIL(m, array, n, hash, same) index_tail(m, array, n, sizeof(*(array)), hash, same)
 
 int tm_config_index(struct tm_config *c)
 {
 	int r;
 
-	r = INDEX_TAIL(&c->target_index, c->targets, c->n_targets, hash_target);
+	r = INDEX_TAIL(&c->target_index, c->targets, c->n_targets, hash_target, same_target);
 	if (r >= 0)
-		r = INDEX_TAIL(&c->backstore_index, c->backstores, c->n_backstores, hash_backstore);
+		r = INDEX_TAIL(&c->backstore_index, c->backstores, c->n_backstores, hash_backstore,
+			       same_backstore);
 	if (r >= 0)
-		r = INDEX_TAIL(&c->file_index, c->files, c->n_files, hash_file);
+		r = INDEX_TAIL(&c->file_index, c->files, c->n_files, hash_file, same_file);
 	for (size_t i = 0; r >= 0 && i < c->n_targets; i++) {
 		struct tm_target *t = &c->targets[i];
 
-		r = INDEX_TAIL(&t->lun_index, t->luns, t->n_luns, hash_lun);
+		r = INDEX_TAIL(&t->lun_index, t->luns, t->n_luns, hash_lun, same_lun);
 		if (r >= 0)
-			r = INDEX_TAIL(&t->acl_index, t->acls, t->n_acls, hash_acl);
+			r = INDEX_TAIL(&t->acl_index, t->acls, t->n_acls, hash_acl, same_acl);
 		if (r >= 0)
-			r = INDEX_TAIL(&t->portal_index, t->portals, t->n_portals, hash_portal);
+			r = INDEX_TAIL(&t->portal_index, t->portals, t->n_portals, hash_portal,
+				       same_portal);
 		for (size_t j = 0; r >= 0 && j < t->n_acls; j++)
 			r = INDEX_TAIL(&t->acls[j].mapped_lun_index, t->acls[j].mapped_luns,
-				       t->acls[j].n_mapped_luns, hash_mapped_lun);
+				       t->acls[j].n_mapped_luns, hash_mapped_lun, same_mapped_lun);
 	}
 	return r < 0 ? r : 0;
 }
@@ -255,7 +279,7 @@ static void *find(const void *array, size_t n, size_t size, const struct tm_hash
 	const char *a = array;
 	size_t best = SIZE_MAX;
 
-	if (index->n == n) {
+	if (index->covered == n) {
 		size_t cursor = 0, pos;
 
 		while (tm_hashmap_next(index, hash, &cursor, &pos))
@@ -312,6 +336,43 @@ static bool match_portal(const void *e, const void *key)
 static bool match_mapped_lun(const void *e, const void *key)
 {
 	return ((const struct tm_mapped_lun *)e)->number == *(const unsigned *)key;
+}
+
+/* Whether two elements have the same key, for index_tail(). */
+static bool same_target(const void *e, const void *f)
+{
+	return match_target(e, ((const struct tm_target *)f)->iqn);
+}
+
+static bool same_backstore(const void *e, const void *f)
+{
+	const struct tm_backstore *b = f;
+	return match_backstore(e, &(const struct backstore_key){b->hba, b->name});
+}
+
+static bool same_file(const void *e, const void *f)
+{
+	return match_file(e, *(char *const *)f);
+}
+
+static bool same_lun(const void *e, const void *f)
+{
+	return match_lun(e, &((const struct tm_lun *)f)->number);
+}
+
+static bool same_acl(const void *e, const void *f)
+{
+	return match_acl(e, ((const struct tm_acl *)f)->initiator);
+}
+
+static bool same_portal(const void *e, const void *f)
+{
+	return match_portal(e, ((const struct tm_portal *)f)->address);
+}
+
+static bool same_mapped_lun(const void *e, const void *f)
+{
+	return match_mapped_lun(e, &((const struct tm_mapped_lun *)f)->number);
 }
 
 struct tm_target *tm_config_find_target(const struct tm_config *c, const char *iqn)
@@ -403,7 +464,7 @@ const char *tm_config_intern_file(struct tm_config *c, const char *file)
 		return NULL;
 	}
 	/* Files are interned one at a time, by the parser: kept indexed as they come. */
-	(void)INDEX_TAIL(&c->file_index, c->files, c->n_files, hash_file);
+	(void)INDEX_TAIL(&c->file_index, c->files, c->n_files, hash_file, same_file);
 	return *slot;
 }
 

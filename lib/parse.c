@@ -68,13 +68,12 @@ struct parser {
 	struct tm_diags *diags;
 	const char *file; /* interned in config */
 
-	/* The reader's source: a stream, or text in memory. */
-	FILE *f;
-	const char *text;
-	char *buf;
-	size_t buf_size;
+	/* The reader's source: text in memory, which may hold NUL bytes. */
+	const char *text, *text_end;
 	unsigned line;
-	int error; /* first fatal error (-ENOMEM, read error): stops the parse */
+	size_t errors_before; /* errors of other files */
+	bool stopped;         /* too many errors in this file: the rest is not read */
+	int error;            /* first fatal error (-ENOMEM): stops the parse */
 
 	enum section section;
 	bool target_invalid; /* the last [target] header was bad: skip its [initiator]s */
@@ -116,7 +115,6 @@ static void parser_done(struct parser *p)
 	free(p->targets);
 	chap_done(&p->discovery_chap);
 	chap_done(&p->discovery_mutual);
-	tm_erase_free(p->buf, p->buf_size); /* it held CHAP lines */
 }
 
 static struct tm_origin here(const struct parser *p)
@@ -167,13 +165,15 @@ static int read_secret_file(struct parser *p, const char *path, char **ret)
 	*ret = NULL;
 	if (path[0] != '/')
 		return parse_error(p, "secret file '%s' is not an absolute path", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not stall the open; fstat refuses it before any read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return parse_error(p, "cannot open secret file %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0)
 		return parse_error(p, "cannot stat secret file %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return parse_error(p, "secret file %s is not a regular file", path);
+		return parse_error(p, "secret file %s is %s, not a regular file", path,
+				   tm_file_type_name(st.st_mode));
 	if (st.st_mode & 077)
 		return parse_error(p,
 				   "secret file %s is accessible by group or others (mode %04o); "
@@ -196,12 +196,23 @@ static int read_secret_file(struct parser *p, const char *path, char **ret)
 		n += (size_t)k;
 	}
 	if (!failed) {
+		char *nl = memchr(buf, '\n', n);
+
+		if (nl)
+			n = (size_t)(nl - buf);
 		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		*ret = strdup(buf);
-		if (!*ret)
+		/* A NUL would cut the secret short where the kernel reads it. */
+		if (memchr(buf, '\0', n))
+			r = parse_error(p, "secret file %s has a NUL byte in its first line", path);
+		else if (!(*ret = strdup(buf)))
 			r = -ENOMEM;
 	}
+	if (r >= 0 && *ret && st.st_uid != 0 && st.st_uid != geteuid())
+		/* Its owner can change what guards the disks. */
+		r = diag(p, TM_WARNING, p->line,
+			 "secret file %s is owned by uid %u, neither root nor this user: its owner "
+			 "can change the secret",
+			 path, (unsigned)st.st_uid);
 	explicit_bzero(buf, sizeof(buf));
 	return r;
 }
@@ -405,12 +416,26 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 			return parse_error(p, "LUN %u: 'attribute.%s' given twice", number, name);
 		return tm_settings_set(&opts->attributes, path, eq + 1, false, here(p));
 	} else {
+		static const char *const options[] = {"size=",     "ro",           "readonly",
+						      "serial=",   "name=",        "type=",
+						      "nullio",    "allow-in-use", "write-through",
+						      "vendor=",   "product=",     "reservations=",
+						      "attribute."};
 		size_t n = strcspn(o, "=");
+		_cleanup_free_ char *word = tm_strdupf("%.*s%s", (int)n, o, o[n] ? "=" : "");
+		const char *hint =
+		    word ? tm_syntax_closest(word, options, ELEMENTSOF(options)) : NULL;
+
+		if (!word)
+			return -ENOMEM;
+		if (hint)
+			return parse_error(p, "LUN %u: unknown option '%s': did you mean '%s'?",
+					   number, word, hint);
 		return parse_error(p,
-				   "LUN %u: unknown option '%.*s%s': expected size=, ro, "
+				   "LUN %u: unknown option '%s': expected size=, ro, "
 				   "serial=, name=, type=, nullio, allow-in-use, write-through, "
 				   "vendor=, product=, reservations= or attribute.NAME=",
-				   number, (int)n, o, o[n] ? "=" : "");
+				   number, word);
 	}
 	return 0;
 }
@@ -490,6 +515,19 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 			r = -ENOMEM;
 			goto finish;
 		}
+	}
+
+	if (opts.has_size && opts.size > tm_syntax_size_max(type)) {
+		char size[32], max[32];
+
+		tm_format_size(opts.size, size, sizeof(size));
+		tm_format_size(tm_syntax_size_max(type), max, sizeof(max));
+		r = parse_error(p, "LUN %u: size %s is more than a %s holds (at most %s)", number,
+				size,
+				type == TM_BACKSTORE_RAMDISK ? "RAM disk (2^32 - 1 pages of 4 KiB)"
+							     : "file (off_t)",
+				max);
+		goto finish;
 	}
 
 	name = opts.name ? strdup(opts.name) : tm_default_backstore_name(t->iqn, number);
@@ -666,10 +704,35 @@ static int parse_luns(struct parser *p, struct pending_acl *a, const char *value
 
 static int unknown_key(struct parser *p, const char *key, const char *section)
 {
+	static const char *const target_keys[] = {"lun", "portal", "initiator", "chap",
+						  "mutual-chap"};
+	static const char *const initiator_keys[] = {"luns", "chap", "mutual-chap"};
 	const char *hint = tm_syntax_tgt_hint(key);
+	_cleanup_free_ char *word = strndup(key, strcspn(key, TM_SYNTAX_BLANKS "."));
 
 	if (hint)
 		return parse_error(p, "unknown key '%s' in [%s]: use %s", key, section, hint);
+	if (!word)
+		return -ENOMEM;
+	/* Only the first word is compared and echoed: the rest may be a mistyped secret. */
+	if (streq(word, "attribute") || streq(word, "parameter"))
+		hint = NULL;
+	else if (streq(section, "target"))
+		hint = tm_syntax_closest(word, target_keys, ELEMENTSOF(target_keys));
+	else
+		hint = tm_syntax_closest(word, initiator_keys + streq(section, "discovery"),
+					 ELEMENTSOF(initiator_keys) - streq(section, "discovery"));
+	if (!hint && strchr(key, '.')) {
+		static const char *const prefixes[] = {"attribute", "parameter"};
+		hint = tm_syntax_closest(word, prefixes, ELEMENTSOF(prefixes));
+		if (hint && streq(section, "discovery"))
+			hint = NULL;
+	}
+	if (hint) {
+		_cleanup_free_ char *suffix =
+		    tm_strdupf(" in [%s]: did you mean '%s'?", section, hint);
+		return suffix ? key_error(p, "unknown key ", key, suffix) : -ENOMEM;
+	}
 	return key_error(
 	    p, "unknown key ", key,
 	    streq(section, "target") ? " in [target]: expected lun N, portal, initiator, chap, "
@@ -842,6 +905,14 @@ static int parse_section(struct parser *p, const char *s)
 		p->section = SECTION_DISCOVERY;
 		return 0;
 	}
+	{
+		static const char *const sections[] = {"target", "initiator", "discovery"};
+		const char *hint = tm_syntax_closest(words[0], sections, ELEMENTSOF(sections));
+
+		if (hint)
+			return parse_error(p, "unknown section [%s]: did you mean [%s]?", words[0],
+					   hint);
+	}
 	return parse_error(p,
 			   "unknown section [%s]: expected [target NAME], [initiator NAME] or "
 			   "[discovery]",
@@ -891,27 +962,17 @@ static int check_line(struct parser *p, const char *s)
 	return 1;
 }
 
-/* 1 with a line (without its newline), 0 at the end, negative errno on read errors. */
+/* 1 with a line (without its newline), 0 at the end. */
 static int next_line(struct parser *p, const char **ret, size_t *len)
 {
-	if (p->f) {
-		ssize_t n;
+	const char *nl;
 
-		errno = 0;
-		n = getline(&p->buf, &p->buf_size, p->f);
-		if (n < 0)
-			return ferror(p->f) ? (errno > 0 ? -errno : -EIO) : 0;
-		if (n > 0 && p->buf[n - 1] == '\n')
-			n--;
-		*ret = p->buf;
-		*len = (size_t)n;
-		return 1;
-	}
-	if (!*p->text)
+	if (p->text >= p->text_end)
 		return 0;
+	nl = memchr(p->text, '\n', (size_t)(p->text_end - p->text));
 	*ret = p->text;
-	*len = strcspn(p->text, "\n");
-	p->text += *len + (p->text[*len] == '\n');
+	*len = (size_t)((nl ? nl : p->text_end) - p->text);
+	p->text += *len + (nl != NULL);
 	return 1;
 }
 
@@ -927,6 +988,18 @@ static char *reader(char *str, int num, void *stream)
 		max = TM_SYNTAX_LINE_MAX;
 	if (p->error < 0)
 		return NULL;
+	if (p->diags->n_errors - p->errors_before >= TM_PARSE_ERRORS_MAX) {
+		/* A file of garbage gets a bounded number of messages, and is not read on. */
+		if (!p->stopped && parse_error(p,
+					       "too many errors (%u); the rest of the file is "
+					       "not read",
+					       TM_PARSE_ERRORS_MAX) < 0) {
+			p->error = -ENOMEM;
+			return NULL;
+		}
+		p->stopped = true;
+		return NULL;
+	}
 	r = next_line(p, &line, &len);
 	if (r <= 0) {
 		p->error = r;
@@ -1145,14 +1218,15 @@ static bool has_error_at(const struct tm_diags *d, const char *file, unsigned li
 	return false;
 }
 
-static int parse_source(const char *name, FILE *f, const char *text, struct tm_config *config,
+static int parse_source(const char *name, const char *text, size_t len, struct tm_config *config,
 			struct tm_diags *diags)
 {
 	_cleanup_(parser_done) struct parser p = {
 	    .config = config,
 	    .diags = diags,
-	    .f = f,
 	    .text = text,
+	    .text_end = text + len,
+	    .errors_before = diags->n_errors,
 	};
 	int r, k;
 
@@ -1169,12 +1243,6 @@ static int parse_source(const char *name, FILE *f, const char *text, struct tm_c
 		if (k < 0)
 			return k;
 	}
-	if (p.error < 0) {
-		k = diag(&p, TM_ERROR, 0, "read error after line %u: %s", p.line,
-			 strerror(-p.error));
-		if (k < 0)
-			return k;
-	}
 	k = finalize(&p);
 	if (k < 0)
 		return k;
@@ -1188,22 +1256,48 @@ static int parse_source(const char *name, FILE *f, const char *text, struct tm_c
 int tm_parse_string(const char *name, const char *text, struct tm_config *config,
 		    struct tm_diags *diags)
 {
-	return parse_source(name, NULL, text, config, diags);
+	return parse_source(name, text, strlen(text), config, diags);
+}
+
+/* Why a file cannot be read as a target file, from tm_read_file_bounded()'s answer. */
+static int file_error(const char *path, int r, const struct stat *st, struct tm_diags *diags)
+{
+	struct stat lst;
+	int k;
+
+	if (r == -ENOENT && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+		k = tm_diag_add(
+		    diags, TM_ERROR, path, 0,
+		    "cannot open: a dangling symbolic link (its target does not exist)");
+	else if (r == -ELOOP)
+		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: a loop of symbolic links");
+	else if (r == -ENODEV || (r == -ENXIO && stat(path, &lst) == 0))
+		/* ENXIO: a socket, which open() refuses. */
+		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot read: %s, not a regular file",
+				tm_file_type_name(r == -ENODEV ? st->st_mode : lst.st_mode));
+	else if (r == -EFBIG)
+		k = tm_diag_add(diags, TM_ERROR, path, 0,
+				"cannot read: larger than %u MiB, more than a target file holds",
+				TM_PARSE_FILE_MAX >> 20);
+	else
+		k = tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r));
+	return k < 0 ? -ENOMEM : r;
 }
 
 static int parse_file(const char *path, struct tm_config *config, struct tm_diags *diags)
 {
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct stat st = {0};
+	size_t len;
 	int r;
 
-	f = fopen(path, "re");
-	if (!f) {
-		r = -errno;
-		return tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r)) < 0
-			   ? -ENOMEM
-			   : r;
-	}
-	return parse_source(path, f, NULL, config, diags);
+	r = tm_read_file_bounded(AT_FDCWD, path, TM_PARSE_FILE_MAX, &text, &len, &st);
+	if (r < 0)
+		return r == -ENOMEM ? r : file_error(path, r, &st, diags);
+	r = parse_source(path, text, len, config, diags);
+	/* The text may hold CHAP secrets. */
+	explicit_bzero(text, len);
+	return r;
 }
 
 static void closedirp(DIR **d)
@@ -1225,7 +1319,7 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Regular files (symlinks to them too) named "*.conf", not hidden, sorted by name. */
+/* Entries named "*.conf" but directories, not hidden, sorted by name. */
 static int list_conf_files(const char *dir, char ***ret, size_t *ret_n)
 {
 	_cleanup_(closedirp) DIR *d = NULL;
@@ -1246,7 +1340,9 @@ static int list_conf_files(const char *dir, char ***ret, size_t *ret_n)
 
 		if (de->d_name[0] == '.' || l < 5 || !streq(de->d_name + l - 5, ".conf"))
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		/* A subdirectory is not a file; anything else that fails to read as one
+		   (a dangling symlink, a loop, a FIFO) is reported, not skipped. */
+		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode))
 			continue;
 		v = realloc(names, (n + 2) * sizeof(char *));
 		if (!v)
@@ -1273,14 +1369,11 @@ int tm_parse_path(const char *path, struct tm_config *config, struct tm_diags *d
 	size_t n = 0;
 	int r, ret = 0;
 
-	if (stat(path, &st) < 0) {
-		r = -errno;
-		return tm_diag_add(diags, TM_ERROR, path, 0, "cannot open: %s", strerror(-r)) < 0
-			   ? -ENOMEM
-			   : r;
-	}
+	if (stat(path, &st) < 0)
+		return file_error(path, -errno, &st, diags);
 	if (!S_ISDIR(st.st_mode))
 		return parse_file(path, config, diags);
+	/* Listing the directory does not read the files: a FIFO in it cannot block. */
 
 	r = list_conf_files(path, &names, &n);
 	if (r < 0)

@@ -399,7 +399,9 @@ static int scan_backstores(struct tm_cfs *cfs, const struct tm_config *want, str
 		return r;
 
 	/* First the structure (one listing per HBA), then every backstore at once. */
-	for (char **h = c->hbas; h < c->hbas + c->n_hbas; h++) {
+	/* By index: hbas is NULL when there are none, and NULL + 0 is undefined (fuzz-scan). */
+	for (size_t i = 0; i < c->n_hbas; i++) {
+		char **h = &c->hbas[i];
 		_cleanup_free_ char *dir = NULL;
 		char **names = NULL, ***slot;
 

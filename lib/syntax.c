@@ -81,6 +81,51 @@ const char *tm_syntax_find_control(const char *s, size_t n)
 	return NULL;
 }
 
+/* Edit distance with adjacent transpositions ("lnu" is one edit from "lun"), three rows; the
+   words compared here are short (keys, options, attribute names). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), rows[3][64];
+
+	if (la >= ELEMENTSOF(rows[0]) || lb >= ELEMENTSOF(rows[0]))
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		rows[1][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t *cur = rows[(i + 1) % 3], *prev = rows[i % 3], *prev2 = rows[(i + 2) % 3];
+
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
+		}
+	}
+	return rows[(la + 1) % 3][lb];
+}
+
+const char *tm_syntax_closest(const char *word, const char *const *candidates, size_t n)
+{
+	size_t best = SIZE_MAX, limit = strlen(word) / 4 + 1;
+	const char *found = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(word, candidates[i]);
+		if (d < best) {
+			best = d;
+			found = candidates[i];
+		}
+	}
+	return best > 0 && best <= limit ? found : NULL;
+}
+
 bool tm_syntax_word_ok(const char *s)
 {
 	if (!s || !*s)
@@ -216,6 +261,13 @@ bool tm_syntax_size_ok(uint64_t bytes)
 	return bytes > 0 && bytes % TM_SYNTAX_SIZE_ALIGN == 0;
 }
 
+uint64_t tm_syntax_size_max(enum tm_backstore_type type)
+{
+	if (type == TM_BACKSTORE_RAMDISK)
+		return (uint64_t)UINT32_MAX * 4096;
+	return (uint64_t)INT64_MAX / TM_SYNTAX_SIZE_ALIGN * TM_SYNTAX_SIZE_ALIGN;
+}
+
 bool tm_syntax_size_applies(enum tm_backstore_type type, const char *path)
 {
 	return type == TM_BACKSTORE_RAMDISK ||
@@ -258,8 +310,21 @@ int tm_syntax_portal_normalize(const char *s, char **ret, const char **reason)
 		family = AF_INET6;
 	} else if (strchr(s, ':') != strrchr(s, ':')) {
 		/* Two colons or more: a bare IPv6 address, which cannot take a port. */
+		const char *last = strrchr(s, ':');
+		unsigned ignored;
+
 		host_end = s + strlen(s);
 		family = AF_INET6;
+		if (tm_syntax_parse_unsigned(last + 1, 65535, &ignored) == 0 &&
+		    (size_t)(last - s) < sizeof(host)) {
+			memcpy(host, s, (size_t)(last - s));
+			host[last - s] = '\0';
+			if (inet_pton(AF_INET6, host, addr) == 1) {
+				*reason = "ambiguous: the last group could be a port; write "
+					  "[ADDRESS]:PORT, or [ADDRESS] for port 3260";
+				return -EINVAL;
+			}
+		}
 	} else {
 		host_end = strchrnul(s, ':');
 		if (*host_end == ':')

@@ -51,6 +51,12 @@ bool tm_syntax_comment_line(const char *line, size_t len);
    than tab (NUL included), or DEL.  NULL when there is none. */
 const char *tm_syntax_find_control(const char *s, size_t n);
 
+/*
+ * The candidate closest to word by edit distance, when it is close enough to be a typo (at
+ * most one edit in 4 characters, and at least one); NULL otherwise.  For "did you mean".
+ */
+const char *tm_syntax_closest(const char *word, const char *const *candidates, size_t n);
+
 /* One word: not empty, no blank, no control character. */
 bool tm_syntax_word_ok(const char *s);
 
@@ -78,6 +84,9 @@ const char *tm_syntax_lun_path_invalid(const char *path);
 enum tm_backstore_type tm_syntax_type_from_path(const char *path);
 /* size=: a positive multiple of 512 bytes. */
 bool tm_syntax_size_ok(uint64_t bytes);
+/* The largest size= of that type: a RAM disk has at most 2^32 - 1 pages of 4 KiB (LIO counts
+   them in 32 bits), a file at most what off_t holds. */
+uint64_t tm_syntax_size_max(enum tm_backstore_type type);
 /* Whether size= means something for that type and path: a RAM disk's size, or the size a
    missing file is created with; never below /dev/, where it would make a regular file. */
 bool tm_syntax_size_applies(enum tm_backstore_type type, const char *path);
@@ -91,7 +100,9 @@ bool tm_syntax_inquiry_ok(const char *s, size_t max);
 /*
  * "10.0.0.1", "10.0.0.1:3261", "[fe80::1]:3260", "::1" -> LIO's np directory name,
  * "A.B.C.D:PORT" or "[V6]:PORT" with the address in inet_ntop's canonical form.  -EINVAL with
- * a static *reason, or -ENOMEM.
+ * a static *reason, or -ENOMEM.  A bare IPv6 address whose last group could be a port
+ * ("fe80::1:3260": port 3260 of fe80::1, or the address fe80::1:3260?) is refused as
+ * ambiguous: brackets say which.
  */
 int tm_syntax_portal_normalize(const char *s, char **ret, const char **reason);
 

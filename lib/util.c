@@ -212,18 +212,24 @@ void tm_format_size(unsigned long long bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu%c", bytes, units[u]);
 }
 
-int tm_read_all(int fd, char **ret, size_t *ret_len)
+/* Reads fd to its end, at most max bytes (-EFBIG beyond), starting with room for hint. */
+static int read_to_end(int fd, size_t hint, size_t max, char **ret, size_t *ret_len)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, size = 0;
+	size_t len = 0, size = hint + 2;
 
+	/* Room for hint bytes and a NUL; reading one byte more than max tells a file that grew
+	   past it. */
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
 		ssize_t k;
 
 		if (len + 1 >= size) {
 			char *n;
 
-			size = size ? size * 2 : 8192;
+			size = size > max / 2 ? max + 2 : size * 2;
 			n = realloc(buf, size);
 			if (!n)
 				return -ENOMEM;
@@ -237,12 +243,63 @@ int tm_read_all(int fd, char **ret, size_t *ret_len)
 		if (k == 0)
 			break;
 		len += (size_t)k;
+		if (len > max)
+			return -EFBIG;
 	}
 	buf[len] = '\0';
 	*ret = TAKE_PTR(buf);
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+int tm_read_all(int fd, char **ret, size_t *ret_len)
+{
+	return read_to_end(fd, 8190, SIZE_MAX / 2 - 2, ret, ret_len);
+}
+
+int tm_read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_len,
+			 struct stat *ret_st)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	fd = openat(dir_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (ret_st)
+		*ret_st = st;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -ENODEV;
+	if (st.st_size < 0 || (uintmax_t)st.st_size > max || max > SIZE_MAX / 2 - 2)
+		return -EFBIG;
+	return read_to_end(fd, (size_t)st.st_size, max, ret, ret_len);
+}
+
+const char *tm_file_type_name(unsigned mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFLNK:
+		return "a symbolic link";
+	default:
+		return "not a regular file";
+	}
 }
 
 static int write_all(int fd, const char *buf, size_t len)

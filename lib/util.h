@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define _cleanup_(f)   __attribute__((cleanup(f)))
@@ -112,6 +113,20 @@ int tm_strv_push(char ***v, size_t *n, const char *s);
 /* Reads fd to its end into a NUL-terminated malloc'ed buffer; *ret_len (may be NULL) gets
    the length.  0 or a negative errno. */
 int tm_read_all(int fd, char **ret, size_t *ret_len);
+
+/*
+ * Reads a regular file of at most max bytes without blocking: opened with O_NONBLOCK (a FIFO
+ * or a device never stalls the open or the read), checked with fstat before the first read.
+ * *ret_st (may be NULL) gets the fstat result whenever the open succeeded, so that a caller
+ * can say what the file is.  0; -ENOENT, -ELOOP, ... from open; -EISDIR for a directory,
+ * -ENODEV for anything else that is not a regular file (FIFO, device, socket); -EFBIG when
+ * the file holds more than max bytes, even if it grew after fstat.
+ */
+int tm_read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_len,
+			 struct stat *ret_st);
+
+/* "a FIFO", "a character device", ...: what a file of that st_mode is, for messages. */
+const char *tm_file_type_name(unsigned mode);
 
 /*
  * Replaces name in directory dir_fd (AT_FDCWD: the working directory) with len bytes of buf,

@@ -12,7 +12,10 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <linux/magic.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "policy.h"
 #include "syntax.h"
@@ -99,6 +102,299 @@ static void check_chap(const struct tm_settings *settings, const char *prefix, s
 			       "initiator refuses that");
 }
 
+/* ---- values written to the kernel -------------------------------------------------------- */
+
+/*
+ * What each attribute that a target file may set (attribute.NAME, parameter.NAME, a LUN's
+ * attribute.NAME=) accepts, as LIO's store functions check it (Linux 6.1: target_core_configfs.c,
+ * iscsi_target_configfs.c, iscsi_target_nodeattrib.c, iscsi_target_parameters.c): a number in
+ * a range, one of a few words, a comma-separated list of them, or text.  A value LIO would
+ * refuse fails `apply` half-way; one it would take but misread (a sign, a space, a control
+ * character) must not reach it at all.
+ */
+enum value_kind {
+	VALUE_NUMBER, /* decimal digits, min..max */
+	VALUE_WORD,   /* one of words ("Yes|No") */
+	VALUE_LIST,   /* comma-separated words */
+	VALUE_RANGE,  /* "N~M", both in min..max (IFMarkInt) */
+	VALUE_TEXT,   /* printable ASCII, blanks inside, 1 to max characters (TargetAlias) */
+	VALUE_READ_ONLY,
+};
+
+struct value_rule {
+	const char *name;
+	enum value_kind kind;
+	unsigned min, max;
+	const char *words;
+};
+
+#define BOOL(n)                                                                                    \
+	{                                                                                          \
+		n, VALUE_NUMBER, 0, 1, NULL                                                        \
+	}
+#define NUMBER(n, lo, hi)                                                                          \
+	{                                                                                          \
+		n, VALUE_NUMBER, lo, hi, NULL                                                      \
+	}
+#define WORDS(n, w)                                                                                \
+	{                                                                                          \
+		n, VALUE_WORD, 0, 0, w                                                             \
+	}
+#define READ_ONLY(n)                                                                               \
+	{                                                                                          \
+		n, VALUE_READ_ONLY, 0, 0, NULL                                                     \
+	}
+#define SEGMENT_LENGTH(n) NUMBER(n, 512, 16777215)
+
+static const struct value_rule backstore_attributes[] = {
+    BOOL("emulate_model_alias"),
+    BOOL("emulate_dpo"),
+    BOOL("emulate_fua_write"),
+    BOOL("emulate_fua_read"),
+    BOOL("emulate_write_cache"),
+    NUMBER("emulate_ua_intlck_ctrl", 0, 2),
+    BOOL("emulate_tas"),
+    BOOL("emulate_tpu"),
+    BOOL("emulate_tpws"),
+    BOOL("emulate_caw"),
+    BOOL("emulate_3pc"),
+    BOOL("emulate_pr"),
+    BOOL("emulate_rsoc"),
+    NUMBER("pi_prot_type", 0, 3),
+    BOOL("pi_prot_format"),
+    BOOL("pi_prot_verify"),
+    BOOL("enforce_pr_isids"),
+    BOOL("is_nonrot"),
+    NUMBER("emulate_rest_reord", 0, 0),
+    BOOL("force_pr_aptpl"),
+    WORDS("block_size", "512|1024|2048|4096"),
+    NUMBER("optimal_sectors", 0, UINT32_MAX),
+    NUMBER("queue_depth", 1, UINT32_MAX),
+    NUMBER("max_unmap_lba_count", 0, UINT32_MAX),
+    NUMBER("max_unmap_block_desc_count", 0, UINT32_MAX),
+    NUMBER("unmap_granularity", 0, UINT32_MAX),
+    NUMBER("unmap_granularity_alignment", 0, UINT32_MAX),
+    BOOL("unmap_zeroes_data"),
+    NUMBER("max_write_same_len", 0, UINT32_MAX),
+    READ_ONLY("hw_block_size"),
+    READ_ONLY("hw_max_sectors"),
+    READ_ONLY("hw_queue_depth"),
+    READ_ONLY("hw_pi_prot_type"),
+    READ_ONLY("alua_support"),
+    READ_ONLY("pgr_support"),
+};
+
+static const struct value_rule tpg_attributes[] = {
+    BOOL("authentication"),
+    NUMBER("login_timeout", 5, 30),
+    NUMBER("netif_timeout", 2, 15),
+    BOOL("generate_node_acls"),
+    NUMBER("default_cmdsn_depth", 1, 512),
+    BOOL("cache_dynamic_acls"),
+    BOOL("demo_mode_write_protect"),
+    BOOL("prod_mode_write_protect"),
+    BOOL("demo_mode_discovery"),
+    NUMBER("default_erl", 0, 2),
+    BOOL("t10_pi"),
+    WORDS("fabric_prot_type", "0|1|3"),
+    BOOL("tpg_enabled_sendtargets"),
+    BOOL("login_keys_workaround"),
+};
+
+static const struct value_rule acl_attributes[] = {
+    NUMBER("dataout_timeout", 2, 60),
+    NUMBER("dataout_timeout_retries", 1, 15),
+    NUMBER("default_erl", 0, 2),
+    NUMBER("nopin_timeout", 0, 60),
+    NUMBER("nopin_response_timeout", 0, 60),
+    BOOL("random_datain_pdu_offsets"),
+    BOOL("random_datain_seq_offsets"),
+    BOOL("random_r2t_offsets"),
+};
+
+static const struct value_rule tpg_parameters[] = {
+    {"AuthMethod", VALUE_LIST, 0, 0, "CHAP|None"},
+    {"HeaderDigest", VALUE_LIST, 0, 0, "CRC32C|None"},
+    {"DataDigest", VALUE_LIST, 0, 0, "CRC32C|None"},
+    NUMBER("MaxConnections", 1, 65535),
+    {"TargetAlias", VALUE_TEXT, 1, 255, NULL},
+    WORDS("InitialR2T", "Yes|No"),
+    WORDS("ImmediateData", "Yes|No"),
+    SEGMENT_LENGTH("MaxRecvDataSegmentLength"),
+    SEGMENT_LENGTH("MaxXmitDataSegmentLength"),
+    SEGMENT_LENGTH("MaxBurstLength"),
+    SEGMENT_LENGTH("FirstBurstLength"),
+    NUMBER("DefaultTime2Wait", 0, 3600),
+    NUMBER("DefaultTime2Retain", 0, 3600),
+    NUMBER("MaxOutstandingR2T", 1, 65535),
+    WORDS("DataPDUInOrder", "Yes|No"),
+    WORDS("DataSequenceInOrder", "Yes|No"),
+    NUMBER("ErrorRecoveryLevel", 0, 2),
+    WORDS("IFMarker", "Yes|No"),
+    WORDS("OFMarker", "Yes|No"),
+    {"IFMarkInt", VALUE_RANGE, 1, 65535, NULL},
+    {"OFMarkInt", VALUE_RANGE, 1, 65535, NULL},
+    WORDS("RDMAExtensions", "Yes|No"),
+    SEGMENT_LENGTH("InitiatorRecvDataSegmentLength"),
+    SEGMENT_LENGTH("TargetRecvDataSegmentLength"),
+};
+
+struct value_rules {
+	const char *prefix, *what; /* "attrib/", "attribute" */
+	const struct value_rule *v;
+	size_t n;
+};
+
+#define RULES(prefix, what, table)                                                                 \
+	{                                                                                          \
+		prefix, what, table, ELEMENTSOF(table)                                             \
+	}
+
+/* Whether word is one of words ("a|b|c"); word[0..len). */
+static bool word_in(const char *word, size_t len, const char *words)
+{
+	for (const char *w = words; *w;) {
+		size_t n = strcspn(w, "|");
+		if (n == len && strncmp(w, word, len) == 0)
+			return true;
+		w += n + (w[n] == '|');
+	}
+	return false;
+}
+
+/* NULL when rule accepts value, else why not (static, or in buf). */
+static const char *value_invalid(const struct value_rule *rule, const char *value, char *buf,
+				 size_t size)
+{
+	unsigned n, m;
+
+	switch (rule->kind) {
+	case VALUE_NUMBER:
+		if (tm_syntax_parse_unsigned(value, rule->max, &n) < 0 || n < rule->min) {
+			snprintf(buf, size, "expected a number from %u to %u", rule->min,
+				 rule->max);
+			return buf;
+		}
+		return NULL;
+	case VALUE_WORD:
+		if (word_in(value, strlen(value), rule->words))
+			return NULL;
+		snprintf(buf, size, "expected one of %s", rule->words);
+		return buf;
+	case VALUE_LIST:
+		for (const char *v = value;;) {
+			size_t len = strcspn(v, ",");
+			if (!word_in(v, len, rule->words)) {
+				snprintf(buf, size, "expected a comma-separated list of %s",
+					 rule->words);
+				return buf;
+			}
+			if (!v[len])
+				return NULL;
+			v += len + 1;
+		}
+	case VALUE_RANGE: {
+		/* Linux 5.x and later take "Reject" only: markers are gone. */
+		const char *tilde = strchr(value, '~');
+		_cleanup_free_ char *low = tilde ? strndup(value, (size_t)(tilde - value)) : NULL;
+
+		if (streq(value, "Reject"))
+			return NULL;
+		if (!low || tm_syntax_parse_unsigned(low, rule->max, &n) < 0 || n < rule->min ||
+		    tm_syntax_parse_unsigned(tilde + 1, rule->max, &m) < 0 || m < n) {
+			snprintf(buf, size, "expected Reject, or N~M with %u <= N <= M <= %u",
+				 rule->min, rule->max);
+			return buf;
+		}
+		return NULL;
+	}
+	case VALUE_TEXT:
+		n = (unsigned)strlen(value);
+		if (n < rule->min || n > rule->max) {
+			snprintf(buf, size, "expected %u to %u characters", rule->min, rule->max);
+			return buf;
+		}
+		for (const char *v = value; *v; v++)
+			if ((unsigned char)*v < ' ' || (unsigned char)*v > '~')
+				return "expected printable ASCII characters";
+		return NULL;
+	case VALUE_READ_ONLY:
+		return "it is read-only: LIO reports it and takes no value";
+	}
+	return NULL;
+}
+
+/* Printable ASCII without blanks: what an attribute unknown to the table may be given. */
+static bool plain_word(const char *v)
+{
+	if (!*v)
+		return false;
+	for (; *v; v++)
+		if ((unsigned char)*v <= ' ' || (unsigned char)*v > '~')
+			return false;
+	return true;
+}
+
+static void check_setting_value(const struct tm_setting *s, const struct value_rules *rules,
+				size_t n_rules, const char *object, struct tm_diags *d)
+{
+	const char *names[ELEMENTSOF(backstore_attributes)];
+	const struct value_rules *r = NULL;
+	const char *name = NULL, *why, *hint;
+	char buf[128];
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_rules && !r; i++)
+		if ((name = startswith(s->path, rules[i].prefix)))
+			r = &rules[i];
+	if (!r || !s->origin.file)
+		return; /* not a pass-through setting, or not from a file */
+	for (size_t i = 0; i < r->n; i++) {
+		if (streq(r->v[i].name, name)) {
+			why = value_invalid(&r->v[i], s->value, buf, sizeof(buf));
+			if (why)
+				report_error(d, &s->origin, "invalid value for %s %s.%s: %s",
+					     object, r->what, name, why);
+			return;
+		}
+		if (n < ELEMENTSOF(names))
+			names[n++] = r->v[i].name;
+	}
+	if (!plain_word(s->value))
+		report_error(d, &s->origin,
+			     "invalid value for %s %s.%s: expected one word of printable ASCII "
+			     "characters",
+			     object, r->what, name);
+	hint = tm_syntax_closest(name, names, n);
+	if (hint)
+		report_warning(d, &s->origin, "LIO has no %s %s.%s: did you mean %s.%s?", object,
+			       r->what, name, r->what, hint);
+	else
+		report_warning(d, &s->origin,
+			       "LIO (Linux 6.1) has no %s %s.%s: apply fails if this kernel has "
+			       "none either",
+			       object, r->what, name);
+}
+
+static void check_settings_values(const struct tm_settings *settings,
+				  const struct value_rules *rules, size_t n_rules,
+				  const char *object, struct tm_diags *d)
+{
+	for (size_t i = 0; i < settings->n; i++)
+		check_setting_value(&settings->v[i], rules, n_rules, object, d);
+}
+
+static const struct value_rules backstore_rules[] = {
+    RULES("attrib/", "attribute", backstore_attributes),
+};
+static const struct value_rules tpg_rules[] = {
+    RULES("attrib/", "attribute", tpg_attributes),
+    RULES("param/", "parameter", tpg_parameters),
+};
+static const struct value_rules acl_rules[] = {
+    RULES("attrib/", "attribute", acl_attributes),
+};
+
 /* ---- targets ----------------------------------------------------------------------------- */
 
 static void verify_target(const struct tm_config *c, const struct tm_target *t, struct tm_diags *d)
@@ -139,6 +435,8 @@ static void verify_target(const struct tm_config *c, const struct tm_target *t, 
 					     "initiator %s: target %s has no LUN %u", a->initiator,
 					     t->iqn, a->mapped_luns[j].lun);
 		check_chap(&a->settings, "auth/", d);
+		check_settings_values(&a->settings, acl_rules, ELEMENTSOF(acl_rules), "initiator",
+				      d);
 		if (!with_chap && tm_settings_find(&a->settings, "auth/userid"))
 			with_chap = a;
 	}
@@ -176,6 +474,7 @@ static void verify_target(const struct tm_config *c, const struct tm_target *t, 
 		}
 
 	check_chap(&t->settings, "auth/", d);
+	check_settings_values(&t->settings, tpg_rules, ELEMENTSOF(tpg_rules), "target", d);
 }
 
 /* ---- backstores -------------------------------------------------------------------------- */
@@ -284,15 +583,26 @@ static bool same_serial(const struct backstore_checks *k, size_t a, size_t b)
 	return streq_ptr(k->c->backstores[a].serial, k->c->backstores[b].serial);
 }
 
-static bool same_path(const struct backstore_checks *k, size_t a, size_t b)
-{
-	return streq(k->c->backstores[a].path, k->c->backstores[b].path);
-}
-
 struct host_file {
 	bool exists;
 	struct stat st;
+	/* The path with symlinks, "." and ".." resolved (of its directory when the file is
+	   still to be created), so that two spellings of one file meet; NULL: unresolved. */
+	char *canonical;
 };
+
+/* The path backstore i is compared by: its canonical form when the host was looked at. */
+static const char *compared_path(const struct backstore_checks *k, size_t i)
+{
+	if (k->host && k->host[i].canonical)
+		return k->host[i].canonical;
+	return k->c->backstores[i].path;
+}
+
+static bool same_path(const struct backstore_checks *k, size_t a, size_t b)
+{
+	return streq(compared_path(k, a), compared_path(k, b));
+}
 
 static bool same_host_file(const struct host_file *a, const struct host_file *b)
 {
@@ -304,8 +614,58 @@ static bool same_host_file(const struct host_file *a, const struct host_file *b)
 	return a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
 }
 
+/* realpath() of path, or of its directory followed by its last component; NULL if neither
+   resolves (or on ENOMEM). */
+static char *canonical_path(const char *path)
+{
+	_cleanup_free_ char *copy = NULL, *copy2 = NULL, *dir = NULL;
+	char *r = realpath(path, NULL);
+
+	if (r || errno != ENOENT)
+		return r;
+	copy = strdup(path);
+	copy2 = strdup(path);
+	if (!copy || !copy2)
+		return NULL;
+	dir = realpath(dirname(copy), NULL);
+	if (!dir)
+		return NULL;
+	return tm_strdupf("%s/%s", streq(dir, "/") ? "" : dir, basename(copy2));
+}
+
+/* Whether a regular file lives on a pseudo file system: its contents are not a disk. */
+static const char *pseudo_file_system(const char *path)
+{
+	static const struct {
+		long magic;
+		const char *name;
+	} pseudo[] = {
+	    {PROC_SUPER_MAGIC, "procfs"},
+	    {SYSFS_MAGIC, "sysfs"},
+	    {DEBUGFS_MAGIC, "debugfs"},
+	    {TRACEFS_MAGIC, "tracefs"},
+	    {0x62656570, "configfs"},
+	    {SECURITYFS_MAGIC, "securityfs"},
+	    {CGROUP2_SUPER_MAGIC, "cgroup2"},
+	    {CGROUP_SUPER_MAGIC, "cgroup"},
+	    {BPF_FS_MAGIC, "bpf"},
+	    {EFIVARFS_MAGIC, "efivarfs"},
+	};
+	struct statfs fs;
+
+	if (statfs(path, &fs) < 0)
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(pseudo); i++)
+		if ((long)fs.f_type == pseudo[i].magic)
+			return pseudo[i].name;
+	return NULL;
+}
+
 static void check_host_path(const struct tm_backstore *b, struct host_file *h, struct tm_diags *d)
 {
+	const char *fs;
+
+	h->canonical = canonical_path(b->path);
 	if (stat(b->path, &h->st) < 0) {
 		int r = errno;
 
@@ -331,6 +691,9 @@ static void check_host_path(const struct tm_backstore *b, struct host_file *h, s
 				report_error(d, &b->origin,
 					     "directory %s does not exist, so %s cannot be created",
 					     dir, b->path);
+			else if ((fs = pseudo_file_system(dir)))
+				report_error(d, &b->origin,
+					     "%s would be created on %s, not storage", b->path, fs);
 		}
 		return;
 	}
@@ -344,8 +707,15 @@ static void check_host_path(const struct tm_backstore *b, struct host_file *h, s
 	} else if (S_ISDIR(h->st.st_mode))
 		report_error(d, &b->origin, "%s is a directory", b->path);
 	else if (!S_ISREG(h->st.st_mode) && !S_ISBLK(h->st.st_mode))
-		report_error(d, &b->origin, "%s is neither a regular file nor a block device",
-			     b->path);
+		report_error(d, &b->origin, "%s is %s, neither a regular file nor a block device",
+			     b->path, tm_file_type_name(h->st.st_mode));
+	else if (S_ISREG(h->st.st_mode) && (fs = pseudo_file_system(b->path)))
+		report_error(d, &b->origin, "%s is a file of %s, not storage", b->path, fs);
+	else if (S_ISREG(h->st.st_mode) && h->st.st_size == 0 && b->size == 0)
+		report_error(
+		    d, &b->origin,
+		    "%s is an empty file: LIO cannot serve 0 bytes (give size= to grow it)",
+		    b->path);
 }
 
 static bool same_file(const struct backstore_checks *k, size_t a, size_t b)
@@ -432,6 +802,7 @@ static void check_backstore(struct backstore_checks *k, size_t i, struct tm_diag
 	}
 	if (b->nullio && b->type != TM_BACKSTORE_RAMDISK)
 		report_error(d, &b->origin, "nullio applies only to RAM disks");
+	check_settings_values(&b->settings, backstore_rules, ELEMENTSOF(backstore_rules), "LUN", d);
 
 	if (k->host && b->path)
 		check_host_path(b, &k->host[i], d);
@@ -459,7 +830,7 @@ static void check_backstore(struct backstore_checks *k, size_t i, struct tm_diag
 	if (!b->path)
 		return;
 	/* The first earlier backstore on the same path or on the same file by another path. */
-	g = group_of(&k->paths, k, i, tm_hash_string(b->path), same_path);
+	g = group_of(&k->paths, k, i, tm_hash_string(compared_path(k, i)), same_path);
 	if (k->host && k->host[i].exists)
 		gf = group_of(&k->files, k, i, host_file_hash(&k->host[i]), same_file);
 	if (!g || (k->host && k->host[i].exists && !gf))
@@ -507,6 +878,8 @@ static void verify_backstores(const struct tm_config *c, unsigned flags, struct 
 	groups_clear(&k.serials);
 	groups_clear(&k.paths);
 	groups_clear(&k.files);
+	for (size_t i = 0; host && i < c->n_backstores; i++)
+		free(host[i].canonical);
 }
 
 int tm_verify(const struct tm_config *config, unsigned flags, struct tm_diags *diags)

@@ -150,8 +150,8 @@ static void test_index(void)
 	if (!CHECK(c->n_targets == 3 && c->targets[0].n_luns == 3, "three targets, three LUNs"))
 		return;
 	t = &c->targets[0];
-	CHECK(c->target_index.n == c->n_targets && t->lun_index.n == t->n_luns &&
-		  c->backstore_index.n == c->n_backstores,
+	CHECK(c->target_index.covered == c->n_targets && t->lun_index.covered == t->n_luns &&
+		  c->backstore_index.covered == c->n_backstores,
 	      "the parser indexed everything");
 
 	/* The first of duplicates, whether indexed or not. */
@@ -184,7 +184,7 @@ static void test_index(void)
 		CHECK(ok, "%s: each backstore finds the first with its HBA and name", how);
 		CHECK(!tm_config_find_backstore(c, "rd_mcp_1000", "nothing"), "%s: no such", how);
 		tm_config_unindex(c);
-		CHECK(c->target_index.n == 0 && t->lun_index.n == 0, "unindexed");
+		CHECK(c->target_index.covered == 0 && t->lun_index.covered == 0, "unindexed");
 	}
 
 	/* Appending makes the index partial: lookups stay right (linear), and indexing again
@@ -196,9 +196,9 @@ static void test_index(void)
 	t = &c->targets[0];
 	l->number = 9;
 	CHECK(tm_target_find_lun(t, 9) == l, "an appended LUN is found before indexing");
-	CHECK(t->lun_index.n == t->n_luns - 1, "the index does not cover it yet");
+	CHECK(t->lun_index.covered == t->n_luns - 1, "the index does not cover it yet");
 	CHECK_INT(tm_config_index(c), 0, "indexed again");
-	CHECK(t->lun_index.n == t->n_luns && tm_target_find_lun(t, 9) == l,
+	CHECK(t->lun_index.covered == t->n_luns && tm_target_find_lun(t, 9) == l,
 	      "the index covers it and finds it");
 	CHECK(tm_config_intern_file(c, "idx.conf") == c->files[0] && c->n_files == 1,
 	      "a file name is interned once");

@@ -730,7 +730,7 @@ static const struct {
     {"[target " T1 "]\nchap = u @relative/secret\n", 2, "not an absolute path"},
     {"[target " T1 "]\nchap = u @/nonexistent/targetmgr-secret\n", 2,
      "cannot open secret file /nonexistent/targetmgr-secret"},
-    {"[target " T1 "]\nchap = u @/\n", 2, "secret file / is not a regular file"},
+    {"[target " T1 "]\nchap = u @/\n", 2, "secret file / is a directory, not a regular file"},
     {"[target " T1 "]\nattribute.a.b = 1\n", 2, "invalid name in 'attribute.a.b'"},
     {"[target " T1 "]\nattribute. = 1\n", 2, "invalid name"},
     {"[target " T1 "]\nparameter.HeaderDigest = None\nparameter.HeaderDigest = CRC32C\n", 3,

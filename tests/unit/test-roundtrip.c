@@ -246,15 +246,16 @@ static void gen_lun(struct gen *g, bool open, struct lun_gen *l)
 		abort();
 }
 
-/* A random TPG setting value: blanks inside are kept, ';' only where it starts no comment. */
-static char *random_value(void)
+/* A random TPG setting value: with blanks, blanks inside are kept (verify takes them only in
+   text such as parameter.TargetAlias, and no tab there), ';' only where it starts no comment. */
+static char *random_value(bool blanks)
 {
 	size_t n = 1 + below(chance(10) ? 150 : 12);
 	char *s = random_string(VALUE_CHARS, n);
 
-	for (size_t i = 1; i + 1 < n; i++)
+	for (size_t i = 1; blanks && i + 1 < n; i++)
 		if (chance(10) && s[i - 1] != ' ' && s[i + 1] != ';')
-			s[i] = chance(80) ? ' ' : '\t';
+			s[i] = ' ';
 	return s;
 }
 
@@ -302,9 +303,10 @@ static void gen_target(struct gen *g, unsigned index)
 	blank_or_comment(&g->text);
 	fprintf(g->text.f, "%s[target %s]%s", chance(10) ? "  " : "", iqn, g->text.eol);
 	for (unsigned i = 0, k = chance(60) ? 0 : 1 + below(3); i < k; i++) {
-		static const char *const forms[] = {"10.%u.%u.%u", "10.%u.%u.%u:3261",
-						    "[fd00::%x:%x:%x]:3260", "fd00::%x:%x:%x",
-						    "[fd00:0:0::%x:%x:%x]"};
+		static const char *const forms[] = {
+		    "10.%u.%u.%u", "10.%u.%u.%u:3261", "[fd00::%x:%x:%x]:3260",
+		    /* a bare one ending in a digit group is ambiguous */ "fd00::%x:%x:a%x",
+		    "[fd00:0:0::%x:%x:%x]"};
 		char address[64];
 
 		snprintf(address, sizeof(address), forms[below(ELEMENTSOF(forms))], g->file % 250,
@@ -334,8 +336,12 @@ static void gen_target(struct gen *g, unsigned index)
 		_cleanup_free_ char *key =
 		    tm_strdupf("%s.x%u%s", chance(50) ? "attribute" : "parameter", i,
 			       chance(30) ? "_Name" : "");
-		_cleanup_free_ char *value = random_value();
+		_cleanup_free_ char *value = random_value(false);
 		key_line(&g->text, key, value);
+	}
+	if (chance(30)) {
+		_cleanup_free_ char *value = random_value(true);
+		key_line(&g->text, "parameter.TargetAlias", value);
 	}
 	/* Overrides of what targetmgr derives. */
 	if (chance(15))
@@ -394,7 +400,10 @@ static void gen_target(struct gen *g, unsigned index)
 			cred_free(&m);
 		}
 		if (chance(30)) {
-			_cleanup_free_ char *value = random_value();
+			char value[16];
+
+			/* What LIO takes (verify checks the range). */
+			snprintf(value, sizeof(value), "%u", 2 + below(59));
 			key_line(&g->text, "attribute.dataout_timeout", value);
 		}
 	}

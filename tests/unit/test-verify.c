@@ -323,7 +323,7 @@ static bool find_block_device(char *buf, size_t size)
 
 static void test_host(void)
 {
-	_cleanup_free_ char *img = tap_write_file(tmpdir, "disk.img", "", 0644);
+	_cleanup_free_ char *img = tap_write_file(tmpdir, "disk.img", "data", 0644);
 	_cleanup_free_ char *link = tm_strdupf("%s/link.img", tmpdir);
 	_cleanup_free_ char *dir = tm_strdupf("%s/dir", tmpdir);
 	_cleanup_free_ char *text = NULL;
@@ -350,7 +350,7 @@ static void test_host(void)
 	    {tm_strdupf(TARGET(T1) "lun 1 = %s type=iblock\n", img), 2,
 	     "is not a block device (use type=fileio for a file)"},
 	    {tm_strdupf(TARGET(T1) "lun 1 = /dev/null type=fileio\n"), 2,
-	     "/dev/null is neither a regular file nor a block device"},
+	     "/dev/null is a character device, neither a regular file nor a block device"},
 	};
 
 	if (symlink(img, link) < 0 || mkdir(dir, 0755) < 0)
@@ -567,8 +567,8 @@ static char *random_conf(const char *const *paths, size_t n_paths)
 
 static void test_duplicates_pairwise(void)
 {
-	_cleanup_free_ char *a = tap_write_file(tmpdir, "a.img", "", 0644);
-	_cleanup_free_ char *b = tap_write_file(tmpdir, "b.img", "", 0644);
+	_cleanup_free_ char *a = tap_write_file(tmpdir, "a.img", "data", 0644);
+	_cleanup_free_ char *b = tap_write_file(tmpdir, "b.img", "data", 0644);
 	_cleanup_free_ char *sym = tm_strdupf("%s/sym.img", tmpdir);
 	_cleanup_free_ char *hard = tm_strdupf("%s/hard.img", tmpdir);
 	_cleanup_free_ char *dotted = tm_strdupf("%s/./a.img", tmpdir);

@@ -1,0 +1,1 @@
+ln -s "$CASE.target-is-missing" "$CASE" && echo "$CASE"

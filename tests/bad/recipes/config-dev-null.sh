@@ -1,0 +1,2 @@
+# -c /dev/null: a character device, not an empty configuration.
+echo /dev/null

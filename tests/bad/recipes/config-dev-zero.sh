@@ -1,0 +1,2 @@
+# -c /dev/zero: a character device, refused before any read (it would never end).
+echo /dev/zero

@@ -1,0 +1,1 @@
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$CASE" && echo "$CASE"

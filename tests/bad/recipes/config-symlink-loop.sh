@@ -1,0 +1,1 @@
+ln -s "$CASE" "$CASE" && echo "$CASE"

@@ -1,0 +1,1 @@
+mkdir -p "$CASE" && ln -s /dev/zero "$CASE/z.conf" && echo "$CASE"
