@@ -267,3 +267,15 @@ hotplug_request() {
 }
 hotplug_add() { hotplug_request add "$1" "$(numfmt --from=iec "$2")"; }
 hotplug_del() { hotplug_request del "$1"; }
+
+# power_cut: the host kills the guest at once (QMP quit, run-vm.sh --power-cut) and boots it
+# again on the same disks; never returns. power_cuts: how many cuts this run has had so far.
+power_cut() {
+	local dir=/out/hotplug n
+	mkdir -p "$dir"
+	n=$(($(find "$dir" -maxdepth 1 -name '*.req' | wc -l) + 1))
+	echo "# power cut requested (hotplug request $n)"
+	printf 'power-cut\n' >"$dir/.$n.req" && mv "$dir/.$n.req" "$dir/$n.req"
+	sleep infinity
+}
+power_cuts() { find /out/hotplug -maxdepth 1 -name 'power-cut-*' 2>/dev/null | wc -l; }
