@@ -9,7 +9,9 @@
 #   targetmgr-wb   (file only) the same target file, but the fileio backstore made by hand
 #                  first with fd_buffered_io=1 (write-back, WCE=1), which targetmgr then adopts:
 #                  the settings the `scsi` branch makes targetmgr's default
-#   targetcli      targetcli-fb's defaults (fileio write_back=True; block as the device says)
+#   targetcli      targetcli-fb's defaults: the rtslib-fb calls its create commands make
+#                  (targetcli itself needs a system D-Bus, which the guest does not run):
+#                  fileio write_back=True, block as the device says, portal 0.0.0.0:3260
 #   tgt            tgtd's defaults (rdwr backing store, write cache on)
 # Each is logged in with open-iscsi over 127.0.0.1 and measured with fio on the raw iSCSI
 # disk (direct=1), RUNTIME seconds per profile after 2 s of ramp:
@@ -20,9 +22,8 @@
 # Results: /out/datapath.tsv (backing, tool, profile, metric, value); bench/datapath prints
 # the table.
 set -uo pipefail
+. /work/tests/vm/guest/lib.sh # TM, CFS, INITIATOR, start_iscsid, lun_dev, buffered_fileio
 
-TM=${TM:-/work/build/targetmgr}
-CFS=/sys/kernel/config
 RES=/out/datapath.tsv
 LOGS=/out/logs
 RUNTIME=${1:-10}
@@ -31,7 +32,6 @@ BLK=/dev/disk/by-id/virtio-BENCHBLK
 MNT=/srv/bench
 FILE=$MNT/bench.img
 IQN=iqn.2026-12.test.targetmgr:bench
-INITIATOR=$(sed -n 's/^InitiatorName=//p' /etc/iscsi/initiatorname.iscsi)
 PROFILES=(randread randwrite seqread seqwrite flush)
 
 say() { printf 'bench: %s\n' "$*"; }
@@ -47,17 +47,6 @@ fio_args() { # PROFILE
 	esac
 }
 
-# lun_dev: the by-path link of LUN 1 of $IQN, once udev has made it.
-lun_dev() {
-	local link="/dev/disk/by-path/ip-127.0.0.1:3260-iscsi-$IQN-lun-1" i
-	for i in $(seq 1 150); do
-		udevadm settle -t 5 2>/dev/null || true
-		[[ -b $link ]] && { readlink -f "$link"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
-
 # --- serving: each tool's defaults -----------------------------------------------------------
 
 serve_targetmgr() { # PATH
@@ -70,33 +59,34 @@ stop_targetmgr() {
 	"$TM" clear && rm -f /etc/targetmgr/targets.d/bench.conf
 }
 
-# targetmgr-wb: targetmgr's plan for the file, with its fileio backstore made beforehand with
-# fd_buffered_io=1 (a creation-time control, which targetmgr cannot express yet) at the same
-# place and with the same serial, so that the apply adopts it instead of creating it.
+# targetmgr-wb: targetmgr's target file, its fileio backstore remade with fd_buffered_io=1
+# (a creation-time control targetmgr has no syntax for yet) and adopted by targetmgr.
 serve_targetmgr-wb() { # PATH
-	local so serial
-	serve_targetmgr "$1" || return 1
-	so=$(find "$CFS/target/iscsi/$IQN/tpgt_1/lun/lun_1" -maxdepth 1 -type l -exec readlink -f {} \;)
-	serial=$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$so/wwn/vpd_unit_serial")
-	"$TM" clear || return 1
-	mkdir -p "$so" &&
-		printf 'fd_dev_name=%s,fd_dev_size=%s,fd_buffered_io=1' "$1" "$(stat -c %s "$1")" >"$so/control" &&
-		printf '%s' "$1" >"$so/udev_path" &&
-		printf '%s' "$serial" >"$so/wwn/vpd_unit_serial" &&
-		printf 1 >"$so/enable" || return 1
-	"$TM" apply
+	serve_targetmgr "$1" && buffered_fileio "$IQN" 1
 }
 stop_targetmgr-wb() { stop_targetmgr; }
 
 serve_targetcli() { # PATH
-	local type=fileio arg=file_or_dev
-	[[ -b $1 ]] && type=block arg=dev
-	targetcli /backstores/$type create name=bench "$arg=$1" &&
-		targetcli /iscsi create "$IQN" &&
-		targetcli "/iscsi/$IQN/tpg1/luns" create "/backstores/$type/bench" lun=1 &&
-		targetcli "/iscsi/$IQN/tpg1/acls" create "$INITIATOR"
+	python3 - "$1" "$IQN" "$INITIATOR" <<'PY'
+# What targetcli-fb's `/backstores/{fileio,block} create`, `/iscsi create`, `luns create` and
+# `acls create` do with its default preferences (ui_backstore.py, ui_target.py).
+import os, sys
+from rtslib_fb import (FileIOStorageObject, BlockStorageObject, FabricModule, Target, TPG,
+                       LUN, NetworkPortal, NodeACL, MappedLUN)
+path, iqn, initiator = sys.argv[1:4]
+if path.startswith("/dev/"):
+    so = BlockStorageObject("bench", path)
+else:
+    so = FileIOStorageObject("bench", path, write_back=True)
+tpg = TPG(Target(FabricModule("iscsi"), iqn), 1)
+tpg.enable = True  # auto_enable_tpgt
+NetworkPortal(tpg, "0.0.0.0", 3260)  # auto_add_default_portal
+lun = LUN(tpg, 1, so)
+acl = NodeACL(tpg, initiator)
+MappedLUN(acl, 1, lun)  # auto_add_mapped_luns
+PY
 }
-stop_targetcli() { targetcli clearconfig confirm=True; }
+stop_targetcli() { python3 -c 'from rtslib_fb import RTSRoot; RTSRoot().clear_existing(confirm=True)'; }
 
 serve_tgt() { # PATH
 	tgtd >>"$LOGS/tgtd.log" 2>&1 || return 1
@@ -122,7 +112,7 @@ cache_facts() { # BACKING TOOL DEV
 	local so
 	record "$1" "$2" - sd_cache_type "$(cat /sys/block/"${3#/dev/}"/device/scsi_disk/*/cache_type)"
 	[[ $2 == tgt ]] && return
-	so=$(find "$CFS/target/iscsi/$IQN/tpgt_1/lun/lun_1" -maxdepth 1 -type l -exec readlink -f {} \;)
+	so=$(lun_backstore "$IQN" 1)
 	record "$1" "$2" - lio_backstore "$(basename "$(dirname "$so")")"
 	record "$1" "$2" - emulate_write_cache "$(cat "$so/attrib/emulate_write_cache")"
 	record "$1" "$2" - fileio_mode "$(grep -o 'Mode: [A-Za-z_-]*' "$so/info" | cut -d' ' -f2)"
@@ -137,9 +127,9 @@ run_tool() { # BACKING TOOL PATH
 		"stop_$tool" >>"$LOGS/$backing-$tool.log" 2>&1
 		return
 	fi
-	if iscsiadm -m discovery -t sendtargets -p 127.0.0.1 >>"$LOGS/$backing-$tool.log" 2>&1 &&
-		iscsiadm -m node -T "$IQN" -p 127.0.0.1 --login >>"$LOGS/$backing-$tool.log" 2>&1 &&
-		dev=$(lun_dev); then
+	if discover >>"$LOGS/$backing-$tool.log" 2>&1 &&
+		login "$IQN" >>"$LOGS/$backing-$tool.log" 2>&1 &&
+		dev=$(lun_dev "$IQN" 1); then
 		cache_facts "$backing" "$tool" "$dev"
 		for p in "${PROFILES[@]}"; do
 			log=$LOGS/$backing-$tool-$p.json
@@ -161,7 +151,7 @@ run_tool() { # BACKING TOOL PATH
 	else
 		record "$backing" "$tool" - error "login failed (logs/$backing-$tool.log)"
 	fi
-	iscsiadm -m node -T "$IQN" -p 127.0.0.1 --logout >>"$LOGS/$backing-$tool.log" 2>&1
+	logout "$IQN" >>"$LOGS/$backing-$tool.log" 2>&1
 	iscsiadm -m node -o delete >>"$LOGS/$backing-$tool.log" 2>&1
 	"stop_$tool" >>"$LOGS/$backing-$tool.log" 2>&1 ||
 		record "$backing" "$tool" - error "teardown failed (logs/$backing-$tool.log)"
@@ -173,8 +163,8 @@ rm -rf "$RES" "$LOGS" && mkdir -p "$LOGS"
 modprobe -a configfs target_core_mod iscsi_target_mod target_core_file target_core_iblock \
 	iscsi_tcp sd_mod crc32c
 mountpoint -q "$CFS" || mount -t configfs none "$CFS"
-mkdir -p /run/lock /var/lock /etc/iscsi/nodes /etc/iscsi/send_targets /etc/target "$MNT"
-pgrep -x iscsid >/dev/null || iscsid
+mkdir -p /etc/target "$MNT"
+start_iscsid
 record - - - kernel "$(uname -r)"
 record - - - fio "$(fio --version)"
 record - - - targetcli "$(dpkg-query -W -f '${Version}' targetcli-fb)"
@@ -182,11 +172,16 @@ record - - - tgt "$(dpkg-query -W -f '${Version}' tgt)"
 record - - - runtime "$RUNTIME"
 
 # The same data under every tool: the whole file and the whole disk written once (not sparse).
-mkfs.ext4 -q -F "$FS" && mount "$FS" "$MNT" || { say "BENCHFS not usable"; exit 1; }
+if ! mkfs.ext4 -q -F "$FS" || ! mount "$FS" "$MNT"; then
+	say "BENCHFS not usable"
+	exit 1
+fi
 t0=$(date +%s)
-dd if=/dev/zero of="$FILE" bs=1M count=512 conv=fsync status=none &&
-	dd if=/dev/zero of="$BLK" bs=1M count=512 oflag=direct conv=fsync status=none ||
-	{ say "filling the backing stores failed"; exit 1; }
+if ! dd if=/dev/zero of="$FILE" bs=1M count=512 conv=fsync status=none ||
+	! dd if=/dev/zero of="$BLK" bs=1M count=512 oflag=direct conv=fsync status=none; then
+	say "filling the backing stores failed"
+	exit 1
+fi
 say "512 MiB file and 512 MiB disk written in $(($(date +%s) - t0)) s"
 
 for tool in targetmgr targetmgr-wb targetcli tgt; do

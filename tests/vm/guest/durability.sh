@@ -11,6 +11,10 @@
 #           journal is recovered, targetmgr serves the same LUNs again, and every flushed
 #           block reads back through iSCSI with the checksums boot 1 stored on the host.
 #           Whether the unflushed 8 MiB survived is printed, not asserted: it MAY be lost.
+#
+# `--args lie` (by hand, not in CI) is the control that shows the checks can fail: boot 1
+# serves LUN 1 write-back (fd_buffered_io=1) while reporting no write cache (WCE=0), so the
+# initiator never sends SYNCHRONIZE CACHE and "flushed" data sits in the guest's page cache.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +26,7 @@ BLK=/dev/disk/by-id/virtio-DURBLK
 KEEP=/out/durable # on the host: survives the cut
 MIB=8             # each region
 LUNS="1 2"        # 1: fileio on DURFS, 2: block device DURBLK
+MODE=${1:-}
 
 serve() {
 	mkdir -p "$CONF"
@@ -32,6 +37,13 @@ lun 2 = $BLK
 initiator = $INITIATOR
 CONF
 	check "targetmgr apply" "$TM" apply
+	if [[ $MODE == lie && $(power_cuts) == 0 ]]; then
+		check "lie: LUN 1 made write-back by hand" buffered_fileio "$T" 1
+		# The control must not depend on timing: no periodic writeback before the cut.
+		sysctl -q vm.dirty_writeback_centisecs=0 vm.dirty_expire_centisecs=360000
+		check "lie: LUN 1 reports no write cache" \
+			bash -c "printf 0 >'$(lun_backstore "$T" 1)/attrib/emulate_write_cache'"
+	fi
 	discover >/dev/null
 	check "login" login "$T"
 }
@@ -48,7 +60,7 @@ cache_report() {
 	local lun dev so
 	for lun in $LUNS; do
 		dev=$(lun_dev "$T" "$lun") || continue
-		so=$(find "$CFS/target/iscsi/$T/tpgt_1/lun/lun_$lun" -maxdepth 1 -type l -exec readlink -f {} \;)
+		so=$(lun_backstore "$T" "$lun")
 		echo "# LUN $lun: $(basename "$(dirname "$so")")/$(basename "$so")," \
 			"emulate_write_cache=$(cat "$so/attrib/emulate_write_cache" 2>/dev/null)" \
 			"$(grep -o 'Mode: [A-Za-z_-]*' "$so/info" 2>/dev/null)" \
