@@ -77,9 +77,10 @@ path, iqn, initiator = sys.argv[1:4]
 if path.startswith("/dev/"):
     so = BlockStorageObject("bench", path)
 else:
-    so = FileIOStorageObject("bench", path, write_back=True)
+    so = FileIOStorageObject("bench", path, size=os.path.getsize(path), write_back=True)
 tpg = TPG(Target(FabricModule("iscsi"), iqn), 1)
 tpg.enable = True  # auto_enable_tpgt
+tpg.set_attribute("authentication", 0)  # ui_target.py: ACLs without CHAP may log in
 NetworkPortal(tpg, "0.0.0.0", 3260)  # auto_add_default_portal
 lun = LUN(tpg, 1, so)
 acl = NodeACL(tpg, initiator)
