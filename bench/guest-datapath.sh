@@ -100,11 +100,14 @@ serve_tgt() { # PATH
 		tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL
 }
 stop_tgt() {
+	# tgtd refuses to stop (`invalid request`) while it still has a target.
+	tgtadm --lld iscsi --op delete --mode target --tid 1 --force
 	tgtadm --op delete --mode system
 	for _ in $(seq 1 100); do
 		pgrep -x tgtd >/dev/null || return 0
 		sleep 0.2
 	done
+	kill $(pgrep -x tgtd) # the one we started: nothing else in the guest runs tgtd
 	return 1
 }
 
