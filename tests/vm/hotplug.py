@@ -10,6 +10,10 @@ one line:
                       which the guest sees as /dev/disk/by-id/virtio-SERIAL
     del SERIAL        device_del, waits for the guest to release it (DEVICE_DELETED), then
                       blockdev-del
+    power-cut         (run-vm.sh --power-cut) QMP `quit` at once: the guest gets no
+                      shutdown and loses what only its memory held. Answered after QEMU is
+                      gone, with REQUEST_DIR/power-cut-K (the K-th cut) for run-vm.sh, which
+                      boots the guest again; the next hotplug.py goes on at the next N.
 and waits for REQUEST_DIR/N.done: "ok" or "error: ...". Requests are served in order.
 Runs until QEMU closes the QMP socket.
 """
@@ -105,8 +109,27 @@ def serve(qmp, line, disk_dir):
         qmp.execute("device_del", id=f"hp-{serial}")
         qmp.wait_event("DEVICE_DELETED", f"hp-{serial}", 60)
         qmp.execute("blockdev-del", **{"node-name": f"hp-{serial}"})
+    elif words == ["power-cut"]:
+        try:
+            qmp.execute("quit")
+            while True:  # until QEMU has closed the socket: then it is gone
+                qmp.read()
+        except (EOFError, OSError):  # closed, or reset by a QEMU gone mid-reply
+            pass
+        raise PowerCut()
     else:
         raise ValueError(f"bad request {line!r}")
+
+
+class PowerCut(Exception):
+    pass
+
+
+def answer(req_dir, n, text):
+    tmp = os.path.join(req_dir, f".{n}.done")
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.rename(tmp, os.path.join(req_dir, f"{n}.done"))
 
 
 def main():
@@ -114,6 +137,8 @@ def main():
     os.makedirs(req_dir, exist_ok=True)
     qmp = Qmp(sock_path)
     n = 1
+    while os.path.exists(os.path.join(req_dir, f"{n}.done")):  # served before a power cut
+        n += 1
     while True:
         req = os.path.join(req_dir, f"{n}.req")
         if not os.path.exists(req):
@@ -128,16 +153,22 @@ def main():
         t0 = time.monotonic()
         try:
             serve(qmp, line, disk_dir)
-            answer = "ok"
+            result = "ok"
         except EOFError:
             raise
+        except PowerCut:
+            cuts = 1
+            while os.path.exists(os.path.join(req_dir, f"power-cut-{cuts}")):
+                cuts += 1
+            open(os.path.join(req_dir, f"power-cut-{cuts}"), "w").close()
+            answer(req_dir, n, "ok")
+            print(f"hotplug: power cut {cuts}: QEMU quit ({time.monotonic() - t0:.2f} s)",
+                  file=sys.stderr)
+            return
         except Exception as e:  # reported to the guest, which fails its check
-            answer = f"error: {e}"
-        print(f"hotplug: {line}: {answer} ({time.monotonic() - t0:.2f} s)", file=sys.stderr)
-        tmp = os.path.join(req_dir, f".{n}.done")
-        with open(tmp, "w") as f:
-            f.write(answer + "\n")
-        os.rename(tmp, os.path.join(req_dir, f"{n}.done"))
+            result = f"error: {e}"
+        print(f"hotplug: {line}: {result} ({time.monotonic() - t0:.2f} s)", file=sys.stderr)
+        answer(req_dir, n, result)
         n += 1
 
 

@@ -3,7 +3,7 @@
 #
 #   run-vm.sh SCRIPT [--disk SERIAL:SIZE]... [--timeout SECS] [--qmp SOCKPATH]
 #             [--args A,B,...] [--out DIR] [--mem MiB] [--systemd [--boots N]]
-#             [--hotplug]
+#             [--hotplug] [--power-cut] [--disk-cache MODE]
 #   run-vm.sh SCRIPT --cluster [--shared-disk SERIAL:SIZE]... [--timeout SECS] [--out DIR]
 #             [--mem MiB]
 #
@@ -17,7 +17,12 @@
 # system is up) with targetmgr installed by `meson install` (build-vm/root);
 # --boots N lets the guest reboot N-1 times (QEMU keeps running, the disk
 # overlay survives). --hotplug serves the guest's hot-add/remove requests
-# (hotplug.py) over a QMP socket.
+# (hotplug.py) over a QMP socket. --power-cut (implies --hotplug) serves the
+# guest's power_cut request (guest/lib.sh) with a QMP `quit` at once, no
+# shutdown, then boots the guest again with the same --disk files (the root
+# overlay is new). --disk-cache is QEMU's cache mode of the --disk files:
+# unsafe by default (QEMU ignores the guest's flushes), none with --power-cut
+# (O_DIRECT, flushes become fdatasync; writeback where O_DIRECT fails).
 # Exit status: the guest script's, 124 on timeout, 125 if the guest left none.
 set -euo pipefail
 
@@ -36,7 +41,7 @@ usage() {
 	exit 2
 }
 
-script='' timeout=900 qmp='' args='' out='' mem=2048 systemd=0 boots=1 hotplug=0
+script='' timeout=900 qmp='' args='' out='' mem=2048 systemd=0 boots=1 hotplug=0 power_cut=0 disk_cache=''
 disks=()
 while (($#)); do
 	case $1 in
@@ -49,6 +54,8 @@ while (($#)); do
 	--systemd) systemd=1 && shift ;;
 	--boots) boots=${2:?} && shift 2 ;;
 	--hotplug) hotplug=1 && shift ;;
+	--power-cut) power_cut=1 hotplug=1 && shift ;;
+	--disk-cache) disk_cache=${2:?} && shift 2 ;;
 	-h | --help) usage ;;
 	-*) die "unknown option $1" ;;
 	*)
@@ -118,13 +125,21 @@ qemu=(
 	-virtfs "local,path=$repo,mount_tag=work,security_model=none"
 	-virtfs "local,path=$res,mount_tag=out,security_model=none"
 )
+[[ -n $disk_cache ]] || { ((power_cut)) && disk_cache=none || disk_cache=unsafe; }
+# cache=none needs O_DIRECT; writeback passes the guest's flushes on as fdatasync too.
+if [[ $disk_cache == none ]] &&
+	! dd if=/dev/zero of="$diskdir/.probe" bs=4096 count=1 oflag=direct status=none 2>/dev/null; then
+	log "no O_DIRECT in $diskdir: --disk files use cache=writeback"
+	disk_cache=writeback
+fi
+rm -f "$diskdir/.probe"
 i=0
 for d in "${disks[@]}"; do
 	serial=${d%%:*} size=${d#*:}
 	# virtio-blk serials hold at most 20 bytes; udev uses them in by-id names.
 	[[ $serial =~ ^[A-Za-z0-9_.-]{1,20}$ && $d == *:* ]] || die "bad --disk $d (SERIAL:SIZE, serial <= 20 chars)"
 	truncate -s "$size" "$diskdir/$serial.raw" # sparse
-	qemu+=(-drive "file=$diskdir/$serial.raw,format=raw,if=none,id=disk$i,cache=unsafe"
+	qemu+=(-drive "file=$diskdir/$serial.raw,format=raw,if=none,id=disk$i,cache=$disk_cache"
 		-device "virtio-blk-pci,drive=disk$i,serial=$serial")
 	i=$((i + 1))
 done
@@ -138,21 +153,32 @@ fi
 
 log "booting $(cat "$img/kver") for $rel (timeout ${timeout}s, results $res)"
 start=$(date +%s.%N)
-# The serial console streams to stdout and into serial.log; stdin is not the
-# terminal so QEMU never puts it into raw mode. --foreground keeps QEMU in
-# our process group so Ctrl-C or a CI kill of the group reaches it.
-if ((hotplug)); then
-	# Serves the guest's requests in $res/hotplug until QEMU is gone.
-	python3 "$here/hotplug.py" "$qmp" "$res/hotplug" "$diskdir" &
-	hotplug_pid=$!
-	# '|| true': hotplug.py ends by itself once QEMU is gone, and under set -e a failed kill
-	# in the trap would replace the guest's exit status with 1.
-	trap 'kill "$hotplug_pid" 2>/dev/null || true; rm -rf "$diskdir"' EXIT
-fi
-set +e
-timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$res/serial.log"
-st=${PIPESTATUS[0]}
-set -e
+: >"$res/serial.log"
+cuts=0
+while :; do
+	# The serial console streams to stdout and into serial.log; stdin is not the
+	# terminal so QEMU never puts it into raw mode. --foreground keeps QEMU in
+	# our process group so Ctrl-C or a CI kill of the group reaches it.
+	if ((hotplug)); then
+		# Serves the guest's requests in $res/hotplug until QEMU is gone.
+		python3 "$here/hotplug.py" "$qmp" "$res/hotplug" "$diskdir" &
+		hotplug_pid=$!
+		# '|| true': hotplug.py ends by itself once QEMU is gone, and under set -e a failed
+		# kill in the trap would replace the guest's exit status with 1.
+		trap 'kill "$hotplug_pid" 2>/dev/null || true; rm -rf "$diskdir"' EXIT
+	fi
+	left=$((timeout - $(printf '%.0f' "$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')")))
+	set +e
+	timeout --foreground -k 10 "$((left > 1 ? left : 1))" "${qemu[@]}" </dev/null 2>&1 | tee -a "$res/serial.log"
+	st=${PIPESTATUS[0]}
+	((hotplug)) && wait "$hotplug_pid"
+	set -e
+	# A power cut (hotplug.py wrote power-cut-N): boot again on the same disks, at most 8 times.
+	((power_cut && st != 124 && cuts < 8)) && [[ ! -s $res/rc && -f $res/hotplug/power-cut-$((cuts + 1)) ]] || break
+	cuts=$((cuts + 1))
+	[[ ! -f $res/console.log ]] || mv "$res/console.log" "$res/console-before-cut-$cuts.log"
+	log "power cut $cuts (QMP quit): booting again on the same disks"
+done
 wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
 boot=$(cat "$res/boot-seconds" 2>/dev/null || echo '?')

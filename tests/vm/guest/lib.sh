@@ -267,3 +267,35 @@ hotplug_request() {
 }
 hotplug_add() { hotplug_request add "$1" "$(numfmt --from=iec "$2")"; }
 hotplug_del() { hotplug_request del "$1"; }
+
+# power_cut: the host kills the guest at once (QMP quit, run-vm.sh --power-cut) and boots it
+# again on the same disks; never returns. power_cuts: how many cuts this run has had so far.
+power_cut() {
+	local dir=/out/hotplug n
+	mkdir -p "$dir"
+	n=$(($(find "$dir" -maxdepth 1 -name '*.req' | wc -l) + 1))
+	echo "# power cut requested (hotplug request $n)"
+	printf 'power-cut\n' >"$dir/.$n.req" && mv "$dir/.$n.req" "$dir/$n.req"
+	sleep infinity
+}
+power_cuts() { find /out/hotplug -maxdepth 1 -name 'power-cut-*' 2>/dev/null | wc -l; }
+
+# lun_backstore IQN LUN: the configfs directory of the backstore behind a TPG LUN.
+lun_backstore() {
+	find "$CFS/target/iscsi/$1/tpgt_1/lun/lun_$2" -maxdepth 1 -type l -exec readlink -f {} \;
+}
+# buffered_fileio IQN LUN: turns the fileio backstore targetmgr made for the LUN into a
+# write-back one (fd_buffered_io=1, a creation-time control targetmgr has no syntax for):
+# `clear`, the backstore made again by hand at the same place with the same file and serial,
+# and an `apply` that adopts it. Prints the fileio mode LIO reports.
+buffered_fileio() {
+	local so path serial
+	so=$(lun_backstore "$1" "$2") && [[ -n $so ]] || return 1
+	path=$(cat "$so/udev_path") serial=$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$so/wwn/vpd_unit_serial")
+	"$TM" clear >/dev/null || return 1
+	mkdir -p "$so" &&
+		printf 'fd_dev_name=%s,fd_dev_size=%s,fd_buffered_io=1' "$path" "$(stat -c %s "$path")" >"$so/control" &&
+		printf '%s' "$path" >"$so/udev_path" && printf '%s' "$serial" >"$so/wwn/vpd_unit_serial" &&
+		printf 1 >"$so/enable" && "$TM" apply --adopt >/dev/null || return 1
+	grep -o 'Mode: [A-Za-z_-]*' "$(lun_backstore "$1" "$2")/info"
+}
