@@ -517,8 +517,9 @@ s_settings() {
 }
 s_before=$(s_settings)
 rm -f /tmp/saved.conf
-tmo save save -o /tmp/saved.conf
-is_rc "save -o /tmp/saved.conf exits 0" "$rc" 0 /tmp/save.out
+# The inline CHAP secret must come back: without --with-secrets save writes <withheld>.
+tmo save save --with-secrets -o /tmp/saved.conf
+is_rc "save --with-secrets -o /tmp/saved.conf exits 0" "$rc" 0 /tmp/save.out
 check "save wrote a file" test -s /tmp/saved.conf
 echo "# saved file: mode $(stat -c %a /tmp/saved.conf 2>&1), $(wc -l </tmp/saved.conf 2>/dev/null) lines"
 cp /tmp/saved.conf "$ART/saved.conf" 2>/dev/null
