@@ -139,7 +139,7 @@ dmesg_lines=$(dmesg | wc -l)
 echo "# A: session [$sid_before], target-side login accepts $logins_before"
 
 fio --name=w --filename="${dev:-/dev/null}" --rw=randwrite --bs=4k --iodepth=8 --ioengine=libaio \
-	--direct=1 --time_based --runtime=15 --output-format=json --output=/tmp/fio.json \
+	--direct=1 --time_based --runtime=30 --output-format=json --output=/tmp/fio.json \
 	>/tmp/fio.log 2>&1 &
 fio_pid=$!
 sleep 4 # fio is writing
