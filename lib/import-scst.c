@@ -417,6 +417,10 @@ static int convert_target(struct ctx *x, const struct node *tn)
 	if (!iqn || (why = tm_syntax_iscsi_name_invalid(iqn)))
 		return tm_import_warn(x->d, tn->o, "TARGET %s: %s: not carried", iqn ? iqn : "",
 				      iqn ? why : "no name");
+	/* A second TARGET of one name would make two targets of one IQN
+	   (found by fuzz-import-scst). */
+	if (tm_config_find_target(x->c, iqn))
+		return tm_import_warn(x->d, tn->o, "TARGET %s: declared twice: not carried", iqn);
 	for (size_t i = 0; i < tn->n_children; i++) {
 		n_groups += is(&tn->children[i], "GROUP");
 		n_default += is(&tn->children[i], "LUN");

@@ -276,6 +276,13 @@ static void test_scst(void)
 		  lun(res.back, "iqn.2006-10.net.vlnb:tgt1", 0)->readonly,
 	      "a read_only device is a read-only LUN");
 	result_done(&res);
+
+	run("scst-duplicate-target", "scst", "", "/scst/duplicate-target.conf", &res);
+	CHECK(res.r == 0 && res.back && res.back->n_targets == 1 &&
+		  lun(res.back, "iqn.2024-01.com.example:a", 0) &&
+		  !lun(res.back, "iqn.2024-01.com.example:a", 1),
+	      "a TARGET named twice is carried once, from its first declaration");
+	result_done(&res);
 }
 
 int main(int argc, char **argv)
