@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "cfs-util.h"
+#include "cleanup.h"
 
 struct tm_cfs {
 	int fd;     /* O_PATH on the root; every call is an *at() call on it */

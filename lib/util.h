@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define _cleanup_(f)   __attribute__((cleanup(f)))
+#include "../configfs/cleanup.h"
+
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _unused_       __attribute__((unused))
 #define ELEMENTSOF(a)  (sizeof(a) / sizeof((a)[0]))
@@ -25,33 +26,12 @@
 		_p;                                                                                \
 	})
 
-static inline void freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ _cleanup_(freep)
-
-static inline void closep(int *fd)
-{
-	if (*fd >= 0) {
-		int saved = errno;
-		close(*fd);
-		errno = saved;
-	}
-}
-#define _cleanup_close_ _cleanup_(closep)
-
 static inline void fclosep(FILE **f)
 {
 	if (*f)
 		fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
-
-static inline bool streq(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
 
 static inline bool streq_ptr(const char *a, const char *b)
 {

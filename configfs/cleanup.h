@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The few helpers cfs.c needs, private to configfs/: configfs is the bottom layer and uses
- * nothing from lib/.  Not installed, and not to be included next to lib/util.h (the cleanup
- * helpers have the same, conventional names).
+ * The fundamentals every layer uses: cleanup attributes and streq.  They live in configfs/,
+ * the bottom layer, which uses nothing from lib/; lib/util.h includes this file and adds the
+ * rest.  Not installed.
  */
 #pragma once
 
