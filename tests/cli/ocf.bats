@@ -73,12 +73,23 @@ setup() {
 	[[ "$output" == *"start timeout 20000 ms is below 20 s + 0.1 s x 4 LUNs and mapped LUNs = 20400 ms"* ]]
 	run agent monitor
 	[ "$status" -eq "$OCF_SUCCESS" ]
-	# A LUN removed by hand: the monitor fails, and the cluster recovers the resource.
+	# A LUN removed by hand: with repair=false the monitor fails, and the cluster recovers the
+	# resource; a probe never writes.
 	rm "$T/configfs/target/iscsi/$A/tpgt_1/lun/lun_1"/*
 	rmdir "$T/configfs/target/iscsi/$A/tpgt_1/lun/lun_1"
-	run agent monitor
+	run agent monitor OCF_RESKEY_repair=false
 	[ "$status" -eq "$OCF_ERR_GENERIC" ]
 	[[ "$output" == *"differ from the target files"* ]]
+	run agent monitor OCF_RESKEY_CRM_meta_interval=0
+	[ "$status" -eq "$OCF_ERR_GENERIC" ]
+	[ ! -e "$T/configfs/target/iscsi/$A/tpgt_1/lun/lun_1" ]
+	# A recurring monitor (repair=true by default) puts the LUN back in place and succeeds.
+	run agent monitor OCF_RESKEY_CRM_meta_interval=10000
+	[ "$status" -eq "$OCF_SUCCESS" ]
+	[[ "$output" == *"drift, repaired in place"* ]]
+	[ -L "$(ls -d "$T/configfs/target/iscsi/$A/tpgt_1/lun/lun_1"/* | head -1)" ]
+	run agent monitor
+	[ "$status" -eq "$OCF_SUCCESS" ]
 	run agent stop
 	[ "$status" -eq "$OCF_SUCCESS" ]
 	[ ! -e "$T/configfs/target/iscsi/$A" ]

@@ -8,8 +8,9 @@
 #   - ocf-tester (resource-agents) runs clean against the agent for target A;
 #   - start, monitor, stop of A by hand, with an initiator logged in to A: B's session is the
 #     same session throughout (no new login on B, no error in dmesg), fio verifies;
-#   - a LUN of A removed by hand fails the monitor (OCF_ERR_GENERIC); stop and start, as
-#     Pacemaker recovers, bring it back;
+#   - a LUN of A removed by hand: a recurring monitor puts it back in place (repair=true, the
+#     default) and A's session is the same session; with repair=false the monitor fails
+#     (OCF_ERR_GENERIC), and stop and start, as Pacemaker recovers, bring it back;
 #   - a backstore of A that another tool's target exports too (the kernel counts 2 ports)
 #     survives A's stop, and the other target keeps it;
 #   - the cost of one monitor call.
@@ -44,16 +45,23 @@ link_in() {
 	done
 }
 
-# agent ACTION: the agent as Pacemaker runs it, for target A.
+# agent ACTION [VAR=VALUE...]: the agent as Pacemaker runs it, for target A.
 agent() {
 	env OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=tgt-a OCF_RESKEY_iqns="$A" \
-		OCF_RESKEY_config="$CONF" "$AGENT" "$1" >/tmp/agent.out 2>&1
+		OCF_RESKEY_config="$CONF" "${@:2}" "$AGENT" "$1" >/tmp/agent.out 2>&1
 	echo $?
 }
 
-# agent_is DESCRIPTION ACTION WANT
+# agent_is DESCRIPTION ACTION WANT [VAR=VALUE...]
 agent_is() {
-	is_rc "$1" "$(agent "$2")" "$3" /tmp/agent.out
+	is_rc "$1" "$(agent "$2" "${@:4}")" "$3" /tmp/agent.out
+}
+
+# remove_lun1_of_a: LUN 1 of A taken away by hand, as with targetcli.
+remove_lun1_of_a() {
+	unlink_rmdir "$CFS/target/iscsi/$A/tpgt_1/acls/$INITIATOR/lun_1" &&
+		unlink_rmdir "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
+	check "LUN 1 of A removed by hand" test ! -e "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
 }
 
 check "meson-installed tree copied onto /" install_targetmgr
@@ -111,11 +119,27 @@ check "open-iscsi logs in to A" timeout 60 iscsiadm -m node -T "$A" -p "$PORTAL"
 a0=$(lun_dev "$A" 0) && ok "A's LUN 0 appears as $a0" || not_ok "A's LUN 0 appears"
 check "A's LUN 0 reads" dd if="${a0:-/nonexistent}" of=/dev/null bs=1M count=4 iflag=direct status=none
 
-# 3. drift: LUN 1 of A removed by hand, as with targetcli.
-unlink_rmdir "$CFS/target/iscsi/$A/tpgt_1/acls/$INITIATOR/lun_1" &&
-	unlink_rmdir "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
-check "LUN 1 of A removed by hand" test ! -e "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
-agent_is "monitor finds the drift: OCF_ERR_GENERIC" monitor "$OCF_ERR_GENERIC"
+# 3. drift: LUN 1 of A removed by hand.  A recurring monitor repairs it in place; a probe and
+# repair=false only report it.
+sid_a=$(session_sid "$A")
+accepts_a=$(cat "$CFS/target/iscsi/$A/fabric_statistics/iscsi_login_stats/accepts" 2>&1)
+remove_lun1_of_a
+agent_is "a probe finds the drift and writes nothing: OCF_ERR_GENERIC" monitor "$OCF_ERR_GENERIC" \
+	OCF_RESKEY_CRM_meta_interval=0
+check "the probe left LUN 1 out" test ! -e "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1"
+agent_is "a recurring monitor repairs the drift: OCF_SUCCESS" monitor "$OCF_SUCCESS" \
+	OCF_RESKEY_CRM_meta_interval=10000
+grep -q 'drift, repaired in place' /tmp/agent.out && ok "the monitor logs the repair" ||
+	{ not_ok "the monitor logs the repair"; diag /tmp/agent.out; }
+check "LUN 1 of A is back" test -L "$(link_in "$CFS/target/iscsi/$A/tpgt_1/lun/lun_1")"
+check "the mapped LUN 1 of A's initiator is back" \
+	test -L "$(link_in "$CFS/target/iscsi/$A/tpgt_1/acls/$INITIATOR/lun_1")"
+is "A's session is the same session after the repair" "$(session_sid "$A")" "$sid_a"
+is "no new login on A (target-side login accepts)" \
+	"$(cat "$CFS/target/iscsi/$A/fabric_statistics/iscsi_login_stats/accepts" 2>&1)" "$accepts_a"
+remove_lun1_of_a
+agent_is "with repair=false the monitor fails: OCF_ERR_GENERIC" monitor "$OCF_ERR_GENERIC" \
+	OCF_RESKEY_CRM_meta_interval=10000 OCF_RESKEY_repair=false
 grep -q 'differ from the target files' /tmp/agent.out && ok "the monitor says why" ||
 	{ not_ok "the monitor says why"; diag /tmp/agent.out; }
 # Pacemaker's recovery (on-fail=restart): stop, then start.
