@@ -23,6 +23,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/common.sh
+. "$here/common.sh"
 log() { printf 'run-cluster: %s\n' "$*" >&2; }
 die() {
 	log "error: $*"
@@ -51,19 +53,8 @@ done
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout needs seconds"
 [[ $args =~ ^[^[:space:]]*$ ]] || die "--args must not contain white space (kernel command line)"
 
-repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
-abs=$(realpath -e "$script" 2>/dev/null || realpath -e "$repo/$script" 2>/dev/null) ||
-	die "no such script: $script"
-[[ $abs == "$repo"/* ]] || die "$script is not inside $repo"
-rel=${abs#"$repo"/}
-[[ $rel =~ ^[^[:space:]]+$ ]] || die "script path must not contain white space"
-
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	log "installing qemu-system-x86"
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2
-fi
-img=$(bash "$here/image.sh")
+vm_script "$script"
+img=$(vm_image)
 bash "$here/install-root.sh" "$repo"
 
 if [[ -n $out ]]; then
@@ -149,28 +140,9 @@ done
 st=0
 deadline=$((SECONDS + timeout))
 while kill -0 "${pid[c]}" 2>/dev/null; do
-	if ((SECONDS > deadline)); then
-		log "timeout after ${timeout}s: QEMU killed"
-		st=124
-		break
-	fi
+	((SECONDS <= deadline)) || { st=124 && break; }
 	sleep 1
 done
 sleep 1 # the tails catch up
 wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-
-if ((st == 124)); then
-	rc=124
-elif [[ -s $res/c/rc ]]; then
-	rc=$(<"$res/c/rc")
-else
-	log "c left no exit status"
-	rc=125
-fi
-log "c's script exit $rc; whole cluster run ${wall}s wall"
-if ((rc != 0 || keep)); then
-	log "results kept in $res"
-else
-	rm -rf "$res"
-fi
-exit "$rc"
+vm_finish "$st" "$res/c/rc" "(c's); whole cluster run ${wall}s wall"

@@ -27,6 +27,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/vm/common.sh
+. "$here/common.sh"
 for a in "$@"; do
 	[[ $a == --cluster ]] && exec bash "$here/run-cluster.sh" "$@"
 done
@@ -70,27 +72,8 @@ done
 ((boots == 1 || systemd)) || die "--boots needs --systemd"
 [[ $args =~ ^[^[:space:]]*$ ]] || die "--args must not contain white space (kernel command line)"
 
-repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
-# The guest sees the checkout at /work: pass the script relative to it.
-if [[ -f $script ]]; then
-	abs=$(realpath "$script")
-elif [[ -f $repo/$script ]]; then
-	abs=$(realpath "$repo/$script")
-else
-	die "no such script: $script"
-fi
-[[ $abs == "$repo"/* ]] || die "$script is not inside $repo"
-rel=${abs#"$repo"/}
-[[ $rel =~ ^[^[:space:]]+$ ]] || die "script path must not contain white space"
-
-# CI starts from a clean machine: install QEMU if it is missing.
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	log "installing qemu-system-x86"
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >&2
-fi
-
-img=$(bash "$here/image.sh")
+vm_script "$script"
+img=$(vm_image)
 ((systemd)) && bash "$here/install-root.sh" "$repo"
 
 if [[ -n $out ]]; then
@@ -184,19 +167,4 @@ done
 wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
 boot=$(cat "$res/boot-seconds" 2>/dev/null || echo '?')
-if ((st == 124)); then
-	log "timeout after ${timeout}s: QEMU killed"
-	rc=124
-elif [[ -s $res/rc ]]; then
-	rc=$(<"$res/rc")
-else
-	log "guest left no exit status (QEMU exit $st)"
-	rc=125
-fi
-log "guest script exit $rc; boot to script ${boot}s guest uptime; whole VM run ${wall}s wall"
-if ((rc != 0 || keep)); then
-	log "results kept in $res"
-else
-	rm -rf "$res"
-fi
-exit "$rc"
+vm_finish "$st" "$res/rc" "boot to script ${boot}s guest uptime; whole VM run ${wall}s wall"
