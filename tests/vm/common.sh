@@ -41,7 +41,7 @@ vm_finish() {
 		log "the guest left no exit status (QEMU exit $1)"
 		rc=125
 	fi
-	log "guest script exit $rc; $3"
+	log "guest script exit $rc$3"
 	if ((rc != 0 || keep)); then
 		log "results kept in $res"
 	else

@@ -145,4 +145,4 @@ while kill -0 "${pid[c]}" 2>/dev/null; do
 done
 sleep 1 # the tails catch up
 wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-vm_finish "$st" "$res/c/rc" "(c's); whole cluster run ${wall}s wall"
+vm_finish "$st" "$res/c/rc" " (c, the initiator); whole cluster run ${wall}s wall"

@@ -167,4 +167,4 @@ done
 wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
 boot=$(cat "$res/boot-seconds" 2>/dev/null || echo '?')
-vm_finish "$st" "$res/rc" "boot to script ${boot}s guest uptime; whole VM run ${wall}s wall"
+vm_finish "$st" "$res/rc" "; boot to script ${boot}s guest uptime; whole VM run ${wall}s wall"
