@@ -267,6 +267,22 @@ static int parse_info(struct tm_backstore *b, const char *info, const char *udev
 static int list_below(struct tm_cfs *cfs, const char *parent, const char *sub, char **ret_dir,
 		      char ***ret);
 
+/* alua_access_type as the kernel shows it (core_alua_show_access_type(): "Implicit",
+   "Explicit", "Implicit and Explicit", "None") -> the number it takes; a number stays. */
+static int normalize_alua_type(struct tm_settings *s)
+{
+	static const char *const shown[] = {"None", "Implicit", "Explicit",
+					    "Implicit and Explicit"};
+	const struct tm_setting *e = tm_settings_find(s, TM_LAYOUT_ALUA_TYPE);
+
+	for (size_t i = 0; e && i < ELEMENTSOF(shown); i++)
+		if (streq(e->value, shown[i])) {
+			char v[2] = {(char)('0' + i), '\0'};
+			return tm_settings_set(s, TM_LAYOUT_ALUA_TYPE, v, false, e->origin);
+		}
+	return 0;
+}
+
 /* A backstore's own ALUA groups (LIO's default_tg_pt_gp is not one), with their id and the
    attributes targetmgr manages. */
 static int scan_alua_groups(struct tm_cfs *cfs, const char *dir, struct tm_backstore *b)
@@ -304,6 +320,8 @@ static int scan_alua_groups(struct tm_cfs *cfs, const char *dir, struct tm_backs
 		if (parse_number(id, UINT16_MAX, &v) >= 0)
 			g->id = (unsigned)v;
 		r = read_settings(cfs, gdir, NULL, always, &g->settings);
+		if (r >= 0)
+			r = normalize_alua_type(&g->settings);
 		if (r < 0)
 			return r;
 	}

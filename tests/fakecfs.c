@@ -215,9 +215,11 @@ static const char *const *default_attributes(const char *rel)
 	    NULL,
 	};
 	static const char *const mapped_lun[] = {"write_protect=0", NULL};
-	/* core_alua_allocate_tg_pt_gp(): no id until one is written */
+	/* core_alua_allocate_tg_pt_gp(): no id until one is written; the type as the kernel
+	   words it (a written one reads back as the number written) */
 	static const char *const alua_group[] = {"tg_pt_gp_id=", "alua_access_state=0",
-						 "alua_access_type=3", "preferred=0", NULL};
+						 "alua_access_type=Implicit and Explicit",
+						 "preferred=0", NULL};
 	/* tm_policy_backstore_default(): what target_alloc_device() and the plugins give. */
 #define BACKSTORE_DEFAULTS(product)                                                                \
 	"attrib/emulate_pr=1", "attrib/emulate_tpu=0", "attrib/emulate_tpws=0",                    \
