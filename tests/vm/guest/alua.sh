@@ -66,28 +66,29 @@ rtpg() {
 		awk '/target port group id/ { id = $6 } /asymmetric access state/ { printf "%s%s=%s", sep, id, $NF; sep = " " }'
 }
 
-# mpath_groups: for the map, its path groups in multipath -ll order, each as
-# "prio=P:status:DEV", e.g. "prio=50:active:sdb prio=10:enabled:sdc".
+# mpath_groups: for the map, its path groups, each as "prio=P:status:DEV", sorted (multipath
+# -ll lists them in the map's order, which a reload need not change), e.g.
+# "prio=10:enabled:sdc prio=50:active:sdb".
 mpath_groups() {
-	multipath -ll "$WWID" 2>/dev/null | tee /tmp/mpath.out | awk '
+	timeout 20 multipath -ll "$WWID" 2>/dev/null | tee /tmp/mpath.out | awk '
 		/prio=[0-9]+ status=/ { match($0, /prio=[0-9]+/); p = substr($0, RSTART, RLENGTH)
 			match($0, /status=[a-z]+/); s = substr($0, RSTART + 7, RLENGTH - 7) }
 		/[0-9]+:[0-9]+:[0-9]+:[0-9]+ sd[a-z]+/ { for (i = 1; i <= NF; i++) if ($i ~ /^sd[a-z]+$/) d = $i
-			printf "%s%s:%s:%s", sep, p, s, d; sep = " " }'
+			print p ":" s ":" d }' | sort | paste -sd' '
 }
 
-# wait_mpath WANT: waits up to 90 s for mpath_groups to print WANT (multipathd checks paths
-# every few seconds), then compares.
+# wait_mpath WANT DESCRIPTION: waits up to 60 s for mpath_groups to print WANT (multipathd
+# checks each path every 2 to 8 s and reloads the map when a priority changed), then compares.
 wait_mpath() {
-	local i got
-	for i in $(seq 1 90); do
-		got=$(mpath_groups)
-		[[ $got == "$1" ]] && break
-		multipathd reconfigure >/dev/null 2>&1 || true
-		sleep 1
+	local got start=$SECONDS
+	while got=$(mpath_groups) && [[ $got != "$1" ]] && ((SECONDS - start < 60)); do
+		sleep 2
 	done
 	is "$2" "$got" "$1"
-	[[ $got == "$1" ]] || diag /tmp/mpath.out
+	if [[ $got != "$1" ]]; then
+		diag /tmp/mpath.out
+		timeout 20 multipathd show paths 2>&1 | sed 's/^/#   | /'
+	fi
 }
 
 # plan_ops: the operation lines of `targetmgr plan` (its summary line left out).
@@ -154,12 +155,12 @@ devices {
 EOF
 pgrep -x multipathd >/dev/null || multipathd
 sleep 2
-multipath -r >/dev/null 2>&1 || true
-wait_mpath "prio=50:active:$dA prio=10:enabled:$dB" \
+timeout 30 multipath -r >/dev/null 2>&1 || true
+wait_mpath "prio=10:enabled:$dB prio=50:active:$dA" \
 	"multipath -ll: one map, near's path in the active group (prio 50), far's at prio 10"
-is "the map is the disk's WWID" "$(multipath -ll "$WWID" 2>/dev/null | head -n1 | awk '{print $1}')" "$WWID"
+is "the map is the disk's WWID" "$(timeout 20 multipath -ll "$WWID" 2>/dev/null | head -n1 | awk '{print $1}')" "$WWID"
 check "reads through the multipath device" \
-	dd if="/dev/mapper/$WWID" of=/dev/null bs=1M count=8 iflag=direct status=none
+	timeout 60 dd if="/dev/mapper/$WWID" of=/dev/null bs=1M count=8 iflag=direct status=none
 
 # The state switch an HA manager makes: one attribute write.
 conf active/optimized standby
@@ -170,7 +171,7 @@ is "... writing far's alua_access_state" \
 diag /tmp/plan.out 3
 check "apply makes it" "$TM" apply
 is "sg_rtpg: far standby" "$(rtpg "$dA")" "0x1=0x00 0x2=0x02"
-wait_mpath "prio=50:active:$dA prio=1:enabled:$dB" "multipath -ll follows: far's path at prio 1 (standby)"
+wait_mpath "prio=1:enabled:$dB prio=50:active:$dA" "multipath -ll follows: far's path at prio 1 (standby)"
 
 conf standby active/optimized
 plan_ops >/tmp/plan.out
@@ -178,10 +179,10 @@ is "the roles swap: plan shows two state writes and nothing else" \
 	"$(grep -c 'alua_access_state' /tmp/plan.out) $(wc -l </tmp/plan.out)" "2 2"
 check "apply swaps them" "$TM" apply
 is "sg_rtpg: near standby, far optimized" "$(rtpg "$dB")" "0x1=0x02 0x2=0x00"
-wait_mpath "prio=50:active:$dB prio=1:enabled:$dA" \
+wait_mpath "prio=1:enabled:$dA prio=50:active:$dB" \
 	"multipath -ll follows: far's path is the active group now, near's at prio 1"
 check "reads go on through the multipath device" \
-	dd if="/dev/mapper/$WWID" of=/dev/null bs=1M count=8 iflag=direct status=none
+	timeout 60 dd if="/dev/mapper/$WWID" of=/dev/null bs=1M count=8 iflag=direct status=none
 check "then nothing to do (plan exits 0)" "$TM" plan
 
 # save writes the groups and the shared backstore back; applying that changes nothing.
@@ -194,7 +195,7 @@ mkdir -p /tmp/saved.d && cp /tmp/saved.conf /tmp/saved.d/
 is "the saved file plans nothing" "$("$TM" -c /tmp/saved.d plan 2>&1)" "No changes."
 [[ $("$TM" -c /tmp/saved.d plan 2>&1) == "No changes." ]] || diag /tmp/saved.conf 40
 
-multipath -F >/dev/null 2>&1 || true
+timeout 30 multipath -F >/dev/null 2>&1 || true
 iscsiadm -m node --logoutall=all >/dev/null 2>&1 || true
 check "clear" "$TM" clear
 check "the backstore and its groups are gone" bash -c "! compgen -G '$BS'"
