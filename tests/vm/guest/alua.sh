@@ -21,16 +21,20 @@ B=iqn.2026-12.test.targetmgr:alua-b
 CONF=/etc/targetmgr/targets.d
 BS=$CFS/target/core/rd_mcp_*/aluadisk # the backstore's configfs directory (a glob)
 
-# conf NEAR_STATE FAR_STATE: the target file.
+# conf NEAR_STATE FAR_STATE [PREFERRED]: the target file; PREFERRED (near by default) is the
+# group reported as preferred, which multipath's alua prioritizer ranks 80 above the others'
+# states (a preferred standby group would outrank an optimized one: the HA switch moves it).
 conf() {
+	local pref=${3:-near}
 	mkdir -p "$CONF"
 	cat >"$CONF/alua.conf" <<EOF
 [alua near]
 state = $1
-preferred = yes
+preferred = $([[ $pref == near ]] && echo yes || echo no)
 
 [alua far]
 state = $2
+preferred = $([[ $pref == far ]] && echo yes || echo no)
 
 [target $A]
 portal = 127.0.0.1:3260
@@ -40,22 +44,6 @@ lun 0 = ramdisk size=16M name=aluadisk alua=near
 portal = 127.0.0.1:3261
 lun 0 = ramdisk size=16M name=aluadisk alua=far
 EOF
-}
-
-# sess_dev IQN: the disk of LUN 0 in the session to IQN.
-sess_dev() {
-	local s d i
-	for i in $(seq 1 100); do
-		for s in /sys/class/iscsi_session/session*; do
-			[[ $(cat "$s/targetname" 2>/dev/null) == "$1" ]] || continue
-			for d in "$s"/device/target*/*:*:*:0/block/*; do
-				[[ -b /dev/${d##*/} ]] && { echo "${d##*/}"; return 0; }
-			done
-		done
-		udevadm settle -t 2 2>/dev/null || true
-		sleep 0.2
-	done
-	return 1
 }
 
 # rtpg DEV: "ID=STATE ..." for every target port group REPORT TARGET PORT GROUPS lists,
@@ -115,8 +103,8 @@ for p in 3260 3261; do
 done
 check "login through 127.0.0.1:3260" iscsiadm -m node -T "$A" -p 127.0.0.1:3260 --login
 check "login through 127.0.0.1:3261" iscsiadm -m node -T "$B" -p 127.0.0.1:3261 --login
-dA=$(sess_dev "$A")
-dB=$(sess_dev "$B")
+dA=$(session_dev targetname "$A" 0)
+dB=$(session_dev targetname "$B" 0)
 check "both paths are disks ($dA, $dB)" test -b "/dev/$dA" -a -b "/dev/$dB" -a "$dA" != "$dB"
 WWID=$(/lib/udev/scsi_id -g -u "/dev/$dA")
 is "one disk: both paths have the same WWID" "$(/lib/udev/scsi_id -g -u "/dev/$dB")" "$WWID"
@@ -173,12 +161,14 @@ check "apply makes it" "$TM" apply
 is "sg_rtpg: far standby" "$(rtpg "$dA")" "0x1=0x00 0x2=0x02"
 wait_mpath "prio=1:enabled:$dB prio=50:active:$dA" "multipath -ll follows: far's path at prio 1 (standby)"
 
-conf standby active/optimized
+conf standby active/optimized far
 plan_ops >/tmp/plan.out
-is "the roles swap: plan shows two state writes and nothing else" \
-	"$(grep -c 'alua_access_state' /tmp/plan.out) $(wc -l </tmp/plan.out)" "2 2"
+is "the roles swap: plan shows two state and two preferred writes and nothing else" \
+	"$(grep -c 'alua_access_state' /tmp/plan.out) $(grep -c 'preferred' /tmp/plan.out) $(wc -l </tmp/plan.out)" \
+	"2 2 4"
 check "apply swaps them" "$TM" apply
 is "sg_rtpg: near standby, far optimized" "$(rtpg "$dB")" "0x1=0x02 0x2=0x00"
+check "far is the preferred group now (Pref=1)" grep -q 'group id : 0x2 , Pref=1' /tmp/rtpg.out
 wait_mpath "prio=1:enabled:$dA prio=50:active:$dB" \
 	"multipath -ll follows: far's path is the active group now, near's at prio 1"
 check "reads go on through the multipath device" \
@@ -188,7 +178,7 @@ check "then nothing to do (plan exits 0)" "$TM" plan
 # save writes the groups and the shared backstore back; applying that changes nothing.
 "$TM" save -o /tmp/saved.conf >/dev/null 2>&1
 check "save writes both groups with their ids and states" \
-	grep -qzP '\[alua near\]\nid = 1\nstate = standby\npreferred = yes\n' /tmp/saved.conf
+	grep -qzP '\[alua near\]\nid = 1\nstate = standby\n\n\[alua far\]\nid = 2\nstate = active/optimized\npreferred = yes\n' /tmp/saved.conf
 is "... and both lun lines with name= and alua=" \
 	"$(grep -c 'name=aluadisk .*alua=\(near\|far\)$' /tmp/saved.conf)" 2
 mkdir -p /tmp/saved.d && cp /tmp/saved.conf /tmp/saved.d/
