@@ -7,7 +7,7 @@
 #include "syntax.h"
 #include "util.h"
 
-static const struct tm_alua_group *find_declared(const struct tm_config *c, const char *name)
+const struct tm_alua_group *tm_alua_find_declared(const struct tm_config *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_alua_groups; i++)
 		if (streq(c->alua_groups[i].name, name))
@@ -78,7 +78,8 @@ int tm_alua_expand(struct tm_config *c, struct tm_diags *diags)
 			const struct tm_lun *l = &c->targets[i].luns[j];
 			const struct tm_setting *s =
 			    tm_settings_find(&l->settings, TM_LAYOUT_LUN_ALUA_GROUP);
-			const struct tm_alua_group *g = s ? find_declared(c, s->value) : NULL;
+			const struct tm_alua_group *g =
+			    s ? tm_alua_find_declared(c, s->value) : NULL;
 			struct tm_backstore *b;
 
 			if (!s)

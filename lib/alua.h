@@ -11,6 +11,9 @@
 #include "diag.h"
 #include "model.h"
 
+/* The [alua NAME] section of that name, or NULL. */
+const struct tm_alua_group *tm_alua_find_declared(const struct tm_config *c, const char *name);
+
 /*
  * Gives each declared group without "id =" the smallest id no other group has, in declaration
  * order (ids stay the same as long as the files do), and copies each group to the backstores

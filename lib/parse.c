@@ -296,6 +296,11 @@ static int parse_passthrough(struct parser *p, const char *key, const char *name
 	return tm_settings_set(dest, path, value, false, here(p));
 }
 
+/* What an ALUA group name may be, for the messages about a bad one. */
+#define ALUA_NAME_RULE                                                                             \
+	"expected 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-', other than "                 \
+	"'" TM_LAYOUT_ALUA_DEFAULT_GROUP "'"
+
 struct lun_options {
 	int type; /* -1: from the path */
 	unsigned long long size;
@@ -391,10 +396,7 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 		if (opts->alua)
 			return parse_error(p, "LUN %u: 'alua=' given twice", number);
 		if (!tm_syntax_alua_group_name_ok(v))
-			return parse_error(p,
-					   "LUN %u: invalid ALUA group '%s': expected 1 to 64 "
-					   "characters of A-Z, a-z, 0-9, '.', '_', '-', other than "
-					   "'" TM_LAYOUT_ALUA_DEFAULT_GROUP "'",
+			return parse_error(p, "LUN %u: invalid ALUA group '%s': " ALUA_NAME_RULE,
 					   number, v);
 		opts->alua = v;
 	} else if ((v = startswith(o, "type="))) {
@@ -808,25 +810,13 @@ static int parse_discovery_key(struct parser *p, const char *key, const char *va
 
 /* ---- [alua NAME] ------------------------------------------------------------------------ */
 
-static const struct tm_alua_group *find_alua_group(const struct tm_config *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_alua_groups; i++)
-		if (streq(c->alua_groups[i].name, name))
-			return &c->alua_groups[i];
-	return NULL;
-}
-
 static int start_alua(struct parser *p, const char *name)
 {
-	const struct tm_alua_group *other = find_alua_group(p->config, name);
+	const struct tm_alua_group *other = tm_alua_find_declared(p->config, name);
 	struct tm_alua_group *g;
 
 	if (!tm_syntax_alua_group_name_ok(name))
-		return parse_error(p,
-				   "invalid ALUA group '%s': expected 1 to 64 characters of A-Z, "
-				   "a-z, 0-9, '.', '_', '-', other than "
-				   "'" TM_LAYOUT_ALUA_DEFAULT_GROUP "'",
-				   name);
+		return parse_error(p, "invalid ALUA group '%s': " ALUA_NAME_RULE, name);
 	if (other)
 		return parse_error(p, "ALUA group '%s' already declared at %s:%u", name,
 				   other->origin.file, other->origin.line);
