@@ -146,6 +146,7 @@ sleep 2
 timeout 30 multipath -r >/dev/null 2>&1 || true
 wait_mpath "prio=10:enabled:$dB prio=50:active:$dA" \
 	"multipath -ll: one map, near's path in the active group (prio 50), far's at prio 10"
+diag /tmp/mpath.out 12
 is "the map is the disk's WWID" "$(timeout 20 multipath -ll "$WWID" 2>/dev/null | head -n1 | awk '{print $1}')" "$WWID"
 check "reads through the multipath device" \
 	timeout 60 dd if="/dev/mapper/$WWID" of=/dev/null bs=1M count=8 iflag=direct status=none
@@ -171,6 +172,7 @@ is "sg_rtpg: near standby, far optimized" "$(rtpg "$dB")" "0x1=0x02 0x2=0x00"
 check "far is the preferred group now (Pref=1)" grep -q 'group id : 0x2 , Pref=1' /tmp/rtpg.out
 wait_mpath "prio=1:enabled:$dA prio=50:active:$dB" \
 	"multipath -ll follows: far's path is the active group now, near's at prio 1"
+diag /tmp/mpath.out 12
 check "reads go on through the multipath device" \
 	timeout 60 dd if="/dev/mapper/$WWID" of=/dev/null bs=1M count=8 iflag=direct status=none
 check "then nothing to do (plan exits 0)" "$TM" plan
