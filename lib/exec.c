@@ -44,6 +44,9 @@ char *tm_op_object_path(const struct tm_op *op)
 		return strdup(op->type == TM_OP_SET ? TM_LAYOUT_TARGET : op->dir);
 	case TM_OBJ_APTPL:
 		return tm_layout_backstore(op->backstore->hba, op->backstore->name);
+	case TM_OBJ_ALUA_GROUP:
+		return tm_layout_alua_group(op->backstore->hba, op->backstore->name,
+					    op->alua_group->name);
 	}
 	return NULL;
 }
@@ -267,6 +270,21 @@ static int create_mapped_lun(struct tm_cfs *cfs, const struct tm_op *op, const c
 	return 0;
 }
 
+/* LIO uses a group only once its id is set, which it takes once. */
+static int create_alua_group(struct tm_cfs *cfs, const struct tm_alua_group *g, const char *dir,
+			     struct tm_exec_failure *f)
+{
+	_cleanup_free_ char *id_path = tm_layout_join(dir, TM_LAYOUT_ALUA_GROUP_ID);
+	char id[16];
+
+	if (!id_path)
+		return -ENOMEM;
+	snprintf(id, sizeof(id), "%u", g->id);
+	TRY(f, dir, tm_cfs_mkdir(cfs, dir));
+	TRY(f, id_path, tm_cfs_write(cfs, id_path, id));
+	return 0;
+}
+
 static int create_target(struct tm_cfs *cfs, const struct tm_target *t, const char *dir,
 			 struct tm_exec_failure *f)
 {
@@ -319,6 +337,7 @@ static int exec_delete(struct tm_cfs *cfs, const struct tm_op *op, const char *d
 	case TM_OBJ_ACL:
 	case TM_OBJ_PORTAL:
 	case TM_OBJ_HBA:
+	case TM_OBJ_ALUA_GROUP:
 		TRY(f, dir, tm_cfs_rmdir(cfs, dir));
 		return 0;
 	case TM_OBJ_DISCOVERY:
@@ -359,6 +378,8 @@ static int exec_op(struct tm_cfs *cfs, const struct tm_op *op, struct tm_exec_fa
 		return create_dbroot(dir, f);
 	case TM_OBJ_APTPL:
 		return restore_aptpl(cfs, op->backstore, dir, f);
+	case TM_OBJ_ALUA_GROUP:
+		return create_alua_group(cfs, op->alua_group, dir, f);
 	case TM_OBJ_PORTAL:
 	case TM_OBJ_ACL:
 	case TM_OBJ_FABRIC:

@@ -18,6 +18,11 @@ char *tm_layout_backstore(const char *hba, const char *name)
 	return tm_strdupf(TM_LAYOUT_CORE "/%s/%s", hba, name);
 }
 
+char *tm_layout_alua_group(const char *hba, const char *name, const char *group)
+{
+	return tm_strdupf(TM_LAYOUT_CORE "/%s/%s/" TM_LAYOUT_ALUA "/%s", hba, name, group);
+}
+
 char *tm_layout_wwn(const char *iqn)
 {
 	return tm_layout_join(TM_LAYOUT_ISCSI, iqn);

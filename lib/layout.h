@@ -28,6 +28,19 @@
    written back before a LUN exports it (target_core_configfs.c, "pr/res_aptpl_metadata"). */
 #define TM_LAYOUT_APTPL_METADATA "pr/res_aptpl_metadata"
 
+/* ALUA (target_core_alua.c): below a backstore, alua/<group>/ with LIO's own
+   default_tg_pt_gp, whose id must be written once before the group is used; below a TPG's
+   LUN, the group its target port is in (written: a group name; read: "TG Port Alias: NAME"
+   then more lines). */
+#define TM_LAYOUT_ALUA               "alua"
+#define TM_LAYOUT_ALUA_DEFAULT_GROUP "default_tg_pt_gp"
+#define TM_LAYOUT_ALUA_GROUP_ID      "tg_pt_gp_id"
+#define TM_LAYOUT_ALUA_STATE         "alua_access_state"
+#define TM_LAYOUT_ALUA_TYPE          "alua_access_type"
+#define TM_LAYOUT_ALUA_PREFERRED     "preferred"
+#define TM_LAYOUT_LUN_ALUA_GROUP     "alua_tg_pt_gp"
+#define TM_LAYOUT_LUN_ALUA_ALIAS     "TG Port Alias: "
+
 /* Below a portal group. */
 #define TM_LAYOUT_PORTALS "np"
 #define TM_LAYOUT_LUNS    "lun"
@@ -42,6 +55,7 @@ char *tm_layout_join(const char *dir, const char *name);
 
 char *tm_layout_hba(const char *hba);
 char *tm_layout_backstore(const char *hba, const char *name);
+char *tm_layout_alua_group(const char *hba, const char *name, const char *group);
 char *tm_layout_wwn(const char *iqn);
 char *tm_layout_tpg(const char *iqn, unsigned tpgt);
 char *tm_layout_portal(const char *iqn, unsigned tpgt, const char *address);

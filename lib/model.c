@@ -81,6 +81,7 @@ static void target_free(struct tm_target *t)
 		free(t->luns[i].backstore_hba);
 		free(t->luns[i].backstore_name);
 		free(t->luns[i].link);
+		tm_settings_clear(&t->luns[i].settings);
 	}
 	free(t->luns);
 	for (size_t i = 0; i < t->n_acls; i++) {
@@ -104,8 +105,18 @@ static void target_free(struct tm_target *t)
 	tm_hashmap_clear(&t->portal_index);
 }
 
+void tm_alua_groups_free(struct tm_alua_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(g[i].name);
+		tm_settings_clear(&g[i].settings);
+	}
+	free(g);
+}
+
 static void backstore_free(struct tm_backstore *b)
 {
+	tm_alua_groups_free(b->alua_groups, b->n_alua_groups);
 	free(b->hba);
 	free(b->name);
 	free(b->path);
@@ -123,6 +134,7 @@ static void config_free(struct tm_config *c)
 		target_free(&c->targets[i]);
 	free(c->targets);
 	tm_settings_clear(&c->discovery);
+	tm_alua_groups_free(c->alua_groups, c->n_alua_groups);
 	for (size_t i = 0; i < c->n_files; i++)
 		free(c->files[i]);
 	free(c->files);
@@ -599,4 +611,14 @@ bool tm_backstore_same(const struct tm_backstore *a, const struct tm_backstore *
 		    !streq(a->settings.v[i].value, b->settings.v[i].value))
 			return false;
 	return true;
+}
+
+const struct tm_alua_group *tm_backstore_find_alua_group(const struct tm_backstore *b,
+							 const char *name)
+{
+	/* A few groups per backstore: a linear search. */
+	for (size_t i = 0; i < b->n_alua_groups; i++)
+		if (streq(b->alua_groups[i].name, name))
+			return &b->alua_groups[i];
+	return NULL;
 }

@@ -58,6 +58,20 @@ enum tm_backstore_type {
 };
 
 /*
+ * An ALUA target port group of a storage object: target/core/<hba>/<name>/alua/<group>.
+ * Identity: name and id (LIO takes tg_pt_gp_id once).  Settings: "alua_access_type",
+ * "alua_access_state", "preferred" (tm_policy_alua_settings()).  The target files declare a
+ * group once ([alua NAME], struct tm_config.alua_groups); tm_alua_expand() copies it to every
+ * backstore a LUN in that group links, which is where LIO keeps it.
+ */
+struct tm_alua_group {
+	char *name;
+	unsigned id; /* 1..65535; declared 0: not given (tm_alua_expand() chooses one) */
+	struct tm_settings settings;
+	struct tm_origin origin;
+};
+
+/*
  * A LIO storage object: target/core/<hba>/<name>.
  * Identity: type, hba, name, path, size, readonly, nullio, write_through, and the settings
  * the kernel refuses to change while a LUN exports the object (tm_policy_fixed_while_exported).
@@ -84,6 +98,9 @@ struct tm_backstore {
 	bool shared;
 	char *serial; /* the VPD unit serial, also present as setting wwn/vpd_unit_serial */
 	struct tm_settings settings;
+	/* Its ALUA target port groups other than LIO's default_tg_pt_gp. */
+	struct tm_alua_group *alua_groups;
+	size_t n_alua_groups;
 	struct tm_origin origin;
 };
 
@@ -94,6 +111,9 @@ struct tm_lun {
 	char *backstore_name;
 	char *link;    /* running state: the link's name inside lun_<number>/ (any tool's choice) */
 	bool readonly; /* declared: mapped LUNs of this LUN are write-protected */
+	/* "alua_tg_pt_gp": the ALUA group of its target port; absent: LIO's default_tg_pt_gp
+	   (declared: no alua= on the line; running: not read) */
+	struct tm_settings settings;
 	struct tm_origin origin;
 };
 
@@ -153,6 +173,10 @@ struct tm_config {
 	/* target/iscsi/discovery_auth settings; empty when the files do not declare any, so
 	   that targetmgr leaves the host-wide discovery authentication alone. */
 	struct tm_settings discovery;
+	/* Declared: the [alua NAME] sections, which tm_alua_expand() copies to the backstores;
+	   empty in the running state, whose groups are per backstore. */
+	struct tm_alua_group *alua_groups;
+	size_t n_alua_groups;
 	char **files; /* names that tm_origin.file points into */
 	size_t n_files;
 	/* Running state: the backstore HBA directories (of the plugins targetmgr models), and
@@ -244,6 +268,12 @@ void tm_settings_clear(struct tm_settings *s);
 /* Whether two declared backstores are the same declaration: identity, serial and settings
    (their origins apart). */
 bool tm_backstore_same(const struct tm_backstore *a, const struct tm_backstore *b);
+
+/* Frees n groups and the array. */
+void tm_alua_groups_free(struct tm_alua_group *g, size_t n);
+/* The group of that name in a backstore, or NULL. */
+const struct tm_alua_group *tm_backstore_find_alua_group(const struct tm_backstore *b,
+							 const char *name);
 
 /* Interns a file name in c->files and returns the stored copy (NULL on ENOMEM). */
 const char *tm_config_intern_file(struct tm_config *c, const char *file);

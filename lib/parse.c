@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "alua.h"
+#include "layout.h"
 #include "policy.h"
 #include "syntax.h"
 #include "util.h"
@@ -61,6 +63,7 @@ enum section {
 	SECTION_TARGET,
 	SECTION_INITIATOR,
 	SECTION_DISCOVERY,
+	SECTION_ALUA,
 };
 
 struct parser {
@@ -81,6 +84,7 @@ struct parser {
 	struct pending_target *targets;
 	size_t n_targets;
 	struct chap discovery_chap, discovery_mutual;
+	size_t alua_first; /* this file's [alua] sections: config->alua_groups from here */
 };
 
 static void chap_done(struct chap *c)
@@ -292,11 +296,16 @@ static int parse_passthrough(struct parser *p, const char *key, const char *name
 	return tm_settings_set(dest, path, value, false, here(p));
 }
 
+/* What an ALUA group name may be, for the messages about a bad one. */
+#define ALUA_NAME_RULE                                                                             \
+	"expected 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-', other than "                 \
+	"'" TM_LAYOUT_ALUA_DEFAULT_GROUP "'"
+
 struct lun_options {
 	int type; /* -1: from the path */
 	unsigned long long size;
 	bool has_size, ro, nullio, allow_in_use, write_through;
-	const char *serial, *name;
+	const char *serial, *name, *alua;
 	struct tm_settings attributes; /* attribute.NAME=, and what vendor=, product= and
 					  reservations= stand for */
 };
@@ -383,6 +392,13 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 					   "64 characters of A-Z, a-z, 0-9, '.', '_', '-'",
 					   number, v);
 		opts->name = v;
+	} else if ((v = startswith(o, "alua="))) {
+		if (opts->alua)
+			return parse_error(p, "LUN %u: 'alua=' given twice", number);
+		if (!tm_syntax_alua_group_name_ok(v))
+			return parse_error(p, "LUN %u: invalid ALUA group '%s': " ALUA_NAME_RULE,
+					   number, v);
+		opts->alua = v;
 	} else if ((v = startswith(o, "type="))) {
 		if (opts->type >= 0)
 			return parse_error(p, "LUN %u: 'type=' given twice", number);
@@ -416,11 +432,11 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 			return parse_error(p, "LUN %u: 'attribute.%s' given twice", number, name);
 		return tm_settings_set(&opts->attributes, path, eq + 1, false, here(p));
 	} else {
-		static const char *const options[] = {"size=",     "ro",           "readonly",
-						      "serial=",   "name=",        "type=",
-						      "nullio",    "allow-in-use", "write-through",
-						      "vendor=",   "product=",     "reservations=",
-						      "attribute."};
+		static const char *const options[] = {"size=",   "ro",           "readonly",
+						      "serial=", "name=",        "type=",
+						      "nullio",  "allow-in-use", "write-through",
+						      "vendor=", "product=",     "reservations=",
+						      "alua=",   "attribute."};
 		size_t n = strcspn(o, "=");
 		_cleanup_free_ char *word = tm_strdupf("%.*s%s", (int)n, o, o[n] ? "=" : "");
 		const char *hint =
@@ -434,7 +450,7 @@ static int parse_lun_option(struct parser *p, unsigned number, const char *o,
 		return parse_error(p,
 				   "LUN %u: unknown option '%s': expected size=, ro, "
 				   "serial=, name=, type=, nullio, allow-in-use, write-through, "
-				   "vendor=, product=, reservations= or attribute.NAME=",
+				   "vendor=, product=, reservations=, alua= or attribute.NAME=",
 				   number, word);
 	}
 	return 0;
@@ -595,7 +611,9 @@ static int parse_lun(struct parser *p, struct pending_target *pt, const char *ar
 	    .readonly = opts.ro,
 	    .origin = here(p),
 	};
-	r = 0;
+	r = opts.alua
+		? tm_settings_set(&l->settings, TM_LAYOUT_LUN_ALUA_GROUP, opts.alua, false, here(p))
+		: 0;
 finish:
 	tm_settings_clear(&opts.attributes);
 	tm_settings_clear(&settings);
@@ -790,6 +808,104 @@ static int parse_discovery_key(struct parser *p, const char *key, const char *va
 	return unknown_key(p, key, "discovery");
 }
 
+/* ---- [alua NAME] ------------------------------------------------------------------------ */
+
+static int start_alua(struct parser *p, const char *name)
+{
+	const struct tm_alua_group *other = tm_alua_find_declared(p->config, name);
+	struct tm_alua_group *g;
+
+	if (!tm_syntax_alua_group_name_ok(name))
+		return parse_error(p, "invalid ALUA group '%s': " ALUA_NAME_RULE, name);
+	if (other)
+		return parse_error(p, "ALUA group '%s' already declared at %s:%u", name,
+				   other->origin.file, other->origin.line);
+	g = TM_PUSH(p->config->alua_groups, p->config->n_alua_groups);
+	if (!g)
+		return -ENOMEM;
+	g->name = strdup(name);
+	if (!g->name) {
+		p->config->n_alua_groups--;
+		return -ENOMEM;
+	}
+	g->origin = here(p);
+	p->section = SECTION_ALUA;
+	return 0;
+}
+
+static int parse_alua_key(struct parser *p, const char *key, const char *value)
+{
+	struct tm_alua_group *g = &p->config->alua_groups[p->config->n_alua_groups - 1];
+	const struct tm_setting *type;
+	const char *path = NULL, *v = NULL;
+	int r;
+
+	if (streq(key, "state")) {
+		path = TM_LAYOUT_ALUA_STATE;
+		v = tm_syntax_alua_state_value(value);
+		if (!v)
+			return parse_error(p,
+					   "unknown ALUA state '%s': expected active/optimized, "
+					   "active/non-optimized, standby, unavailable or offline",
+					   value);
+	} else if (streq(key, "type")) {
+		path = TM_LAYOUT_ALUA_TYPE;
+		v = tm_syntax_alua_type_value(value);
+		if (!v)
+			return parse_error(p,
+					   "unknown ALUA type '%s': expected implicit, explicit or "
+					   "both",
+					   value);
+	} else if (streq(key, "preferred")) {
+		path = TM_LAYOUT_ALUA_PREFERRED;
+		v = streq(value, "yes") ? "1" : streq(value, "no") ? "0" : NULL;
+		if (!v)
+			return parse_error(p, "expected 'preferred = yes' or 'no'");
+	} else if (streq(key, "id")) {
+		unsigned id;
+
+		if (g->id)
+			return parse_error(p, "'id' given twice");
+		if (tm_syntax_parse_unsigned(value, TM_SYNTAX_ALUA_ID_MAX, &id) < 0 || id == 0)
+			return parse_error(p, "invalid ALUA group id '%s': expected 1 to %u", value,
+					   TM_SYNTAX_ALUA_ID_MAX);
+		for (size_t i = 0; i + 1 < p->config->n_alua_groups; i++)
+			if (p->config->alua_groups[i].id == id)
+				return parse_error(p,
+						   "ALUA group id %u already used by [alua %s] "
+						   "at %s:%u",
+						   id, p->config->alua_groups[i].name,
+						   p->config->alua_groups[i].origin.file,
+						   p->config->alua_groups[i].origin.line);
+		g->id = id;
+		return 0;
+	} else {
+		static const char *const keys[] = {"state", "type", "preferred", "id"};
+		const char *hint = tm_syntax_closest(key, keys, ELEMENTSOF(keys));
+
+		_cleanup_free_ char *suffix =
+		    hint ? tm_strdupf(" in [alua]: did you mean '%s'?", hint) : NULL;
+
+		if (hint && !suffix)
+			return -ENOMEM;
+		return key_error(p, "unknown key ", key,
+				 suffix ?: " in [alua]: expected state, type, preferred or id");
+	}
+	if (tm_settings_find(&g->settings, path))
+		return parse_error(p, "'%s' given twice", key);
+	r = tm_settings_set(&g->settings, path, v, false, here(p));
+	if (r < 0)
+		return r;
+	type = tm_settings_find(&g->settings, TM_LAYOUT_ALUA_TYPE);
+	if (type && tm_settings_find(&g->settings, TM_LAYOUT_ALUA_STATE) &&
+	    !tm_policy_alua_implicit(type->value))
+		return parse_error(p,
+				   "ALUA group '%s': no 'state' with 'type = explicit': the "
+				   "initiators set the state then",
+				   g->name);
+	return 0;
+}
+
 static int handler(void *user, const char *section _unused_, const char *key, const char *value)
 {
 	struct parser *p = user;
@@ -810,6 +926,8 @@ static int handler(void *user, const char *section _unused_, const char *key, co
 		r = parse_target_key(p, key, value);
 	else if (p->section == SECTION_INITIATOR)
 		r = parse_initiator_key(p, key, value);
+	else if (p->section == SECTION_ALUA)
+		r = parse_alua_key(p, key, value);
 	else
 		r = parse_discovery_key(p, key, value);
 	if (r < 0)
@@ -899,6 +1017,11 @@ static int parse_section(struct parser *p, const char *s)
 			return parse_error(p, "expected [initiator NAME]");
 		return start_initiator(p, words[1]);
 	}
+	if (streq(words[0], "alua")) {
+		if (n != 2)
+			return parse_error(p, "expected [alua NAME]");
+		return start_alua(p, words[1]);
+	}
 	if (streq(words[0], "discovery")) {
 		if (n != 1)
 			return parse_error(p, "expected [discovery] without a name");
@@ -906,7 +1029,7 @@ static int parse_section(struct parser *p, const char *s)
 		return 0;
 	}
 	{
-		static const char *const sections[] = {"target", "initiator", "discovery"};
+		static const char *const sections[] = {"target", "initiator", "discovery", "alua"};
 		const char *hint = tm_syntax_closest(words[0], sections, ELEMENTSOF(sections));
 
 		if (hint)
@@ -914,8 +1037,8 @@ static int parse_section(struct parser *p, const char *s)
 					   hint);
 	}
 	return parse_error(p,
-			   "unknown section [%s]: expected [target NAME], [initiator NAME] or "
-			   "[discovery]",
+			   "unknown section [%s]: expected [target NAME], [initiator NAME], "
+			   "[alua NAME] or [discovery]",
 			   words[0]);
 }
 
@@ -1195,9 +1318,25 @@ static int finalize_discovery(struct parser *p)
 	return tm_settings_set(s, TM_POLICY_DISCOVERY_ENFORCE, "1", false, chap->origin);
 }
 
+/* This file's [alua] sections get the defaults of the keys they left out. */
+static int finalize_alua(struct parser *p)
+{
+	for (size_t i = p->alua_first; i < p->config->n_alua_groups; i++) {
+		struct tm_alua_group *g = &p->config->alua_groups[i];
+		int r = tm_policy_alua_settings(&g->settings, g->origin);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int finalize(struct parser *p)
 {
 	int r;
+
+	r = finalize_alua(p);
+	if (r < 0)
+		return r;
 
 	for (size_t i = 0; i < p->n_targets; i++) {
 		r = finalize_target(p, &p->targets[i]);
@@ -1227,6 +1366,7 @@ static int parse_source(const char *name, const char *text, size_t len, struct t
 	    .text = text,
 	    .text_end = text + len,
 	    .errors_before = diags->n_errors,
+	    .alua_first = config->n_alua_groups,
 	};
 	int r, k;
 
@@ -1253,10 +1393,21 @@ static int parse_source(const char *name, const char *text, size_t len, struct t
 	return p.error;
 }
 
+/* What needs every file: the [alua] sections' groups go where the LUNs in them are. */
+static int parse_done(int r, struct tm_config *config, struct tm_diags *diags)
+{
+	int k;
+
+	if (r == -ENOMEM)
+		return r;
+	k = tm_alua_expand(config, diags);
+	return k < 0 ? k : r;
+}
+
 int tm_parse_string(const char *name, const char *text, struct tm_config *config,
 		    struct tm_diags *diags)
 {
-	return parse_source(name, text, strlen(text), config, diags);
+	return parse_done(parse_source(name, text, strlen(text), config, diags), config, diags);
 }
 
 /* Why a file cannot be read as a target file, from tm_read_file_bounded()'s answer. */
@@ -1372,7 +1523,7 @@ int tm_parse_path(const char *path, struct tm_config *config, struct tm_diags *d
 	if (stat(path, &st) < 0)
 		return file_error(path, -errno, &st, diags);
 	if (!S_ISDIR(st.st_mode))
-		return parse_file(path, config, diags);
+		return parse_done(parse_file(path, config, diags), config, diags);
 	/* Listing the directory does not read the files: a FIFO in it cannot block. */
 
 	r = list_conf_files(path, &names, &n);
@@ -1393,5 +1544,5 @@ int tm_parse_path(const char *path, struct tm_config *config, struct tm_diags *d
 		if (r < 0 && ret == 0)
 			ret = r;
 	}
-	return ret;
+	return parse_done(ret, config, diags);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "layout.h"
 #include "policy.h"
 #include "util.h"
 
@@ -177,6 +178,153 @@ static bool backstore_identity_differs(const struct tm_backstore *h, const struc
 	       fixed_setting_differs(h, b);
 }
 
+/* ---- ALUA target port groups ---- */
+
+static int emit(struct planner *p, enum tm_op_type type, enum tm_obj_kind kind, enum tm_phase phase,
+		const void *tree, const struct tm_op *fields);
+
+static const struct tm_setting alua_default_group = {.path = (char *)TM_LAYOUT_LUN_ALUA_GROUP,
+						     .value = (char *)TM_LAYOUT_ALUA_DEFAULT_GROUP};
+
+/* The group a LUN's target port is in, declared or running. */
+static const char *lun_alua_group(const struct tm_lun *l)
+{
+	const struct tm_setting *s = tm_settings_find(&l->settings, TM_LAYOUT_LUN_ALUA_GROUP);
+	return s ? s->value : TM_LAYOUT_ALUA_DEFAULT_GROUP;
+}
+
+/* A running backstore's groups that go: all of a backstore that goes, those the files no
+   longer declare on it, and those whose id changed (LIO takes an id once). */
+static int doom_alua_groups(struct planner *p, const struct tm_backstore *h,
+			    const struct tm_backstore *b)
+{
+	for (size_t i = 0; i < h->n_alua_groups; i++) {
+		const struct tm_alua_group *hg = &h->alua_groups[i];
+		const struct tm_alua_group *g =
+		    b ? tm_backstore_find_alua_group(b, hg->name) : NULL;
+		int r;
+
+		if (g && g->id == hg->id && !is_doomed(p, h))
+			continue;
+		r = doom(p, hg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * A running group goes: the target ports in it that stay go back to default_tg_pt_gp first
+ * (one write each, which an initiator sees as a state change, not as a lost path), then the
+ * group.  Only the LUNs of a backstore that stays need moving.
+ */
+static int emit_alua_group_delete(struct planner *p, const struct tm_backstore *hb,
+				  const struct tm_alua_group *hg, enum tm_phase phase,
+				  const void *tree)
+{
+	int r;
+
+	for (size_t i = 0; !is_doomed(p, hb) && i < p->have->n_targets; i++) {
+		const struct tm_target *ht = &p->have->targets[i];
+
+		for (size_t j = 0; j < ht->n_luns; j++) {
+			const struct tm_lun *hl = &ht->luns[j];
+
+			if (is_doomed(p, ht) || is_doomed(p, hl) ||
+			    !streq_ptr(hl->backstore_hba, hb->hba) ||
+			    !streq_ptr(hl->backstore_name, hb->name) ||
+			    !streq(lun_alua_group(hl), hg->name))
+				continue;
+			r = emit(p, TM_OP_SET, TM_OBJ_LUN, phase, tree,
+				 &(struct tm_op){.target = ht,
+						 .lun = hl,
+						 .setting = &alua_default_group,
+						 .old_value = hg->name});
+			if (r < 0)
+				return r;
+		}
+	}
+	return emit(p, TM_OP_DELETE, TM_OBJ_ALUA_GROUP, phase, tree,
+		    &(struct tm_op){.backstore = hb, .alua_group = hg});
+}
+
+/* A running backstore's groups that go (configfs refuses to remove a backstore that still
+   has groups of its own), and the backstore itself if it goes. */
+static int emit_backstore_delete(struct planner *p, const struct tm_backstore *hb,
+				 enum tm_phase phase, const void *tree)
+{
+	int r;
+
+	for (size_t i = 0; i < hb->n_alua_groups; i++) {
+		if (!is_doomed(p, &hb->alua_groups[i]))
+			continue;
+		r = emit_alua_group_delete(p, hb, &hb->alua_groups[i], phase, tree);
+		if (r < 0)
+			return r;
+	}
+	if (!is_doomed(p, hb))
+		return 0;
+	return emit(p, TM_OP_DELETE, TM_OBJ_BACKSTORE, phase, tree,
+		    &(struct tm_op){.backstore = hb});
+}
+
+/* A declared backstore's groups, once it is enabled (LIO refuses states before). */
+static int emit_alua_groups(struct planner *p, const struct tm_backstore *b,
+			    const struct tm_backstore *h, enum tm_phase phase, const void *tree)
+{
+	for (size_t i = 0; i < b->n_alua_groups; i++) {
+		const struct tm_alua_group *g = &b->alua_groups[i];
+		const struct tm_alua_group *hg = NULL;
+		const struct tm_op base = {.kind = TM_OBJ_ALUA_GROUP,
+					   .phase = phase,
+					   .tree = tree,
+					   .backstore = b,
+					   .alua_group = g};
+		int r;
+
+		if (h && (hg = tm_backstore_find_alua_group(h, g->name)) && is_doomed(p, hg))
+			hg = NULL;
+		if (!hg) {
+			r = emit(p, TM_OP_CREATE, TM_OBJ_ALUA_GROUP, phase, tree, &base);
+			if (r < 0)
+				return r;
+		}
+		r = diff_settings(p, &base, &g->settings, hg ? &hg->settings : NULL,
+				  TM_POLICY_BEFORE_ENABLE);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Puts a declared LUN's target port in its group: one write, also to switch a LUN between
+   two groups.  ht: the running target, if it stays. */
+static int emit_lun_alua(struct planner *p, const struct tm_target *t, const struct tm_lun *l,
+			 const struct tm_target *ht)
+{
+	const struct tm_lun *hl = ht ? tm_target_find_lun(ht, l->number) : NULL;
+	const char *have = TM_LAYOUT_ALUA_DEFAULT_GROUP;
+	const struct tm_setting *want;
+
+	if (hl && !is_doomed(p, hl)) {
+		const struct tm_backstore *hb =
+		    tm_config_find_backstore(p->have, hl->backstore_hba, hl->backstore_name);
+		const struct tm_alua_group *hg =
+		    hb ? tm_backstore_find_alua_group(hb, lun_alua_group(hl)) : NULL;
+
+		/* A port whose group goes is back in the default group by then. */
+		if (!hg || !is_doomed(p, hg))
+			have = lun_alua_group(hl);
+	} else
+		hl = NULL;
+	if (streq(lun_alua_group(l), have))
+		return 0;
+	want = tm_settings_find(&l->settings, TM_LAYOUT_LUN_ALUA_GROUP) ?: &alua_default_group;
+	return emit(
+	    p, TM_OP_SET, TM_OBJ_LUN, TM_PHASE_TARGET_BUILD, t,
+	    &(struct tm_op){.target = t, .lun = l, .setting = want, .old_value = hl ? have : NULL});
+}
+
 /* ---- what goes: decided for every running object before anything is emitted ---- */
 
 static int doom_backstores(struct planner *p, const struct tm_config *want)
@@ -203,9 +351,11 @@ static int doom_backstores(struct planner *p, const struct tm_config *want)
 				continue;
 		}
 		/* A scoped plan's backstore that LUNs outside the scope link stays. */
-		if ((b && !backstore_identity_differs(h, b)) || h->shared)
+		if (h->shared)
 			continue;
-		r = doom(p, h);
+		r = !b || backstore_identity_differs(h, b) ? doom(p, h) : 0;
+		if (r >= 0)
+			r = doom_alua_groups(p, h, b);
 		if (r < 0)
 			return r;
 	}
@@ -541,8 +691,7 @@ static int emit_teardown(struct planner *p, const struct tm_target *h)
 			continue;
 		r = add_to_set(&p->placed, hb);
 		if (r >= 0)
-			r = emit(p, TM_OP_DELETE, TM_OBJ_BACKSTORE, ph, h,
-				 &(struct tm_op){.backstore = hb});
+			r = emit_backstore_delete(p, hb, ph, h);
 		if (r < 0)
 			return r;
 	}
@@ -574,6 +723,9 @@ static int emit_backstore_build(struct planner *p, const struct tm_backstore *b,
 		if (r < 0)
 			return r;
 	}
+	r = emit_alua_groups(p, b, h, phase, tree);
+	if (r < 0)
+		return r;
 	/* A new object has none of the reservations LIO saved for it (same serial). */
 	pr = tm_settings_find(&b->settings, "attrib/emulate_pr");
 	if (h || !b->serial || (pr && streq(pr->value, "0")))
@@ -661,6 +813,11 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 			continue;
 		r = emit(p, TM_OP_CREATE, TM_OBJ_LUN, base.phase, t,
 			 &(struct tm_op){.target = t, .lun = &t->luns[i]});
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < t->n_luns; i++) {
+		r = emit_lun_alua(p, t, &t->luns[i], h);
 		if (r < 0)
 			return r;
 	}
@@ -813,9 +970,9 @@ int tm_plan_build(struct tm_config *want, struct tm_config *have,
 		r = emit_teardown(&p, &have->targets[i]);
 	for (size_t i = 0; r >= 0 && i < have->n_backstores; i++) {
 		const struct tm_backstore *hb = &have->backstores[i];
-		if (is_doomed(&p, hb) && !in_set(&p.placed, hb))
-			r = emit(&p, TM_OP_DELETE, TM_OBJ_BACKSTORE, TM_PHASE_BACKSTORE_DELETE, hb,
-				 &(struct tm_op){.backstore = hb});
+		/* And the groups that go from backstores that stay. */
+		if (!in_set(&p.placed, hb))
+			r = emit_backstore_delete(&p, hb, TM_PHASE_BACKSTORE_DELETE, hb);
 	}
 	if (r >= 0)
 		r = emit_prepare(&p);
@@ -881,6 +1038,7 @@ const char *tm_obj_kind_name(enum tm_obj_kind k)
 	    [TM_OBJ_HBA] = "hba",
 	    [TM_OBJ_DBROOT] = "dbroot",
 	    [TM_OBJ_APTPL] = "aptpl",
+	    [TM_OBJ_ALUA_GROUP] = "alua_group",
 	};
 	return k < ELEMENTSOF(names) ? names[k] : NULL;
 }

@@ -46,6 +46,10 @@ enum tm_obj_kind {
 	   <dbroot>/pr/aptpl_<serial>, if the file exists, to pr/res_aptpl_metadata, after
 	   "enable" and before a LUN exports it (the kernel refuses them after). */
 	TM_OBJ_APTPL,
+	/* An ALUA target port group of a backstore: create makes it and writes its id; its
+	   settings are the state and type.  Built after the backstore's settings, deleted
+	   before it (after its LUNs went back to default_tg_pt_gp). */
+	TM_OBJ_ALUA_GROUP,
 };
 
 /*
@@ -79,10 +83,11 @@ struct tm_op {
 	const struct tm_lun *lun;
 	const struct tm_acl *acl;
 	const struct tm_mapped_lun *mapped_lun;
-	const char *hba;                  /* TM_OBJ_HBA: its directory name */
-	const char *dir;                  /* TM_OBJ_DBROOT: the host directory */
-	const struct tm_setting *setting; /* TM_OP_SET: the wanted value */
-	const char *old_value;            /* TM_OP_SET: the running value, NULL if none */
+	const struct tm_alua_group *alua_group; /* TM_OBJ_ALUA_GROUP, with backstore */
+	const char *hba;                        /* TM_OBJ_HBA: its directory name */
+	const char *dir;                        /* TM_OBJ_DBROOT: the host directory */
+	const struct tm_setting *setting;       /* TM_OP_SET: the wanted value */
+	const char *old_value;                  /* TM_OP_SET: the running value, NULL if none */
 };
 
 /*

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 
+#include "layout.h"
+#include "syntax.h"
 #include "util.h"
 
 static const char *const tpg_paths[_TM_POLICY_TPG_ATTR_MAX] = {
@@ -101,6 +103,11 @@ const char *tm_policy_kernel_default(enum tm_obj_kind kind, const char *path)
 	    {TM_OBJ_TARGET, "attrib/demo_mode_write_protect", "1"},
 	    {TM_OBJ_TARGET, "attrib/prod_mode_write_protect", "0"},
 	    {TM_OBJ_MAPPED_LUN, "write_protect", "0"},
+	    /* core_alua_allocate_tg_pt_gp(), and the group every new LUN is in */
+	    {TM_OBJ_ALUA_GROUP, TM_LAYOUT_ALUA_STATE, "0"},
+	    {TM_OBJ_ALUA_GROUP, TM_LAYOUT_ALUA_TYPE, "3"},
+	    {TM_OBJ_ALUA_GROUP, TM_LAYOUT_ALUA_PREFERRED, "0"},
+	    {TM_OBJ_LUN, TM_LAYOUT_LUN_ALUA_GROUP, TM_LAYOUT_ALUA_DEFAULT_GROUP},
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(defaults); i++)
@@ -194,4 +201,41 @@ const char *tm_policy_dbroot(const char *running, bool objects_exist)
 	   a restore unit); and it is where targetcli-fb keeps it, so both find the same
 	   reservations. */
 	return TM_POLICY_DBROOT;
+}
+
+bool tm_policy_alua_implicit(const char *type)
+{
+	unsigned v;
+	/* TPGS_IMPLICIT_ALUA */
+	return type && tm_syntax_parse_unsigned(type, 3, &v) >= 0 && (v & 1);
+}
+
+int tm_policy_alua_settings(struct tm_settings *s, struct tm_origin o)
+{
+	static const char *const order[] = {TM_LAYOUT_ALUA_TYPE, TM_LAYOUT_ALUA_STATE,
+					    TM_LAYOUT_ALUA_PREFERRED};
+	struct tm_settings ordered = {0};
+	const struct tm_setting *type;
+	int r = 0;
+
+	if (!tm_settings_find(s, TM_LAYOUT_ALUA_TYPE))
+		r = tm_settings_set(s, TM_LAYOUT_ALUA_TYPE, "1", false, o);
+	type = tm_settings_find(s, TM_LAYOUT_ALUA_TYPE);
+	if (r >= 0 && tm_policy_alua_implicit(type->value) &&
+	    !tm_settings_find(s, TM_LAYOUT_ALUA_STATE))
+		r = tm_settings_set(s, TM_LAYOUT_ALUA_STATE, "0", false, o);
+	if (r >= 0 && !tm_settings_find(s, TM_LAYOUT_ALUA_PREFERRED))
+		r = tm_settings_set(s, TM_LAYOUT_ALUA_PREFERRED, "0", false, o);
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(order); i++) {
+		const struct tm_setting *e = tm_settings_find(s, order[i]);
+		if (e)
+			r = tm_settings_set(&ordered, e->path, e->value, false, e->origin);
+	}
+	if (r < 0) {
+		tm_settings_clear(&ordered);
+		return r;
+	}
+	tm_settings_clear(s);
+	*s = ordered;
+	return 0;
 }

@@ -106,6 +106,20 @@ enum tm_policy_stage tm_policy_backstore_stage(const char *path);
    (attrib/emulate_pr, wwn/vendor_id, wwn/product_id): a change means recreating it. */
 bool tm_policy_fixed_while_exported(const char *path);
 
+/* ---- ALUA target port groups ---- */
+
+/*
+ * A declared group's settings, from those its [alua NAME] section set in s (LIO's values):
+ * adds the defaults of the keys it left out, type implicit (targetmgr sets the states, as an
+ * HA manager switching them expects; LIO's own default also lets initiators set them with
+ * SET TARGET PORT GROUPS), state active/optimized unless the type is explicit only (the
+ * kernel then refuses to set states; the initiators do), not preferred; and orders them type
+ * first, so that a state is written once the type lets targetmgr write it.  0 or -ENOMEM.
+ */
+int tm_policy_alua_settings(struct tm_settings *s, struct tm_origin o);
+/* Whether a group of that alua_access_type takes states from configfs (implicit ALUA). */
+bool tm_policy_alua_implicit(const char *type);
+
 /* ---- LIO's dbroot ---- */
 
 #define TM_POLICY_DBROOT_KERNEL "/var/target" /* the kernel's compiled-in default */

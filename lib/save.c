@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "layout.h"
 #include "policy.h"
 #include "syntax.h"
 #include "util.h"
@@ -41,6 +42,7 @@ struct lun_out {
 	const char *type_opt;         /* "iblock", "fileio", or NULL when the path tells */
 	uint64_t size;                /* size= (0: none) */
 	char *attributes;             /* " attribute.NAME=VALUE..." or NULL */
+	const char *alua;             /* alua=: the ALUA group of its target port, or NULL */
 	bool ro;
 	unsigned wp_yes, wp_no; /* mapped LUNs of written initiators, write-protected or not */
 	struct notes notes;
@@ -76,6 +78,9 @@ struct writer {
 	const struct tm_setting **secret_files;
 	size_t n_secret_files;
 	struct tm_hashmap secret_file_index;
+	/* The ALUA groups written LUNs are in, each name once: [alua NAME] sections. */
+	const struct tm_alua_group **alua;
+	size_t n_alua;
 	int error; /* the first -ENOMEM */
 };
 
@@ -390,6 +395,8 @@ static int format_lun(const struct lun_out *lo, bool ro, char **ret)
 		fprintf(f, " serial=%s", lo->serial);
 	if (lo->attributes)
 		fputs(lo->attributes, f);
+	if (lo->alua)
+		fprintf(f, " alua=%s", lo->alua);
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	snprintf(key, sizeof(key), "lun %u", lo->lun->number);
@@ -491,6 +498,82 @@ static bool may_be_readonly(const struct tm_target *t, const struct lun_out *lo)
 	return false;
 }
 
+/* ---- ALUA -------------------------------------------------------------------------------- */
+
+static bool alua_group_same(const struct tm_alua_group *a, const struct tm_alua_group *b)
+{
+	if (a->id != b->id || a->settings.n != b->settings.n)
+		return false;
+	for (size_t i = 0; i < a->settings.n; i++) {
+		const char *v = get(&b->settings, a->settings.v[i].path);
+		if (!v || !streq(v, a->settings.v[i].value))
+			return false;
+	}
+	return true;
+}
+
+/* alua= for the LUN's line, and its group for an [alua NAME] section (with claim). */
+static void lun_alua(struct writer *w, const struct tm_target *t, struct lun_out *lo, bool claim)
+{
+	const char *name = get(&lo->lun->settings, TM_LAYOUT_LUN_ALUA_GROUP);
+	const struct tm_alua_group *g = name ? tm_backstore_find_alua_group(lo->b, name) : NULL;
+
+	if (!name)
+		return;
+	if (!g || !tm_syntax_alua_group_name_ok(name)) {
+		note(w, &lo->notes, true, t->iqn,
+		     "LUN %u: ALUA group %s of backstore %s/%s cannot be written: not saved",
+		     lo->lun->number, name, lo->b->hba, lo->b->name);
+		return;
+	}
+	lo->alua = g->name;
+	if (!claim)
+		return;
+	for (size_t i = 0; i < w->n_alua; i++) {
+		if (!streq(w->alua[i]->name, name))
+			continue;
+		if (!alua_group_same(w->alua[i], g))
+			note(w, &lo->notes, true, t->iqn,
+			     "LUN %u: ALUA group %s of backstore %s/%s differs from the group of "
+			     "that name of another backstore, and target files declare a group "
+			     "once: "
+			     "written as the first",
+			     lo->lun->number, name, lo->b->hba, lo->b->name);
+		return;
+	}
+	if (!TM_PUSH(w->alua, w->n_alua))
+		w->error = -ENOMEM;
+	else
+		w->alua[w->n_alua - 1] = g;
+}
+
+/* The [alua NAME] sections: id always (ids are what initiators see in REPORT TARGET PORT
+   GROUPS), the rest where it is not the parser's default. */
+static void write_alua_groups(struct writer *w, FILE *f)
+{
+	for (size_t i = 0; i < w->n_alua; i++) {
+		const struct tm_alua_group *g = w->alua[i];
+		const char *type = get(&g->settings, TM_LAYOUT_ALUA_TYPE);
+		const char *state = get(&g->settings, TM_LAYOUT_ALUA_STATE);
+		const char *preferred = get(&g->settings, TM_LAYOUT_ALUA_PREFERRED);
+		const char *type_word = tm_syntax_alua_type_word(type);
+		const char *state_word = tm_syntax_alua_state_word(state);
+
+		fprintf(f, "\n[alua %s]\n", g->name);
+		if (g->id)
+			fprintf(f, "id = %u\n", g->id);
+		if (type_word && !streq(type_word, "implicit"))
+			fprintf(f, "type = %s\n", type_word);
+		if (state_word && tm_policy_alua_implicit(type ?: "1"))
+			fprintf(f, "state = %s\n", state_word);
+		else if (state && tm_policy_alua_implicit(type ?: "1"))
+			fprintf(f, "; state %s is not one target files can set: not saved\n",
+				state);
+		if (preferred && streq(preferred, "1"))
+			fputs("preferred = yes\n", f);
+	}
+}
+
 /*
  * Decides what LUN lo->lun becomes: lo->b stays NULL when it cannot be written (noted).  With
  * claim, the backstore is recorded as serving it (not for a target written commented out, so
@@ -499,7 +582,7 @@ static bool may_be_readonly(const struct tm_target *t, const struct lun_out *lo)
 static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_out *lo, bool claim)
 {
 	const struct tm_lun *l = lo->lun;
-	const struct backstore_use *other;
+	const struct backstore_use *other, *shared;
 	const struct tm_backstore *b;
 	_cleanup_free_ char *line = NULL, *own_hba = NULL;
 	const char *why = NULL;
@@ -520,13 +603,9 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 		return 0;
 	}
 	bi = backstore_index(w, b);
-	if (w->uses[bi].iqn) {
-		note(w, &lo->notes, true, t->iqn,
-		     "LUN %u serves backstore %s/%s, which already serves LUN %u of target %s, and "
-		     "a backstore can serve only one LUN in target files: not saved",
-		     l->number, b->hba, b->name, w->uses[bi].lun, w->uses[bi].iqn);
-		return 0;
-	}
+	/* Another written LUN serves it already (one disk through two targets): the same line
+	   with the same name= and serial=, which the parser reads as that one backstore. */
+	shared = w->uses[bi].iqn ? &w->uses[bi] : NULL;
 
 	if (b->type == TM_BACKSTORE_RAMDISK) {
 		if (!tm_syntax_size_ok(b->size)) {
@@ -544,7 +623,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 			     l->number, b->hba, b->name, why);
 			return 0;
 		}
-		other = used_by(w, bi, NULL, NULL, b->path);
+		other = shared ? NULL : used_by(w, bi, NULL, NULL, b->path);
 		if (other) {
 			note(
 			    w, &lo->notes, true, t->iqn,
@@ -567,13 +646,17 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 	}
 
 	/* Identity: the backstore's name and unit serial, which initiators see. */
-	if (!tm_syntax_backstore_name_ok(b->name))
+	if (shared)
+		why = NULL;
+	else if (!tm_syntax_backstore_name_ok(b->name))
 		why = "a target file takes 1 to 64 characters of A-Z a-z 0-9 . _ -";
 	else if (used_by(w, bi, b->name, NULL, NULL))
 		why = "another saved backstore has that name";
 	else
 		why = NULL;
-	lo->name = why ? tm_default_backstore_name(t->iqn, l->number) : strdup(b->name);
+	lo->name = shared ? strdup(shared->name)
+		   : why  ? tm_default_backstore_name(t->iqn, l->number)
+			  : strdup(b->name);
 	if (!lo->name)
 		return -ENOMEM;
 	if (why)
@@ -581,7 +664,9 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 		     "LUN %u: backstore name %s cannot be kept (%s): it becomes %s", l->number,
 		     b->name, why, lo->name);
 
-	if (!is_set(b->serial))
+	if (shared)
+		why = NULL;
+	else if (!is_set(b->serial))
 		why = "";
 	else if (!tm_syntax_serial_ok(b->serial))
 		why = "a target file takes 1 to 64 characters of A-Z a-z 0-9 . _ -";
@@ -589,7 +674,9 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 		why = "another saved backstore has it";
 	else
 		why = NULL;
-	lo->serial = why ? tm_default_serial(lo->name) : strdup(b->serial);
+	lo->serial = shared ? strdup(shared->serial)
+		     : why  ? tm_default_serial(lo->name)
+			    : strdup(b->serial);
 	if (!lo->serial)
 		return -ENOMEM;
 	if (why && !*why)
@@ -606,6 +693,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 	r = lun_attributes(w, t, lo);
 	if (r < 0)
 		return r;
+	lun_alua(w, t, lo, claim);
 
 	/* Too long for one line: leave out what the parser would choose anyway. */
 	ro = may_be_readonly(t, lo);
@@ -616,7 +704,8 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 
 		if (!dname || !dserial)
 			return -ENOMEM;
-		lo->with_name = !streq(dname, lo->name);
+		/* A shared backstore's line keeps name=: it is what makes it the same one. */
+		lo->with_name = shared || !streq(dname, lo->name);
 		lo->with_serial = !streq(dserial, lo->serial);
 		r = format_lun(lo, ro, &line);
 	}
@@ -638,7 +727,7 @@ static int analyze_lun(struct writer *w, const struct tm_target *t, struct lun_o
 	if (l->link && !streq(l->link, lo->name))
 		w->foreign_links = true;
 
-	if (claim) {
+	if (claim && !shared) {
 		struct backstore_use *u = &w->uses[bi];
 
 		u->iqn = t->iqn;
@@ -1489,6 +1578,7 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 		r = write_target(&w, b, &config->targets[i]);
 	}
 	if (r >= 0) {
+		write_alua_groups(&w, b);
 		write_discovery(&w, b);
 		write_unused_backstores(&w, b);
 		r = w.error;
@@ -1540,6 +1630,7 @@ int tm_config_write(FILE *f, const struct tm_config *config, const struct tm_sav
 finish:
 	tm_erase_free(body, len);
 	free(w.secret_files);
+	free(w.alua);
 	tm_hashmap_clear(&w.secret_file_index);
 	for (size_t i = 0; i < config->n_backstores; i++) {
 		free(w.uses[i].name);

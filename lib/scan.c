@@ -262,6 +262,97 @@ static int parse_info(struct tm_backstore *b, const char *info, const char *udev
 	return 0;
 }
 
+/* ---- ALUA ---- */
+
+static int list_below(struct tm_cfs *cfs, const char *parent, const char *sub, char **ret_dir,
+		      char ***ret);
+
+/* alua_access_type as the kernel shows it (core_alua_show_access_type(): "Implicit",
+   "Explicit", "Implicit and Explicit", "None") -> the number it takes; a number stays. */
+static int normalize_alua_type(struct tm_settings *s)
+{
+	static const char *const shown[] = {"None", "Implicit", "Explicit",
+					    "Implicit and Explicit"};
+	const struct tm_setting *e = tm_settings_find(s, TM_LAYOUT_ALUA_TYPE);
+
+	for (size_t i = 0; e && i < ELEMENTSOF(shown); i++)
+		if (streq(e->value, shown[i])) {
+			char v[2] = {(char)('0' + i), '\0'};
+			return tm_settings_set(s, TM_LAYOUT_ALUA_TYPE, v, false, e->origin);
+		}
+	return 0;
+}
+
+/* A backstore's own ALUA groups (LIO's default_tg_pt_gp is not one), with their id and the
+   attributes targetmgr manages. */
+static int scan_alua_groups(struct tm_cfs *cfs, const char *dir, struct tm_backstore *b)
+{
+	static const char *const always[] = {TM_LAYOUT_ALUA_TYPE, TM_LAYOUT_ALUA_STATE,
+					     TM_LAYOUT_ALUA_PREFERRED, NULL};
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *adir = NULL;
+	int r;
+
+	r = list_below(cfs, dir, TM_LAYOUT_ALUA, &adir, &names);
+	if (r <= 0)
+		return r;
+	for (char **n = names; *n; n++) {
+		_cleanup_free_ char *gdir = NULL, *id_path = NULL, *id = NULL;
+		unsigned long long v;
+		struct tm_alua_group *g;
+
+		if (streq(*n, TM_LAYOUT_ALUA_DEFAULT_GROUP))
+			continue;
+		gdir = tm_layout_join(adir, *n);
+		id_path = gdir ? tm_layout_join(gdir, TM_LAYOUT_ALUA_GROUP_ID) : NULL;
+		if (!id_path)
+			return -ENOMEM;
+		r = read_optional(cfs, id_path, &id);
+		if (r < 0)
+			return r;
+		g = TM_PUSH(b->alua_groups, b->n_alua_groups);
+		if (!g)
+			return -ENOMEM;
+		g->name = strdup(*n);
+		if (!g->name)
+			return -ENOMEM;
+		/* No id yet (made, never given one): 0, which no declared group has. */
+		if (parse_number(id, UINT16_MAX, &v) >= 0)
+			g->id = (unsigned)v;
+		r = read_settings(cfs, gdir, NULL, always, &g->settings);
+		if (r >= 0)
+			r = normalize_alua_type(&g->settings);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The group a LUN's target port is in, unless it is LIO's default one. */
+static int scan_lun_alua_group(struct tm_cfs *cfs, const char *ldir, struct tm_lun *l)
+{
+	_cleanup_free_ char *path = tm_layout_join(ldir, TM_LAYOUT_LUN_ALUA_GROUP), *v = NULL;
+	const char *name;
+	size_t n;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = read_optional(cfs, path, &v);
+	if (r < 0)
+		return r;
+	/* The kernel shows "TG Port Alias: <group>\nTG Port Group ID: ..."; a plain directory
+	   holds what was written. */
+	name = startswith(v, TM_LAYOUT_LUN_ALUA_ALIAS) ?: v;
+	n = strcspn(name, "\n");
+	if (n == 0 || (n == strlen(TM_LAYOUT_ALUA_DEFAULT_GROUP) &&
+		       strncmp(name, TM_LAYOUT_ALUA_DEFAULT_GROUP, n) == 0))
+		return 0;
+	name = strndupa(name, n);
+	return tm_settings_set(&l->settings, TM_LAYOUT_LUN_ALUA_GROUP, name, false,
+			       (struct tm_origin){0});
+}
+
 /* ---- backstores ---- */
 
 static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want,
@@ -309,7 +400,7 @@ static int scan_backstore(struct tm_cfs *cfs, const struct tm_config *want,
 		if (!b->serial)
 			return -ENOMEM;
 	}
-	return 0;
+	return scan_alua_groups(cfs, dir, b);
 }
 
 /*
@@ -562,6 +653,9 @@ static int scan_luns(struct tm_cfs *cfs, const char *tpg, const struct tm_target
 		l->backstore_name = strdup(slash + 1);
 		if (!l->backstore_hba || !l->backstore_name)
 			return -ENOMEM;
+		r = scan_lun_alua_group(cfs, ldir, l);
+		if (r < 0)
+			return r;
 	}
 	if (t->n_luns > 1)
 		qsort(t->luns, t->n_luns, sizeof(*t->luns), cmp_lun);

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 
+#include "layout.h"
 #include "util.h"
 
 /* ---- tokens ------------------------------------------------------------------------------ */
@@ -282,6 +283,60 @@ bool tm_syntax_inquiry_ok(const char *s, size_t max)
 		if ((unsigned char)*s > '~')
 			return false;
 	return true;
+}
+
+/* ---- ALUA -------------------------------------------------------------------------------- */
+
+bool tm_syntax_alua_group_name_ok(const char *name)
+{
+	return tm_syntax_backstore_name_ok(name) && !streq(name, TM_LAYOUT_ALUA_DEFAULT_GROUP);
+}
+
+struct word_value {
+	const char *word, *value;
+};
+
+/* SPC-4 6.37 (REPORT TARGET PORT GROUPS): the asymmetric access states LIO offers a group
+   by default (ALUA_T_SUP | ALUA_O_SUP | ALUA_U_SUP | ALUA_S_SUP | ALUA_AN_SUP | ALUA_AO_SUP;
+   transitioning is the kernel's to set). */
+static const struct word_value alua_states[] = {
+    {"active/optimized", "0"}, {"active/non-optimized", "1"},
+    {"standby", "2"},          {"unavailable", "3"},
+    {"offline", "14"},
+};
+/* TPGS in INQUIRY: who changes the states (targetmgr, the initiator, or both). */
+static const struct word_value alua_types[] = {
+    {"implicit", "1"},
+    {"explicit", "2"},
+    {"both", "3"},
+};
+
+static const char *lookup(const struct word_value *t, size_t n, const char *key, bool by_word)
+{
+	for (size_t i = 0; key && i < n; i++)
+		if (streq(by_word ? t[i].word : t[i].value, key))
+			return by_word ? t[i].value : t[i].word;
+	return NULL;
+}
+
+const char *tm_syntax_alua_state_value(const char *word)
+{
+	return lookup(alua_states, ELEMENTSOF(alua_states), word, true);
+}
+
+const char *tm_syntax_alua_state_word(const char *value)
+{
+	return lookup(alua_states, ELEMENTSOF(alua_states), value, false);
+}
+
+const char *tm_syntax_alua_type_value(const char *word)
+{
+	return lookup(alua_types, ELEMENTSOF(alua_types), word, true);
+}
+
+const char *tm_syntax_alua_type_word(const char *value)
+{
+	return lookup(alua_types, ELEMENTSOF(alua_types), value, false);
 }
 
 /* ---- portals ----------------------------------------------------------------------------- */

@@ -95,6 +95,24 @@ bool tm_syntax_size_applies(enum tm_backstore_type type, const char *path);
    isprint() accepts; a blank would end the option). */
 bool tm_syntax_inquiry_ok(const char *s, size_t max);
 
+/* ---- ALUA ---- */
+
+#define TM_SYNTAX_ALUA_ID_MAX 65535U /* id = of [alua NAME]: 1 to this (LIO's u16) */
+
+/* NAME of [alua NAME] and alua=NAME: 1 to 64 of [A-Za-z0-9_.-], not "." or "..", and not
+   LIO's own default_tg_pt_gp (every target port is in it unless put in another). */
+bool tm_syntax_alua_group_name_ok(const char *name);
+
+/*
+ * The words of "state =" (active/optimized, active/non-optimized, standby, unavailable,
+ * offline) and "type =" (implicit, explicit, both) of [alua NAME], and the numbers LIO's
+ * alua_access_state and alua_access_type take and show for them.  NULL when unknown.
+ */
+const char *tm_syntax_alua_state_value(const char *word);
+const char *tm_syntax_alua_state_word(const char *value);
+const char *tm_syntax_alua_type_value(const char *word);
+const char *tm_syntax_alua_type_word(const char *value);
+
 /* ---- portals ---- */
 
 /*

@@ -113,7 +113,7 @@ static int move_lun(struct tm_config *w, struct tm_target *t, size_t i)
 		return -ENOMEM;
 	*wl = t->luns[i];
 	array_remove(t->luns, &t->n_luns, sizeof(*wl), i);
-	return rehome_origin(w, &wl->origin);
+	return rehome_origin(w, &wl->origin) < 0 ? -ENOMEM : rehome_settings(w, &wl->settings);
 }
 
 int tm_waiting_split(struct tm_config *config, tm_device_present_t present, void *userdata,
@@ -141,6 +141,10 @@ int tm_waiting_split(struct tm_config *config, tm_device_present_t present, void
 		array_remove(config->backstores, &config->n_backstores, sizeof(*b), i);
 		if (rehome_origin(w, &wb->origin) < 0 || rehome_settings(w, &wb->settings) < 0)
 			return -ENOMEM;
+		for (size_t j = 0; j < wb->n_alua_groups; j++)
+			if (rehome_origin(w, &wb->alua_groups[j].origin) < 0 ||
+			    rehome_settings(w, &wb->alua_groups[j].settings) < 0)
+				return -ENOMEM;
 	}
 
 	for (size_t i = 0; i < config->n_targets; i++) {

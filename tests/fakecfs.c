@@ -10,7 +10,8 @@
  *     param/; an ACL's attrib/, auth/, param/; a backstore's attrib/, wwn/ and pr/; the iSCSI
  *     fabric's discovery_auth/; and the attributes whose kernel defaults the planner relies
  *     on (a TPG's enable and attrib/..., a mapped LUN's write_protect, a backstore's
- *     attrib/emulate_pr, emulate_tpu, emulate_tpws, wwn/vendor_id and product_id);
+ *     attrib/emulate_pr, emulate_tpu, emulate_tpws, wwn/vendor_id and product_id, an ALUA
+ *     group's state, type and preferred);
  *   - a backstore's info is worded from its control string, as the kernel words it;
  *   - an attribute opened for writing exists (it came with its group): it is created;
  *   - rmdir of a group takes its attribute files and empty default groups with it, and fails
@@ -177,7 +178,9 @@ static int split(char *rel, char **comp, int max)
 static const char *const *default_groups(const char *rel)
 {
 	static const char *const fabric[] = {"discovery_auth", NULL};
-	static const char *const backstore[] = {"attrib", "wwn", "pr", NULL};
+	/* alua/ holds the kernel's default_tg_pt_gp too, which the scanner skips: left out, so
+	   that a backstore with no group of its own can go and one with groups cannot. */
+	static const char *const backstore[] = {"attrib", "wwn", "pr", "alua", NULL};
 	static const char *const tpg[] = {"np", "lun", "acls", "attrib", "auth", "param", NULL};
 	static const char *const acl[] = {"attrib", "auth", "param", NULL};
 	char copy[PATH_MAX], *c[8];
@@ -212,6 +215,11 @@ static const char *const *default_attributes(const char *rel)
 	    NULL,
 	};
 	static const char *const mapped_lun[] = {"write_protect=0", NULL};
+	/* core_alua_allocate_tg_pt_gp(): no id until one is written; the type as the kernel
+	   words it (a written one reads back as the number written) */
+	static const char *const alua_group[] = {"tg_pt_gp_id=", "alua_access_state=0",
+						 "alua_access_type=Implicit and Explicit",
+						 "preferred=0", NULL};
 	/* tm_policy_backstore_default(): what target_alloc_device() and the plugins give. */
 #define BACKSTORE_DEFAULTS(product)                                                                \
 	"attrib/emulate_pr=1", "attrib/emulate_tpu=0", "attrib/emulate_tpws=0",                    \
@@ -233,6 +241,8 @@ static const char *const *default_attributes(const char *rel)
 		return tpg;
 	if (n == 7 && strcmp(c[1], "iscsi") == 0 && strcmp(c[4], "acls") == 0)
 		return mapped_lun;
+	if (n == 6 && strcmp(c[1], "core") == 0 && strcmp(c[4], "alua") == 0)
+		return alua_group;
 	return NULL;
 }
 

@@ -110,6 +110,19 @@ static void cmp_backstore(struct cmp *m, const struct tm_backstore *a, const str
 	if (!streq_ptr(a->serial, b->serial))
 		mismatch(m, "%s: serial %s then %s", a->name, a->serial, b->serial);
 	cmp_settings(m, a->name, &a->settings, &b->settings);
+	if (a->n_alua_groups != b->n_alua_groups)
+		mismatch(m, "%s: %zu ALUA groups then %zu", a->name, a->n_alua_groups,
+			 b->n_alua_groups);
+	for (size_t i = 0; i < a->n_alua_groups; i++) {
+		const struct tm_alua_group *g = &a->alua_groups[i];
+		const struct tm_alua_group *h = tm_backstore_find_alua_group(b, g->name);
+
+		if (!h || h->id != g->id)
+			mismatch(m, "%s: ALUA group %s (id %u) lost or renumbered", a->name, g->name,
+				 g->id);
+		else
+			cmp_settings(m, g->name, &g->settings, &h->settings);
+	}
 }
 
 static void cmp_target(struct cmp *m, const struct tm_target *a, const struct tm_target *b)
@@ -137,6 +150,8 @@ static void cmp_target(struct cmp *m, const struct tm_target *a, const struct tm
 			mismatch(m, "%s: LUN %u: %s/%s ro=%d then %s/%s ro=%d", a->iqn, l->number,
 				 l->backstore_hba, l->backstore_name, l->readonly, k->backstore_hba,
 				 k->backstore_name, k->readonly);
+		else
+			cmp_settings(m, a->iqn, &l->settings, &k->settings);
 	}
 	if (a->n_acls != b->n_acls)
 		mismatch(m, "%s: %zu ACLs then %zu", a->iqn, a->n_acls, b->n_acls);

@@ -30,16 +30,25 @@ static void (*fakecfs_fail)(const char *call, unsigned long nth, int err);
 static char scratch[PATH_MAX];
 
 /* Three targets, two with ACLs (one with a mapped LUN of its own), CHAP, a RAM disk each and
-   a file created sparse: every kind of object the executor makes. */
+   a file created sparse, one RAM disk served by two targets through two ALUA groups: every
+   kind of object the executor makes. */
 static const char config_text[] =
+    "[alua near]\n"
+    "state = active/optimized\n"
+    "[alua far]\n"
+    "state = standby\n"
+    "id = 7\n"
+    "\n"
     "[target iqn.2021-02.com.example:a]\n"
     "lun 0 = ramdisk size=4M\n"
+    "lun 2 = ramdisk size=1M name=twice alua=near\n"
     "lun 1 = ramdisk size=1M nullio\n"
     "chap = iscsiuser pruebaiscsi2021\n"
     "initiator = iqn.1993-08.org.debian:01:aaaa iqn.1993-08.org.debian:01:bbbb\n"
     "\n"
     "[target iqn.2021-02.com.example:b]\n"
     "lun 0 = ramdisk size=2M\n"
+    "lun 1 = ramdisk size=1M name=twice alua=far\n"
     "portal = 127.0.0.1:3260\n"
     "\n"
     "[target iqn.2021-02.com.example:c]\n"
@@ -232,6 +241,15 @@ static void test_apply_from_empty(const char *text)
 			   "/target/iscsi/iqn.2021-02.com.example:a/tpgt_1/lun/lun_1"),
 	      "a mapped LUN links its TPG LUN");
 	CHECK(strstr(tree, "01:aaaa/auth/password = pruebaiscsi2021\n"), "an ACL's CHAP secret");
+	CHECK(strstr(tree, "/twice/alua/near/tg_pt_gp_id = 1\n") &&
+		  strstr(tree, "/twice/alua/far/tg_pt_gp_id = 7\n"),
+	      "both ALUA groups on the shared backstore, with their ids");
+	CHECK(strstr(tree, "/twice/alua/far/alua_access_state = 2\n") &&
+		  strstr(tree, "/twice/alua/near/alua_access_type = 1\n"),
+	      "a group's state and type (implicit)");
+	CHECK(strstr(tree, "example:a/tpgt_1/lun/lun_2/alua_tg_pt_gp = near") &&
+		  strstr(tree, "example:b/tpgt_1/lun/lun_1/alua_tg_pt_gp = far"),
+	      "each target port in its group");
 
 	/* A second run plans nothing and writes nothing. */
 	if (!plan(root, text, &r))
@@ -245,6 +263,63 @@ static void test_apply_from_empty(const char *text)
 		  tm_cfs_get_stats(r.cfs)->symlinks == before.symlinks,
 	      "and makes no configfs change");
 	run_clear(&r);
+}
+
+/* text with its first `old` replaced by `new`. */
+static char *replaced(const char *text, const char *old, const char *new)
+{
+	const char *p = strstr(text, old);
+	char *r = p ? tm_strdupf("%.*s%s%s", (int)(p - text), text, new, p + strlen(old)) : NULL;
+
+	if (!r)
+		bail("replaced");
+	return r;
+}
+
+/* One plan of text on root, run; returns the number of operations (-1: failed). */
+static long run_text(const char *root, const char *text)
+{
+	struct tm_exec_failure f = {0};
+	struct run r;
+	long n;
+
+	if (!plan(root, text, &r))
+		return -1;
+	n = tm_exec(r.cfs, &r.plan, 1, &f) == (int)r.plan.n_ops ? (long)r.plan.n_ops : -1;
+	tm_exec_failure_clear(&f);
+	run_clear(&r);
+	return n;
+}
+
+/* Edits that an HA manager makes: a state switch is one write; a group that goes takes its
+   port back to the default group first (fakecfs, like configfs, refuses to remove a backstore
+   whose groups are left). */
+static void test_alua(const char *text)
+{
+	_cleanup_free_ char *root = new_root("alua"), *tree = NULL;
+	_cleanup_free_ char *standby =
+	    replaced(text, "state = standby", "state = active/non-optimized");
+	_cleanup_free_ char *no_port = replaced(standby, " alua=far", "");
+	_cleanup_free_ char *gone =
+	    replaced(no_port, "[alua far]\nstate = active/non-optimized\nid = 7\n", "");
+
+	CHECK(run_text(root, text) > 20, "applied");
+	CHECK_INT(run_text(root, standby), 1, "a state switch is one operation");
+	tree = tree_text(root);
+	CHECK(strstr(tree, "/twice/alua/far/alua_access_state = 1"), "and the state is written");
+	CHECK_INT(run_text(root, standby), 0, "then nothing is left to do");
+
+	CHECK_INT(run_text(root, gone), 2, "a group that goes: its port moves back, then it goes");
+	free(tree);
+	tree = tree_text(root);
+	CHECK(!strstr(tree, "/alua/far"), "the group is gone");
+	CHECK(strstr(tree, "example:b/tpgt_1/lun/lun_1/alua_tg_pt_gp = default_tg_pt_gp"),
+	      "its port is in the default group");
+	CHECK_INT(run_text(root, gone), 0, "then nothing is left to do");
+	CHECK(run_text(root, NULL) > 0, "clear");
+	free(tree);
+	tree = tree_text(root);
+	CHECK(!strstr(tree, "target/core/rd_mcp"), "clear removes the groups and backstores");
 }
 
 /* tm_cfs's counter of the calls fakecfs calls `call`. */
@@ -529,6 +604,7 @@ int main(int argc, char **argv)
 				     clear_faults[i].err, w);
 	test_parallel();
 	test_reservations();
+	test_alua(text);
 
 	if (!getenv("TM_KEEP_SCRATCH")) {
 		_cleanup_free_ char *cmd = tm_strdupf("rm -rf '%s'", scratch);

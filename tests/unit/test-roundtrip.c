@@ -150,6 +150,7 @@ struct gen {
 	unsigned file;    /* case number, in names so that files never share them */
 	unsigned serials; /* serial= and name= values given out */
 	unsigned paths;
+	bool alua[3]; /* ALUA groups a0, a1, a2 that a LUN line named */
 };
 
 static char *random_iqn(struct gen *g, unsigned target)
@@ -224,6 +225,11 @@ static void gen_lun(struct gen *g, bool open, struct lun_gen *l)
 		fprintf(f, " serial=%s-%u.%u", chance(50) ? "SER" : "s_n", g->file, ++g->serials);
 	if (chance(25))
 		fprintf(f, " name=case%u_%u.bs-%u", g->file, ++g->serials, below(100));
+	if (chance(15)) {
+		unsigned a = below(ELEMENTSOF(g->alua));
+		fprintf(f, " alua=a%u", a);
+		g->alua[a] = true;
+	}
 	if (fclose(f) != 0)
 		abort();
 	base = v;
@@ -417,8 +423,32 @@ static char *gen_file(struct gen *g)
 	text_open(&g->text);
 	if (chance(30))
 		fputs("\xef\xbb\xbf", g->text.f);
+	memset(g->alua, 0, sizeof(g->alua));
 	for (unsigned i = 0, n = 1 + below(4); i < n; i++)
 		gen_target(g, i);
+	/* The groups the LUN lines named, before or after them (a group no LUN is in warns). */
+	for (unsigned i = 0; i < ELEMENTSOF(g->alua); i++) {
+		static const char *const states[] = {"active/optimized", "active/non-optimized",
+						     "standby", "unavailable", "offline"};
+		static const char *const types[] = {"implicit", "explicit", "both"};
+		const char *type = types[below(ELEMENTSOF(types))];
+
+		if (!g->alua[i])
+			continue;
+		fprintf(g->text.f, "%s[alua a%u]%s", g->text.eol, i, g->text.eol);
+		if (chance(50))
+			fprintf(g->text.f, "type = %s%s", type, g->text.eol);
+		else
+			type = "implicit";
+		if (!streq(type, "explicit") && chance(70))
+			fprintf(g->text.f, "state = %s%s", states[below(ELEMENTSOF(states))],
+				g->text.eol);
+		if (chance(30))
+			fprintf(g->text.f, "preferred = %s%s", chance(50) ? "yes" : "no",
+				g->text.eol);
+		if (chance(30))
+			fprintf(g->text.f, "id = %u%s", 10 + i, g->text.eol);
+	}
 	if (chance(20)) {
 		struct cred c = {0}, m = {0};
 

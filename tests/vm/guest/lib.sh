@@ -101,6 +101,24 @@ lun_dev() {
 	return 1
 }
 
+# session_dev ATTR VALUE LUN: the disk (sdX) of LUN in the iSCSI session whose sysfs ATTR
+# (initiatorname, targetname) is VALUE; waits up to 20 s for it.  One by-path link serves
+# every session of a portal, so the sessions' sysfs is read instead.
+session_dev() {
+	local s d i
+	for i in $(seq 1 100); do
+		for s in /sys/class/iscsi_session/session*; do
+			[[ $(cat "$s/$1" 2>/dev/null) == "$2" ]] || continue
+			for d in "$s"/device/target*/*:*:*:"$3"/block/*; do
+				[[ -b /dev/${d##*/} ]] && { echo "${d##*/}"; return 0; }
+			done
+		done
+		udevadm settle -t 2 2>/dev/null || true
+		sleep 0.2
+	done
+	return 1
+}
+
 discover() {
 	iscsiadm -m discovery -t sendtargets -p "$PORTAL"
 }

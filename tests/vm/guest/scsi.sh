@@ -20,21 +20,10 @@ DISK=/dev/disk/by-id/virtio-SCSI1
 MNT=/mnt/thin
 KEY_A=0xa1 KEY_B=0xb1 KEY_C=0xc1
 
-# sess_dev INITIATOR LUN: the disk of LUN in the session INITIATOR logged in with (one
-# by-path link serves every session of a portal, so the sessions' sysfs is read instead).
+# sess_dev INITIATOR LUN: the disk of LUN in the session INITIATOR logged in with.
 sess_dev() {
-	local s d i
-	for i in $(seq 1 100); do
-		for s in /sys/class/iscsi_session/session*; do
-			[[ $(cat "$s/initiatorname" 2>/dev/null) == "$1" ]] || continue
-			for d in "$s"/device/target*/*:*:*:"$2"/block/*; do
-				[[ -b /dev/${d##*/} ]] && { echo "/dev/${d##*/}"; return 0; }
-			done
-		done
-		udevadm settle -t 2 2>/dev/null || true
-		sleep 0.2
-	done
-	return 1
+	local d
+	d=$(session_dev initiatorname "$1" "$2") && echo "/dev/$d"
 }
 
 login_all() {
