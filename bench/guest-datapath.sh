@@ -1,32 +1,35 @@
 #!/bin/bash
 # The data-path benchmark, inside the real-kernel VM (bench/datapath boots it with
 # `tests/vm/run-vm.sh bench/guest-datapath.sh --disk BENCHFS:1G --disk BENCHBLK:512M
-# --disk-cache none --args RUNTIME`).
+# --disk-cache none --args "RUNTIME ROUNDS"`).
 #
-# The same 512 MiB file (on ext4 on the BENCHFS disk) and then the same block device (the
+# The same 512 MiB file (on ext4 on the BENCHFS disk) and the same block device (the
 # BENCHBLK disk) are served, one after the other, by:
 #   targetmgr      targetmgr apply of a plain `lun 1 = PATH` line: its defaults
-#   targetmgr-wb   (file only) the same target file, but the fileio backstore made by hand
-#                  first with fd_buffered_io=1 (write-back, WCE=1), which targetmgr then adopts:
-#                  the settings the `scsi` branch makes targetmgr's default
 #   targetcli      targetcli-fb's defaults: the rtslib-fb calls its create commands make
 #                  (targetcli itself needs a system D-Bus, which the guest does not run):
 #                  fileio write_back=True, block as the device says, portal 0.0.0.0:3260
 #   tgt            tgtd's defaults (rdwr backing store, write cache on)
 # Each is logged in with open-iscsi over 127.0.0.1 and measured with fio on the raw iSCSI
-# disk (direct=1), RUNTIME seconds per profile after 2 s of ramp:
+# disk (direct=1), RUNTIME seconds per profile after 1 s of ramp:
 #   randread  4k random read, iodepth 16      randwrite  4k random write, iodepth 16
 #   seqread   1M sequential read, iodepth 4   seqwrite   1M sequential write, iodepth 4
 #   flush     4k random write with fsync=1 (an fsync, i.e. SYNCHRONIZE CACHE when the disk
 #             reports a write cache, after every write), iodepth 1
-# Results: /out/datapath.tsv (backing, tool, profile, metric, value); bench/datapath prints
-# the table.
+# A host shared with other work makes single figures noisy, so the whole comparison runs
+# ROUNDS times, the order of the tools rotated each round (A B C, B C A, C A B, ...) so that
+# a slow minute of the host does not always fall on the same tool; bench/datapath reports the
+# median of the rounds and their spread.
+# Results: /out/datapath.tsv (backing, tool, profile, metric, value, round); bench/datapath
+# prints the table.  logs/attrib-BACKING-TOOL.txt: every attribute of the LIO backstore.
 set -uo pipefail
 . /work/tests/vm/guest/lib.sh # TM, CFS, INITIATOR, start_iscsid, lun_dev, buffered_fileio
 
 RES=/out/datapath.tsv
 LOGS=/out/logs
-RUNTIME=${1:-10}
+RUNTIME=${1:-5}
+ROUNDS=${2:-3}
+TOOLS=(targetmgr targetcli tgt)
 FS=/dev/disk/by-id/virtio-BENCHFS
 BLK=/dev/disk/by-id/virtio-BENCHBLK
 MNT=/srv/bench
@@ -35,7 +38,7 @@ IQN=iqn.2026-12.test.targetmgr:bench
 PROFILES=(randread randwrite seqread seqwrite flush)
 
 say() { printf 'bench: %s\n' "$*"; }
-record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RES"; } # BACKING TOOL PROFILE METRIC VALUE
+record() { printf '%s\t%s\t%s\t%s\t%s\t-\n' "$@" >>"$RES"; } # BACKING TOOL PROFILE METRIC VALUE
 
 fio_args() { # PROFILE
 	case $1 in
@@ -58,13 +61,6 @@ serve_targetmgr() { # PATH
 stop_targetmgr() {
 	"$TM" clear && rm -f /etc/targetmgr/targets.d/bench.conf
 }
-
-# targetmgr-wb: targetmgr's target file, its fileio backstore remade with fd_buffered_io=1
-# (a creation-time control targetmgr has no syntax for yet) and adopted by targetmgr.
-serve_targetmgr-wb() { # PATH
-	serve_targetmgr "$1" && buffered_fileio "$IQN" 1
-}
-stop_targetmgr-wb() { stop_targetmgr; }
 
 serve_targetcli() { # PATH
 	python3 - "$1" "$IQN" "$INITIATOR" <<'PY'
@@ -120,45 +116,48 @@ cache_facts() { # BACKING TOOL DEV
 	record "$1" "$2" - lio_backstore "$(basename "$(dirname "$so")")"
 	record "$1" "$2" - emulate_write_cache "$(cat "$so/attrib/emulate_write_cache")"
 	record "$1" "$2" - fileio_mode "$(grep -o 'Mode: [A-Za-z_-]*' "$so/info" | cut -d' ' -f2)"
+	# Every attribute, for comparing what each tool sets (bench/datapath prints the differences).
+	(cd "$so/attrib" && grep -H . -- *) >"$LOGS/attrib-$1-$2.txt" 2>/dev/null
 }
 
-run_tool() { # BACKING TOOL PATH
-	local backing=$1 tool=$2 path=$3 dev p log
-	say "$backing / $tool: serving $path"
+run_tool() { # BACKING TOOL PATH ROUND
+	local backing=$1 tool=$2 path=$3 round=$4 dev p log
+	say "round $round: $backing / $tool: serving $path"
 	sync && echo 3 >/proc/sys/vm/drop_caches # every tool starts with a cold page cache
 	if ! "serve_$tool" "$path" >>"$LOGS/$backing-$tool.log" 2>&1; then
-		record "$backing" "$tool" - error "serving failed (logs/$backing-$tool.log)"
+		record "$backing" "$tool" - error "round $round: serving failed (logs/$backing-$tool.log)"
 		"stop_$tool" >>"$LOGS/$backing-$tool.log" 2>&1
 		return
 	fi
 	if discover >>"$LOGS/$backing-$tool.log" 2>&1 &&
 		login "$IQN" >>"$LOGS/$backing-$tool.log" 2>&1 &&
 		dev=$(lun_dev "$IQN" 1); then
-		cache_facts "$backing" "$tool" "$dev"
+		((round > 1)) || cache_facts "$backing" "$tool" "$dev"
 		for p in "${PROFILES[@]}"; do
-			log=$LOGS/$backing-$tool-$p.json
+			log=$LOGS/$backing-$tool-$p-$round.json
 			# shellcheck disable=SC2046 # fio_args is a word list
-			if fio --name="$p" --filename="$dev" --direct=1 --time_based --ramp_time=2 \
+			if fio --name="$p" --filename="$dev" --direct=1 --time_based --ramp_time=1 \
 				--runtime="$RUNTIME" --randrepeat=0 --output-format=json $(fio_args "$p") \
 				>"$log" 2>"$log.err"; then
-				jq -r --arg b "$backing" --arg t "$tool" --arg p "$p" '.jobs[0] as $j |
-					($j.read.iops + $j.write.iops) as $iops |
+				jq -r --arg b "$backing" --arg t "$tool" --arg p "$p" --arg r "$round" \
+					'.jobs[0] as $j | ($j.read.iops + $j.write.iops) as $iops |
 					(($j.read.bw_bytes + $j.write.bw_bytes) / 1e6) as $mbs |
-					"\($b)\t\($t)\t\($p)\tiops\t\($iops)\n\($b)\t\($t)\t\($p)\tmbs\t\($mbs)"' \
+					"\($b)\t\($t)\t\($p)\tiops\t\($iops)\t\($r)\n\($b)\t\($t)\t\($p)\tmbs\t\($mbs)\t\($r)"' \
 					"$log" >>"$RES"
-				say "$backing / $tool / $p: $(awk -F '\t' -v p="$p" -v t="$tool" -v b="$backing" \
-					'$1 == b && $2 == t && $3 == p { printf "%s %.1f  ", $4, $5 }' "$RES")"
+				say "round $round: $backing / $tool / $p: $(awk -F '\t' -v p="$p" -v t="$tool" \
+					-v b="$backing" -v r="$round" \
+					'$1 == b && $2 == t && $3 == p && $6 == r { printf "%s %.1f  ", $4, $5 }' "$RES")"
 			else
-				record "$backing" "$tool" "$p" error "fio failed: $(tail -n1 "$log.err")"
+				record "$backing" "$tool" "$p" error "round $round: fio failed: $(tail -n1 "$log.err")"
 			fi
 		done
 	else
-		record "$backing" "$tool" - error "login failed (logs/$backing-$tool.log)"
+		record "$backing" "$tool" - error "round $round: login failed (logs/$backing-$tool.log)"
 	fi
 	logout "$IQN" >>"$LOGS/$backing-$tool.log" 2>&1
 	iscsiadm -m node -o delete >>"$LOGS/$backing-$tool.log" 2>&1
 	"stop_$tool" >>"$LOGS/$backing-$tool.log" 2>&1 ||
-		record "$backing" "$tool" - error "teardown failed (logs/$backing-$tool.log)"
+		record "$backing" "$tool" - error "round $round: teardown failed (logs/$backing-$tool.log)"
 }
 
 # --- main --------------------------------------------------------------------------------------
@@ -174,6 +173,7 @@ record - - - fio "$(fio --version)"
 record - - - targetcli "$(dpkg-query -W -f '${Version}' targetcli-fb)"
 record - - - tgt "$(dpkg-query -W -f '${Version}' tgt)"
 record - - - runtime "$RUNTIME"
+record - - - rounds "$ROUNDS"
 
 # The same data under every tool: the whole file and the whole disk written once (not sparse).
 if ! mkfs.ext4 -q -F "$FS" || ! mount "$FS" "$MNT"; then
@@ -188,10 +188,16 @@ if ! dd if=/dev/zero of="$FILE" bs=1M count=512 conv=fsync status=none ||
 fi
 say "512 MiB file and 512 MiB disk written in $(($(date +%s) - t0)) s"
 
-for tool in targetmgr targetmgr-wb targetcli tgt; do
-	run_tool file "$tool" "$FILE"
-done
-for tool in targetmgr targetcli tgt; do
-	run_tool block "$tool" "$(readlink -f "$BLK")"
+blk=$(readlink -f "$BLK")
+for ((round = 1; round <= ROUNDS; round++)); do
+	# This round's order: the tools rotated by one place per round.
+	order=("${TOOLS[@]:(round - 1) % ${#TOOLS[@]}}" "${TOOLS[@]:0:(round - 1) % ${#TOOLS[@]}}")
+	say "round $round of $ROUNDS: ${order[*]}"
+	for tool in "${order[@]}"; do
+		run_tool file "$tool" "$FILE" "$round"
+	done
+	for tool in "${order[@]}"; do
+		run_tool block "$tool" "$blk" "$round"
+	done
 done
 say "done"
