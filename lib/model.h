@@ -186,9 +186,12 @@ struct tm_config {
 	bool has_iscsi_fabric;
 	/* Running state: LIO's dbroot in force (target/dbroot), where the kernel keeps persistent
 	   reservations (pr/) and ALUA state (alua/); NULL when unknown (no such attribute, or
-	   not scanned).  dbroot_ready: that directory has pr/ and alua/. */
+	   not scanned).  dbroot_ready: that directory has pr/ and alua/.  storage_objects: a
+	   storage object of any plugin and any tool exists (the kernel then refuses a new
+	   dbroot), counted in core/ even by a scoped scan; read with dbroot. */
 	char *dbroot;
 	bool dbroot_ready;
+	bool storage_objects;
 
 	unsigned n_ref; /* tm_config_ref() and tm_config_unref() */
 	/* positions in targets by IQN, backstores by HBA and name, files by name */

@@ -873,7 +873,7 @@ static int emit_dbroot(struct planner *p)
 
 	if (!have->dbroot || p->want->n_backstores == 0)
 		return 0;
-	dir = tm_policy_dbroot(have->dbroot, have->n_backstores > 0);
+	dir = tm_policy_dbroot(have->dbroot, have->storage_objects);
 	if (streq(dir, have->dbroot) && have->dbroot_ready)
 		return 0;
 	r = emit(p, TM_OP_CREATE, TM_OBJ_DBROOT, TM_PHASE_PREPARE, &have->dbroot,

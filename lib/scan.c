@@ -947,7 +947,39 @@ static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct
 	return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, NULL, discovery_default, &c->discovery);
 }
 
-/* The dbroot in force, and whether it has the directories LIO writes into. */
+/*
+ * Whether any storage object exists, of any plugin (pscsi and user too) and made by any tool:
+ * a directory in some HBA directory of core/.  A scoped scan reads only its own backstores,
+ * yet the kernel refuses a new dbroot while any object exists.
+ */
+static int any_storage_object(struct tm_cfs *cfs)
+{
+	_cleanup_strv_ char **hbas = NULL;
+	int r;
+
+	r = tm_cfs_list(cfs, TM_LAYOUT_CORE, TM_CFS_DIR, &hbas);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	for (char **h = hbas; *h; h++) {
+		_cleanup_free_ char *dir = NULL;
+		_cleanup_strv_ char **objects = NULL;
+
+		if (streq(*h, "alua"))
+			continue; /* core/alua/lu_gps: LU groups, not an HBA */
+		dir = tm_layout_hba(*h);
+		r = dir ? tm_cfs_list(cfs, dir, TM_CFS_DIR, &objects) : -ENOMEM;
+		if (r == -ENOENT)
+			continue; /* removed meanwhile */
+		if (r < 0)
+			return r;
+		if (objects[0])
+			return 1;
+	}
+	return 0;
+}
+
+/* The dbroot in force, whether it has the directories LIO writes into, and whether the
+   kernel would let it change. */
 static int scan_dbroot(struct tm_cfs *cfs, struct tm_config *c)
 {
 	_cleanup_free_ char *v = NULL, *pr = NULL, *alua = NULL;
@@ -960,6 +992,10 @@ static int scan_dbroot(struct tm_cfs *cfs, struct tm_config *c)
 	alua = tm_layout_join(v, TM_POLICY_DBROOT_ALUA);
 	if (!pr || !alua)
 		return -ENOMEM;
+	r = any_storage_object(cfs);
+	if (r < 0)
+		return r;
+	c->storage_objects = r > 0;
 	c->dbroot_ready = is_dir(pr) && is_dir(alua);
 	c->dbroot = TAKE_PTR(v);
 	return 0;

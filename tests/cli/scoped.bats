@@ -210,3 +210,17 @@ log_in() {
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.targets, .luns, .mapped_luns]' <<<"$output")" = "[1,2,2]" ]
 }
+
+@test "plan --target keeps the dbroot while another tool's storage object exists" {
+	fake_kernel
+	seed
+	echo /var/target >"$T/configfs/target/dbroot"
+	run tm plan --target "$A"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"~ target dbroot: \"/var/target\" -> \"/etc/target\""* ]]
+	mkdir -p "$T/configfs/target/core/rd_mcp_0/other"
+	run tm plan --target "$A"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"+ target iscsi/$A/tpgt_1"* ]]
+	[[ "$output" != *"~ target dbroot"* ]]
+}

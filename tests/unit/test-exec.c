@@ -17,6 +17,7 @@
 
 #include "exec.h"
 #include "parse.h"
+#include "policy.h"
 #include "scan.h"
 #include "util.h"
 
@@ -101,12 +102,15 @@ static void run_clear(struct run *r)
 	*r = (struct run){0};
 }
 
-/* Parses text (NULL: declare nothing), scans root, plans; targetmgr owns everything there. */
-static bool plan(const char *root, const char *text, struct run *r)
+/* Parses text (NULL: declare nothing), scans root (only the targets iqns name, as apply
+   --target does, when n_iqns > 0), plans; targetmgr owns everything there. */
+static bool plan_scoped(const char *root, const char *text, char *const *iqns, size_t n_iqns,
+			struct run *r)
 {
 	_cleanup_free_ char *conflict = NULL;
-	struct tm_plan_options opts = {0};
+	struct tm_plan_options opts = {.scoped = n_iqns > 0};
 	struct tm_diags diags = {0};
+	int ret;
 
 	*r = (struct run){.want = tm_config_new()};
 	if (!r->want)
@@ -117,11 +121,20 @@ static bool plan(const char *root, const char *text, struct run *r)
 		return CHECK(false, "the test configuration parses");
 	}
 	tm_diags_clear(&diags);
-	if (tm_cfs_open(root, &r->cfs) < 0 || tm_scan(r->cfs, r->want, &r->have) < 0)
+	ret = tm_cfs_open(root, &r->cfs);
+	if (ret >= 0)
+		ret = n_iqns > 0 ? tm_scan_scoped(r->cfs, r->want, iqns, n_iqns, &r->have)
+				 : tm_scan(r->cfs, r->want, &r->have);
+	if (ret < 0)
 		return CHECK(false, "the fake configfs %s scans", root);
 	if (tm_plan_build(r->want, r->have, &opts, &r->plan, &conflict) < 0)
 		return CHECK(false, "planning: %s", conflict ? conflict : "?");
 	return true;
+}
+
+static bool plan(const char *root, const char *text, struct run *r)
+{
+	return plan_scoped(root, text, NULL, 0, r);
 }
 
 static size_t count_done(const struct tm_plan *p)
@@ -539,6 +552,42 @@ static void test_reservations(void)
 	run_clear(&r);
 }
 
+/*
+ * A scoped apply (--target) reads only its target's backstores, but the kernel refuses a new
+ * dbroot while any storage object exists: another tool's object elsewhere in core/ keeps the
+ * dbroot in force, even the kernel's default.  Without one, the plan moves it.
+ */
+static void test_scoped_dbroot(void)
+{
+	static const char text[] = "[target iqn.2021-02.com.example:scoped]\n"
+				   "lun 0 = ramdisk size=1M\n";
+	char *const iqns[] = {"iqn.2021-02.com.example:scoped"};
+	_cleanup_free_ char *root = new_root("scoped-dbroot");
+	_cleanup_free_ char *dbroot = tm_strdupf("%s/target/dbroot", root);
+	_cleanup_free_ char *hba = tm_strdupf("%s/target/core/rd_mcp_0", root);
+	_cleanup_free_ char *other = tm_strdupf("%s/other", hba);
+
+	if (!dbroot || !other || !write_text(dbroot, TM_POLICY_DBROOT_KERNEL "\n"))
+		bail("scoped dbroot");
+	for (int others = 0; others <= 1; others++) {
+		struct run r;
+		bool moves = false;
+
+		if (others && (mkdir(hba, 0755) < 0 || mkdir(other, 0755) < 0))
+			bail("scoped dbroot: another tool's object");
+		if (!plan_scoped(root, text, iqns, ELEMENTSOF(iqns), &r))
+			return;
+		for (size_t i = 0; i < r.plan.n_ops; i++)
+			moves |=
+			    r.plan.ops[i].kind == TM_OBJ_DBROOT && r.plan.ops[i].type == TM_OP_SET;
+		CHECK(r.have->storage_objects == others && moves == !others,
+		      "scoped apply, %s: the dbroot %s",
+		      others ? "another tool's object" : "no object",
+		      others ? "stays (the kernel would refuse)" : "moves to " TM_POLICY_DBROOT);
+		run_clear(&r);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	_cleanup_free_ char *text = NULL;
@@ -605,6 +654,7 @@ int main(int argc, char **argv)
 	test_parallel();
 	test_reservations();
 	test_alua(text);
+	test_scoped_dbroot();
 
 	if (!getenv("TM_KEEP_SCRATCH")) {
 		_cleanup_free_ char *cmd = tm_strdupf("rm -rf '%s'", scratch);

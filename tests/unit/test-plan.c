@@ -9,6 +9,8 @@
  *   --- directives     session IQN INITIATOR | foreign target IQN | foreign backstore HBA/NAME
  *                      | unlink IQN LUN | set IQN PATH VALUE | adopt | force
  *                      | dbroot PATH [ready]   (the dbroot in force; ready: has pr/ and alua/)
+ *                      | objects   (storage objects exist that the running state leaves out:
+ *                                   another tool's, or other targets' under --target)
  *   --- declared       the target files
  *   --- plan           expected operations, or "error: <errno name>: <message substring>"
  */
@@ -87,6 +89,7 @@ static struct tm_config *model(const char *name, const char *text, bool running)
 	tm_diags_clear(&d);
 	/* What the scanner reports of an applied configuration. */
 	c->has_iscsi_fabric = running && c->n_targets > 0;
+	c->storage_objects = running && c->n_backstores > 0;
 	for (size_t i = 0; running && i < c->n_backstores; i++) {
 		bool seen = false;
 		for (size_t j = 0; j < c->n_hbas; j++)
@@ -122,6 +125,8 @@ static int apply_directive(struct golden_case *c, struct tm_config *have, char *
 		return opts->adopt = true, 0;
 	if (streq(w[0], "force"))
 		return opts->force = true, 0;
+	if (streq(w[0], "objects"))
+		return have->storage_objects = true, 0;
 	if (streq(w[0], "dbroot") && n >= 2) {
 		free(have->dbroot);
 		have->dbroot_ready = n == 3 && streq(w[2], "ready");

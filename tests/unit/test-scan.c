@@ -806,6 +806,8 @@ static void test_scoped(void)
 	      "scoped: vmdisk is the target's alone, read whole");
 	CHECK(c->discovery.n == 0 && c->has_iscsi_fabric && c->n_hbas == full->n_hbas,
 	      "scoped: no discovery settings; the fabric and the HBA list");
+	CHECK(c->storage_objects && full->storage_objects && streq_ptr(c->dbroot, full->dbroot),
+	      "scoped: the dbroot, and that storage objects exist, as a full scan sees them");
 	/* Of 4 targets and 6 backstores, 1 and 2 (bench/scoped measures it at scale). */
 	CHECK(tm_cfs_get_stats(cfs)->reads < tm_cfs_get_stats(full_cfs)->reads,
 	      "scoped: fewer reads than a full scan");
