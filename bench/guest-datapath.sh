@@ -116,8 +116,13 @@ cache_facts() { # BACKING TOOL DEV
 	record "$1" "$2" - lio_backstore "$(basename "$(dirname "$so")")"
 	record "$1" "$2" - emulate_write_cache "$(cat "$so/attrib/emulate_write_cache")"
 	record "$1" "$2" - fileio_mode "$(grep -o 'Mode: [A-Za-z_-]*' "$so/info" | cut -d' ' -f2)"
-	# Every attribute, for comparing what each tool sets (bench/datapath prints the differences).
-	(cd "$so/attrib" && grep -H . -- *) >"$LOGS/attrib-$1-$2.txt" 2>/dev/null
+	# Every attribute of the backstore, the TPG and the ACL, for comparing what each tool sets
+	# (bench/datapath prints the differences).
+	{
+		(cd "$so" && grep -H . -- attrib/*)
+		(cd "$CFS/target/iscsi/$IQN/tpgt_1" && grep -H . -- attrib/* param/* acls/*/attrib/* acls/*/cmdsn_depth |
+			sed "s|^acls/$INITIATOR/|acl/|")
+	} >"$LOGS/attrib-$1-$2.txt" 2>/dev/null
 }
 
 run_tool() { # BACKING TOOL PATH ROUND
