@@ -6,6 +6,7 @@
 # The same 512 MiB file (on ext4 on the BENCHFS disk) and the same block device (the
 # BENCHBLK disk) are served, one after the other, by:
 #   targetmgr      targetmgr apply of a plain `lun 1 = PATH` line: its defaults
+#   targetmgr-aio  (file only) the same, with LIO's fd_async_io=1 set by hand (see below)
 #   targetcli      targetcli-fb's defaults: the rtslib-fb calls its create commands make
 #                  (targetcli itself needs a system D-Bus, which the guest does not run):
 #                  fileio write_back=True, block as the device says, portal 0.0.0.0:3260
@@ -30,6 +31,7 @@ LOGS=/out/logs
 RUNTIME=${1:-5}
 ROUNDS=${2:-3}
 TOOLS=(targetmgr targetcli tgt)
+FILE_TOOLS=("${TOOLS[@]}" targetmgr-aio)
 FS=/dev/disk/by-id/virtio-BENCHFS
 BLK=/dev/disk/by-id/virtio-BENCHBLK
 MNT=/srv/bench
@@ -61,6 +63,23 @@ serve_targetmgr() { # PATH
 stop_targetmgr() {
 	"$TM" clear && rm -f /etc/targetmgr/targets.d/bench.conf
 }
+
+# targetmgr-aio (file only): targetmgr's fileio backstore made again by hand with LIO's
+# fd_async_io=1 as well (a creation-time control targetmgr has no syntax for) and adopted.
+# LIO then submits each command as an asynchronous direct kiocb (fd_execute_rw_aio) instead
+# of a synchronous buffered read or write in the iSCSI receive thread: measured to see
+# whether it would make a better default.
+serve_targetmgr-aio() { # PATH
+	local so serial
+	serve_targetmgr "$1" && so=$(lun_backstore "$IQN" 1) && [[ -n $so ]] || return 1
+	serial=$(sed -n 's/^T10 VPD Unit Serial Number: //p' "$so/wwn/vpd_unit_serial")
+	"$TM" clear && mkdir -p "$so" &&
+		printf 'fd_dev_name=%s,fd_dev_size=%s,fd_buffered_io=1,fd_async_io=1' "$1" \
+			"$(stat -c %s "$1")" >"$so/control" &&
+		printf '%s' "$1" >"$so/udev_path" && printf '%s' "$serial" >"$so/wwn/vpd_unit_serial" &&
+		printf 1 >"$so/enable" && "$TM" apply --adopt && grep -H . "$so/info"
+}
+stop_targetmgr-aio() { stop_targetmgr; }
 
 serve_targetcli() { # PATH
 	python3 - "$1" "$IQN" "$INITIATOR" <<'PY'
@@ -196,11 +215,15 @@ say "512 MiB file and 512 MiB disk written in $(($(date +%s) - t0)) s"
 blk=$(readlink -f "$BLK")
 for ((round = 1; round <= ROUNDS; round++)); do
 	# This round's order: the tools rotated by one place per round.
-	order=("${TOOLS[@]:(round - 1) % ${#TOOLS[@]}}" "${TOOLS[@]:0:(round - 1) % ${#TOOLS[@]}}")
-	say "round $round of $ROUNDS: ${order[*]}"
+	k=$(((round - 1) % ${#FILE_TOOLS[@]}))
+	order=("${FILE_TOOLS[@]:k}" "${FILE_TOOLS[@]:0:k}")
+	say "round $round of $ROUNDS, file: ${order[*]}"
 	for tool in "${order[@]}"; do
 		run_tool file "$tool" "$FILE" "$round"
 	done
+	k=$(((round - 1) % ${#TOOLS[@]}))
+	order=("${TOOLS[@]:k}" "${TOOLS[@]:0:k}")
+	say "round $round of $ROUNDS, block: ${order[*]}"
 	for tool in "${order[@]}"; do
 		run_tool block "$tool" "$blk" "$round"
 	done
