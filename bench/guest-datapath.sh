@@ -24,7 +24,7 @@
 # Results: /out/datapath.tsv (backing, tool, profile, metric, value, round); bench/datapath
 # prints the table.  logs/attrib-BACKING-TOOL.txt: every attribute of the LIO backstore.
 set -uo pipefail
-. /work/tests/vm/guest/lib.sh # TM, CFS, INITIATOR, start_iscsid, lun_dev, buffered_fileio
+. /work/tests/vm/guest/lib.sh # TM, CFS, INITIATOR, start_iscsid, lun_dev, lun_backstore
 
 RES=/out/datapath.tsv
 LOGS=/out/logs

@@ -726,7 +726,9 @@ static int emit_backstore_build(struct planner *p, const struct tm_backstore *b,
 	r = emit_alua_groups(p, b, h, phase, tree);
 	if (r < 0)
 		return r;
-	/* A new object has none of the reservations LIO saved for it (same serial). */
+	/* A new object has none of the reservations LIO saved for it (same serial).  RAM disks
+	   too: LIO 6.1 saves and takes back APTPL registrations for every backend without
+	   pass-through PGR, rd_mcp included (guest scenario rd-aptpl). */
 	pr = tm_settings_find(&b->settings, "attrib/emulate_pr");
 	if (h || !b->serial || (pr && streq(pr->value, "0")))
 		return 0;
