@@ -214,18 +214,19 @@ say "512 MiB file and 512 MiB disk written in $(($(date +%s) - t0)) s"
 
 blk=$(readlink -f "$BLK")
 for ((round = 1; round <= ROUNDS; round++)); do
-	# This round's order: the tools rotated by one place per round.
-	k=$(((round - 1) % ${#FILE_TOOLS[@]}))
-	order=("${FILE_TOOLS[@]:k}" "${FILE_TOOLS[@]:0:k}")
-	say "round $round of $ROUNDS, file: ${order[*]}"
-	for tool in "${order[@]}"; do
-		run_tool file "$tool" "$FILE" "$round"
-	done
-	k=$(((round - 1) % ${#TOOLS[@]}))
-	order=("${TOOLS[@]:k}" "${TOOLS[@]:0:k}")
-	say "round $round of $ROUNDS, block: ${order[*]}"
-	for tool in "${order[@]}"; do
-		run_tool block "$tool" "$blk" "$round"
+	for backing in file block; do
+		if [[ $backing == file ]]; then
+			path=$FILE tools=("${FILE_TOOLS[@]}")
+		else
+			path=$blk tools=("${TOOLS[@]}")
+		fi
+		# This round's order: the tools rotated by one place per round.
+		k=$(((round - 1) % ${#tools[@]}))
+		order=("${tools[@]:k}" "${tools[@]:0:k}")
+		say "round $round of $ROUNDS, $backing: ${order[*]}"
+		for tool in "${order[@]}"; do
+			run_tool "$backing" "$tool" "$path" "$round"
+		done
 	done
 done
 say "done"
