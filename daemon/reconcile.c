@@ -420,10 +420,12 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 		if (r < 0) {
 			_cleanup_free_ char *path =
 			    failure.op ? tm_op_object_path(failure.op) : NULL;
-			message = tm_strdupf("cannot %s %s (%s): %s; %zu of %zu operations done",
-					     failure.op ? tm_op_type_name(failure.op->type) : "?",
-					     path ?: "?", failure.path ?: "?", strerror(-r), done,
-					     plan.n_ops);
+			_cleanup_free_ char *why = tm_exec_failure_explain(&failure);
+			message =
+			    tm_strdupf("cannot %s %s (%s): %s%s%s; %zu of %zu operations done",
+				       failure.op ? tm_op_type_name(failure.op->type) : "?",
+				       path ?: "?", failure.path ?: "?", strerror(-r),
+				       why ? "; " : "", why ?: "", done, plan.n_ops);
 			tm_exec_failure_clear(&failure);
 			goto finish;
 		}

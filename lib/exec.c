@@ -10,6 +10,7 @@
 #include "layout.h"
 #include "parallel.h"
 #include "policy.h"
+#include "system.h"
 #include "util.h"
 
 #define RD_PAGE_SIZE 4096ULL
@@ -486,4 +487,12 @@ void tm_exec_failure_clear(struct tm_exec_failure *f)
 {
 	free(f->path);
 	*f = (struct tm_exec_failure){0};
+}
+
+char *tm_exec_failure_explain(const struct tm_exec_failure *f)
+{
+	if (f->op && f->op->type == TM_OP_CREATE && f->op->kind == TM_OBJ_PORTAL &&
+	    f->err == -EINVAL)
+		return tm_portal_refusal(f->op->portal->address, NULL);
+	return NULL;
 }

@@ -23,6 +23,9 @@ struct tm_exec_failure {
 int tm_exec(struct tm_cfs *cfs, struct tm_plan *plan, unsigned workers,
 	    struct tm_exec_failure *failure);
 void tm_exec_failure_clear(struct tm_exec_failure *f);
+/* What the kernel's errno likely means for that operation, as a malloc'ed sentence, when it
+   says too little (a portal refused with EINVAL: tm_portal_refusal()); NULL otherwise. */
+char *tm_exec_failure_explain(const struct tm_exec_failure *f);
 
 /* The configfs directory (relative to the root) of the object an operation acts on. */
 char *tm_op_object_path(const struct tm_op *op);

@@ -8,9 +8,11 @@
 #include "hashmap.h"
 #include "util.h"
 
+#define DISCOVERY_ENTRY "discovery"
+
 struct tm_ledger {
 	char *dir;
-	char **entries; /* "target <iqn>" or "backstore <hba>/<name>" */
+	char **entries; /* "target <iqn>", "backstore <hba>/<name>" or "discovery" */
 	size_t n_entries;
 	struct tm_hashmap index; /* positions in entries: the planner asks about every object */
 	bool unsaved;            /* tm_ledger_add() added entries the file lacks */
@@ -19,6 +21,14 @@ struct tm_ledger {
 static const char *kind_word(enum tm_obj_kind kind)
 {
 	return kind == TM_OBJ_TARGET ? "target" : kind == TM_OBJ_BACKSTORE ? "backstore" : NULL;
+}
+
+/* The entry of an object: "<kind> <name>"; the host's one discovery_auth is "discovery". */
+static char *entry_of(enum tm_obj_kind kind, const char *name)
+{
+	if (kind == TM_OBJ_DISCOVERY)
+		return strdup(DISCOVERY_ENTRY);
+	return kind_word(kind) ? tm_strdupf("%s %s", kind_word(kind), name) : NULL;
 }
 
 void tm_ledger_free(struct tm_ledger *l)
@@ -57,14 +67,16 @@ static int push_entry(struct tm_ledger *l, char *entry)
 	return 0;
 }
 
-/* How `owned` is read and written: lines "target <iqn>" or "backstore <hba>/<name>". */
+/* How `owned` is read and written: lines "target <iqn>", "backstore <hba>/<name>", or
+   "discovery" once the files declared discovery authentication. */
 #define LEDGER_FILE "owned"
 /* Far beyond any real ledger (80,000 targets take 3 MB): a bound on what is read. */
 #define LEDGER_SIZE_MAX (64u << 20)
 
 static const char *const repair_hint =
     "the ledger lists the targets and backstores targetmgr created, one 'target IQN' or "
-    "'backstore HBA/NAME' per line; repair it by deleting the damaged lines (or the whole "
+    "'backstore HBA/NAME' per line, and 'discovery' when it set discovery CHAP; repair it by "
+    "deleting the damaged lines (or the whole "
     "file): 'targetmgr plan' then shows declared objects it no longer lists as made by another "
     "tool, and 'targetmgr apply --adopt' records them again";
 
@@ -80,6 +92,8 @@ static const char *entry_problem(const char *line, size_t len)
 		if (ch < 0x20 || ch == 0x7f)
 			return "it holds a control character";
 	}
+	if (streq(line, DISCOVERY_ENTRY))
+		return NULL;
 	if ((name = startswith(line, "target ")))
 		return *name && !strchr(name, ' ') ? NULL : "expected 'target IQN'";
 	if ((name = startswith(line, "backstore "))) {
@@ -89,7 +103,7 @@ static const char *entry_problem(const char *line, size_t len)
 			   ? NULL
 			   : "expected 'backstore HBA/NAME'";
 	}
-	return "neither 'target IQN' nor 'backstore HBA/NAME'";
+	return "neither 'target IQN', 'backstore HBA/NAME' nor 'discovery'";
 }
 
 static const char *file_type(mode_t m)
@@ -206,7 +220,7 @@ int tm_ledger_open(const char *state_dir, struct tm_diags *diags, struct tm_ledg
 
 bool tm_ledger_owns(const struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
 {
-	_cleanup_free_ char *e = tm_strdupf("%s %s", kind_word(kind), name);
+	_cleanup_free_ char *e = entry_of(kind, name);
 	return e && has_entry(l, e);
 }
 
@@ -219,9 +233,9 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
 {
 	char *e;
 
-	if (!kind_word(kind))
+	if (!kind_word(kind) && kind != TM_OBJ_DISCOVERY)
 		return -EINVAL;
-	e = tm_strdupf("%s %s", kind_word(kind), name);
+	e = entry_of(kind, name);
 	if (!e)
 		return -ENOMEM;
 	if (has_entry(l, e)) {
@@ -269,6 +283,8 @@ static bool holds(const struct tm_config *c, const char *entry, bool shared)
 {
 	const char *name;
 
+	if (streq(entry, DISCOVERY_ENTRY))
+		return c->discovery.n > 0;
 	if ((name = startswith(entry, "target ")))
 		return tm_config_find_target(c, name) != NULL;
 	if ((name = startswith(entry, "backstore "))) {
@@ -329,6 +345,11 @@ int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)
 		if (!name)
 			return -ENOMEM;
 		r = tm_ledger_add(l, TM_OBJ_BACKSTORE, name);
+		if (r < 0)
+			return r;
+	}
+	if (want->discovery.n > 0) {
+		r = tm_ledger_add(l, TM_OBJ_DISCOVERY, NULL);
 		if (r < 0)
 			return r;
 	}

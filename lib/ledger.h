@@ -35,15 +35,18 @@ static inline void tm_ledger_freep(struct tm_ledger **l)
 }
 #define _cleanup_ledger_ __attribute__((cleanup(tm_ledger_freep)))
 
-/* kind is TM_OBJ_TARGET (name: the IQN) or TM_OBJ_BACKSTORE (name: "<hba>/<name>"). */
+/* kind is TM_OBJ_TARGET (name: the IQN), TM_OBJ_BACKSTORE (name: "<hba>/<name>") or
+   TM_OBJ_DISCOVERY (the host's discovery authentication, which targetmgr owns once the files
+   declared it; name unused). */
 bool tm_ledger_owns(const struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
 int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
 
 /*
- * Records every declared target and backstore (once planning succeeded, each is owned
- * already, about to be created, or adopted), then saves atomically (temporary file, fsync,
- * rename, never through a symbolic link) if anything was added, here or by tm_ledger_add()
- * since the last save.  Called before the plan is executed.
+ * Records every declared target and backstore, and discovery authentication if declared
+ * (once planning succeeded, each is owned already, about to be created, or adopted), then
+ * saves atomically (temporary file, fsync, rename, never through a symbolic link) if anything
+ * was added, here or by tm_ledger_add() since the last save.  Called before the plan is
+ * executed.
  */
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want);
 

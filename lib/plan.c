@@ -831,6 +831,33 @@ static int emit_target_build(struct planner *p, const struct tm_target *t)
 	return diff_settings(p, &base, &t->settings, h ? &h->settings : NULL, TM_POLICY_ENABLE);
 }
 
+/*
+ * The discovery settings the files do not declare go back to LIO's (discovery CHAP off) once
+ * targetmgr owns discovery authentication: the files declare some of it, or did (see
+ * ledger.h).  Another tool's discovery CHAP is left alone; so is it by scoped plans.
+ */
+static int emit_discovery_off(struct planner *p, const struct tm_op *base)
+{
+	const struct tm_settings *want = &p->want->discovery, *have = &p->have->discovery;
+	const struct tm_setting *d;
+
+	if (p->opts->scoped || (want->n == 0 && !owned(p, TM_OBJ_DISCOVERY, "")))
+		return 0;
+	for (size_t i = 0; (d = tm_policy_discovery_setting(i)); i++) {
+		const struct tm_setting *h = tm_settings_find(have, d->path);
+		struct tm_op op = *base;
+
+		if (tm_settings_find(want, d->path) || !tm_policy_discovery_differs(have, d))
+			continue;
+		op.type = TM_OP_SET;
+		op.setting = d;
+		op.old_value = h && !d->secret ? h->value : NULL;
+		if (!push_op(p, &op))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* A set of HBA names (the strings stay in the models while the plan is built). */
 static bool has_name(const struct tm_hashmap *set, const char *name)
 {
@@ -992,6 +1019,8 @@ int tm_plan_build(struct tm_config *want, struct tm_config *have,
 	if (r >= 0)
 		r = diff_settings(&p, &discovery, &want->discovery, &have->discovery,
 				  TM_POLICY_BEFORE_ENABLE);
+	if (r >= 0)
+		r = emit_discovery_off(&p, &discovery);
 
 	tm_hashmap_clear(&p.doomed.map);
 	tm_hashmap_clear(&p.placed.map);

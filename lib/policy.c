@@ -86,6 +86,34 @@ bool tm_policy_credential_set(const char *value)
 	return value && *value && !streq(value, "NULL");
 }
 
+/* iscsi_target_configfs.c: enforce_discovery_auth takes 0 or 1; a credential written as
+   "NULL" clears its NAF_*_SET flag, so that LIO asks for CHAP no more.  Each secret follows
+   its user. */
+static const struct tm_setting discovery_off[] = {
+    {.path = (char *)TM_POLICY_DISCOVERY_ENFORCE, .value = (char *)"0"},
+    {.path = (char *)"userid", .value = (char *)"NULL"},
+    {.path = (char *)"password", .value = (char *)"NULL", .secret = true},
+    {.path = (char *)"userid_mutual", .value = (char *)"NULL"},
+    {.path = (char *)"password_mutual", .value = (char *)"NULL", .secret = true},
+};
+
+const struct tm_setting *tm_policy_discovery_setting(size_t i)
+{
+	return i < ELEMENTSOF(discovery_off) ? &discovery_off[i] : NULL;
+}
+
+bool tm_policy_discovery_differs(const struct tm_settings *have, const struct tm_setting *d)
+{
+	const struct tm_setting *h;
+
+	if (d == &discovery_off[0]) {
+		h = tm_settings_find(have, d->path);
+		return h && !streq(h->value, d->value);
+	}
+	h = tm_settings_find(have, d->secret ? d[-1].path : d->path);
+	return h && tm_policy_credential_set(h->value);
+}
+
 /*
  * What the kernel gives an object it has just created (iscsi_target_core.h TA_* defaults,
  * target_fabric_mappedlun_link()).  A wrong entry would show up as a write on the next apply,

@@ -28,6 +28,17 @@
 /* Written to target/iscsi/discovery_auth when the files declare discovery CHAP. */
 #define TM_POLICY_DISCOVERY_ENFORCE "enforce_discovery_auth"
 
+/*
+ * The i-th discovery_auth setting targetmgr manages (enforcement, then the four credentials),
+ * with the value it goes back to once the files stop declaring it: LIO's state at module load,
+ * enforcement off ("0") and no credential ("NULL" clears one).  NULL past the last.
+ */
+const struct tm_setting *tm_policy_discovery_setting(size_t i);
+/* Whether LIO holds that setting (d, from tm_policy_discovery_setting()) in another state,
+   judged from the running settings have: a secret by its user (the scanner reads no secret
+   the files do not declare). */
+bool tm_policy_discovery_differs(const struct tm_settings *have, const struct tm_setting *d);
+
 /* The TPG attributes targetmgr derives, in the order it writes them. */
 enum tm_policy_tpg_attr {
 	TM_POLICY_GENERATE_NODE_ACLS,

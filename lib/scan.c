@@ -908,7 +908,10 @@ static int target_job(void *userdata, size_t i)
 
 static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct tm_config *c)
 {
-	static const char *const discovery_default[] = {"enforce_discovery_auth", "userid", NULL};
+	/* Besides the declared settings, what tells whether discovery authentication is on,
+	   so that the planner can turn off what the files no longer declare. */
+	static const char *const discovery_always[] = {TM_POLICY_DISCOVERY_ENFORCE, "userid",
+						       "userid_mutual", NULL};
 	_cleanup_strv_ char **names = NULL;
 	_cleanup_free_ char **iqns = NULL;
 	size_t n_iqns = 0;
@@ -941,10 +944,8 @@ static int scan_targets(struct tm_cfs *cfs, const struct tm_config *want, struct
 			return r;
 	}
 
-	if (want && want->discovery.n > 0)
-		return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, &want->discovery, NULL,
-				     &c->discovery);
-	return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, NULL, discovery_default, &c->discovery);
+	return read_settings(cfs, TM_LAYOUT_DISCOVERY_AUTH, want ? &want->discovery : NULL,
+			     discovery_always, &c->discovery);
 }
 
 /*

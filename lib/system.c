@@ -3,10 +3,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <libkmod.h>
 #include <libmount.h>
 #include <linux/falloc.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -467,4 +470,150 @@ int tm_probe_thin_provisioning(struct tm_config *want, const struct tm_host_path
 			return r;
 	}
 	return 0;
+}
+
+/* ---- portals ---- */
+
+/* An np name, "A.B.C.D:PORT" or "[V6]:PORT", as an IPv6 address (IPv4 mapped) and a port. */
+static int parse_np(const char *address, struct in6_addr *addr, unsigned *port)
+{
+	const char *colon = strrchr(address, ':');
+	_cleanup_free_ char *host = NULL;
+	struct in_addr v4;
+
+	if (!colon || sscanf(colon + 1, "%5u", port) != 1 || *port > 65535)
+		return -EINVAL;
+	if (address[0] == '[') {
+		host = colon > address + 1 && colon[-1] == ']'
+			   ? strndup(address + 1, (size_t)(colon - address - 2))
+			   : NULL;
+		return host && inet_pton(AF_INET6, host, addr) == 1 ? 0 : -EINVAL;
+	}
+	host = strndup(address, (size_t)(colon - address));
+	if (!host || inet_pton(AF_INET, host, &v4) != 1)
+		return -EINVAL;
+	*addr = (struct in6_addr){.s6_addr32 = {0, 0, htonl(0xffff), v4.s_addr}};
+	return 0;
+}
+
+static bool any_v4(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr32[3] == 0;
+}
+
+/* Whether a socket listening on s takes connections to a (same port): the same address, or
+   a wildcard on either side (an IPv6 one, unless v6only, IPv4 too). */
+static bool overlaps(const struct in6_addr *a, const struct in6_addr *s)
+{
+	if (IN6_ARE_ADDR_EQUAL(a, s) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_UNSPECIFIED(s))
+		return true;
+	return (any_v4(a) && IN6_IS_ADDR_V4MAPPED(s)) || (any_v4(s) && IN6_IS_ADDR_V4MAPPED(a));
+}
+
+/*
+ * Whether a line of /proc/net/tcp or tcp6 is a listening socket on port whose address
+ * overlaps a; *found gets its address.  The kernel prints each 32-bit word of the address
+ * as the hexadecimal number it is in memory (tcp4_seq_show(), tcp6_sock_seq_show()).
+ */
+static bool listens(const char *line, bool v6, const struct in6_addr *a, unsigned port,
+		    struct in6_addr *found)
+{
+	char hex[33], state[3];
+	unsigned p, words = v6 ? 4 : 1;
+	struct in6_addr s = {0};
+
+	if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %*s %2s", hex, &p, state) != 3 || p != port ||
+	    !streq(state, "0A") || strlen(hex) != 8 * words)
+		return false;
+	for (unsigned i = 0; i < words; i++) {
+		char word[9];
+		memcpy(word, hex + 8 * i, 8);
+		word[8] = '\0';
+		s.s6_addr32[v6 ? i : 3] = (uint32_t)strtoul(word, NULL, 16);
+	}
+	if (!v6)
+		s.s6_addr32[2] = htonl(0xffff);
+	if (!overlaps(a, &s))
+		return false;
+	*found = s;
+	return true;
+}
+
+/* A listening socket that overlaps a on port in the TCP tables: 1 (its address in *found),
+   0, or a negative errno when no table can be read. */
+static int port_taken(const char *proc_net, const struct in6_addr *a, unsigned port,
+		      struct in6_addr *found)
+{
+	int read = 0;
+
+	for (int v6 = 0; v6 <= 1; v6++) {
+		_cleanup_free_ char *path = tm_strdupf("%s/%s", proc_net, v6 ? "tcp6" : "tcp");
+		_cleanup_free_ char *line = NULL;
+		_cleanup_fclose_ FILE *f = NULL;
+		size_t size = 0;
+
+		if (!path)
+			return -ENOMEM;
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		read++;
+		while (getline(&line, &size, f) > 0)
+			if (listens(line, v6, a, port, found))
+				return 1;
+	}
+	return read > 0 ? 0 : -ENOENT;
+}
+
+/* Whether a is an address of this host (a wildcard is): 1, 0, or a negative errno. */
+static int address_local(const struct in6_addr *a)
+{
+	struct ifaddrs *list;
+	int r = 0;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(a) || any_v4(a))
+		return 1;
+	if (getifaddrs(&list) < 0)
+		return -errno;
+	for (struct ifaddrs *i = list; i && r == 0; i = i->ifa_next) {
+		const struct sockaddr *sa = i->ifa_addr;
+
+		if (sa && sa->sa_family == AF_INET)
+			r = IN6_IS_ADDR_V4MAPPED(a) &&
+			    a->s6_addr32[3] == ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+		else if (sa && sa->sa_family == AF_INET6)
+			r = IN6_ARE_ADDR_EQUAL(a, &((const struct sockaddr_in6 *)sa)->sin6_addr);
+	}
+	freeifaddrs(list);
+	return r;
+}
+
+char *tm_portal_refusal(const char *address, const struct tm_host_paths *paths)
+{
+	struct in6_addr a, found;
+	char shown[INET6_ADDRSTRLEN] = "?";
+	unsigned port;
+	int r;
+
+	if (parse_np(address, &a, &port) < 0)
+		return NULL;
+	r = port_taken(paths && paths->proc_net ? paths->proc_net : "/proc/net", &a, port, &found);
+	if (r > 0) {
+		if (IN6_IS_ADDR_V4MAPPED(&found))
+			inet_ntop(AF_INET, &found.s6_addr32[3], shown, sizeof(shown));
+		else
+			inet_ntop(AF_INET6, &found, shown, sizeof(shown));
+		return tm_strdupf("cannot listen on %s: the kernel refused the portal (EINVAL): "
+				  "port %u is in use, a socket listens on %s port %u "
+				  "(ss -ltnp 'sport = :%u' shows which process)",
+				  address, port, shown, port, port);
+	}
+	if (address_local(&a) == 0)
+		return tm_strdupf("cannot listen on %s: the kernel refused the portal (EINVAL): "
+				  "the address is not one of this host's (ip -brief address)",
+				  address);
+	return tm_strdupf("cannot listen on %s: the kernel refused the portal (EINVAL): the "
+			  "address is not on this host or the port is in use "
+			  "(ss -ltnp 'sport = :%u')",
+			  address, port);
 }

@@ -32,6 +32,7 @@ struct tm_host_paths {
 	const char *mountinfo;
 	const char *swaps;
 	const char *sysfs;
+	const char *proc_net; /* the folder of the tcp and tcp6 socket tables */
 };
 
 /*
@@ -73,3 +74,13 @@ int tm_backing_can_discard(const char *path, const struct tm_host_paths *paths);
    tm_backing_can_discard() (tm_policy_thin_settings(); lines that set them keep theirs); a
    store that cannot be told gets none.  0 or -ENOMEM. */
 int tm_probe_thin_provisioning(struct tm_config *want, const struct tm_host_paths *paths);
+
+/*
+ * Why LIO refused to make a portal (address: its np name, "A.B.C.D:PORT" or "[V6]:PORT"):
+ * the np mkdir fails with EINVAL whether the bind or the listen failed.  Looks in the TCP
+ * socket tables for a socket listening on that port whose address overlaps (the same, or a
+ * wildcard on either side), then among the host's addresses (getifaddrs()).  Returns a
+ * malloc'ed sentence naming the likely cause and the command that shows more, or NULL
+ * (ENOMEM, or an address that is not an np name).
+ */
+char *tm_portal_refusal(const char *address, const struct tm_host_paths *paths);

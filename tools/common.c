@@ -382,8 +382,11 @@ int cli_execute_plan(struct tm_cli *cli, struct cli_plan_ctx *ctx)
 	cli->printer->plan(stdout, &ctx->plan, true);
 	if (r < 0) {
 		_cleanup_free_ char *what = tm_op_describe(failure.op);
+		_cleanup_free_ char *why = tm_exec_failure_explain(&failure);
 		log_error_errno(r, "cannot %s %s (%s)", tm_op_type_name(failure.op->type),
 				what ? what : "?", failure.path ? failure.path : "?");
+		if (why)
+			log_msg("%s", why);
 		if (done > 0)
 			log_msg("partially applied: %zu of %zu operations done; run apply again "
 				"once the cause is fixed",

@@ -25,6 +25,7 @@
 
 #include "../lib/layout.h"
 #include "../lib/parse.h"
+#include "../lib/policy.h"
 #include "../lib/save.h"
 #include "../lib/scan.h"
 #include "../lib/verify.h"
@@ -47,9 +48,6 @@ static const char *const tpg_open_extra[] = {"attrib/cache_dynamic_acls",
 					     "attrib/demo_mode_write_protect", NULL};
 static const char *const acl_extra[] = {"auth/userid", "auth/userid_mutual", "auth/password",
 					"auth/password_mutual", NULL};
-static const char *const discovery_paths[] = {
-    "enforce_discovery_auth", "userid", "password", "userid_mutual", "password_mutual", NULL,
-};
 
 static int want_paths(struct tm_settings *s, const char *const *paths)
 {
@@ -154,9 +152,12 @@ static int build_want(const struct tm_config *have, const struct tm_config *decl
 				return r;
 		}
 	}
-	r = want_paths(&want->discovery, discovery_paths);
-	if (r < 0)
-		return r;
+	for (size_t i = 0; tm_policy_discovery_setting(i); i++) {
+		r = tm_settings_set(&want->discovery, tm_policy_discovery_setting(i)->path, "",
+				    false, (struct tm_origin){0});
+		if (r < 0)
+			return r;
+	}
 	*ret = want;
 	want = NULL;
 	return 0;

@@ -588,6 +588,69 @@ static void test_scoped_dbroot(void)
 	}
 }
 
+/* The content of one attribute below root, NULL if missing. */
+static char *attribute(const char *root, const char *rel)
+{
+	_cleanup_free_ char *path = tm_strdupf("%s/%s", root, rel);
+	return path ? read_text(path) : NULL;
+}
+
+/*
+ * Discovery CHAP the files stop declaring goes off: enforcement back to 0 and the
+ * credentials cleared ("NULL"), the mutual pair alone when only mutual-chap goes; and once
+ * off, nothing is left to do.
+ */
+static void test_discovery_off(void)
+{
+	static const char target[] = "[target iqn.2021-02.com.example:d]\n"
+				     "lun 0 = ramdisk size=1M\n";
+	static const char both[] = "[discovery]\n"
+				   "chap = discuser discsecret1234\n"
+				   "mutual-chap = discback discsecret5678\n";
+	static const char one[] = "[discovery]\n"
+				  "chap = discuser discsecret1234\n";
+	static const char *const attrs[] = {"enforce_discovery_auth", "userid", "password",
+					    "userid_mutual", "password_mutual"};
+	static const char *const on[] = {"1", "discuser", "discsecret1234", "discback",
+					 "discsecret5678"};
+	static const char *const mutual_off[] = {"1", "discuser", "discsecret1234", "NULL", "NULL"};
+	static const char *const off[] = {"0", "NULL", "NULL", "NULL", "NULL"};
+	static const struct {
+		const char *discovery, *what;
+		const char *const *want;
+	} steps[] = {
+	    {both, "discovery CHAP both ways", on},
+	    {one, "mutual-chap removed", mutual_off},
+	    {"", "[discovery] removed", off},
+	};
+	_cleanup_free_ char *root = new_root("discovery");
+	struct tm_exec_failure f = {0};
+	struct run r;
+
+	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+		_cleanup_free_ char *text = tm_strdupf("%s%s", target, steps[i].discovery);
+
+		if (!text || !plan(root, text, &r))
+			return;
+		CHECK(tm_exec(r.cfs, &r.plan, 1, &f) == (int)r.plan.n_ops, "%s: applied",
+		      steps[i].what);
+		tm_exec_failure_clear(&f);
+		run_clear(&r);
+		for (size_t a = 0; a < ELEMENTSOF(attrs); a++) {
+			_cleanup_free_ char *rel =
+			    tm_strdupf("target/iscsi/discovery_auth/%s", attrs[a]);
+			_cleanup_free_ char *v = rel ? attribute(root, rel) : NULL;
+
+			CHECK(v && streq(v, steps[i].want[a]), "%s: %s is %s", steps[i].what,
+			      attrs[a], a == 2 || a == 4 ? "as expected" : steps[i].want[a]);
+		}
+		if (!plan(root, text, &r))
+			return;
+		CHECK(r.plan.n_ops == 0, "%s: then nothing is left to do", steps[i].what);
+		run_clear(&r);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	_cleanup_free_ char *text = NULL;
@@ -655,6 +718,7 @@ int main(int argc, char **argv)
 	test_reservations();
 	test_alua(text);
 	test_scoped_dbroot();
+	test_discovery_off();
 
 	if (!getenv("TM_KEEP_SCRATCH")) {
 		_cleanup_free_ char *cmd = tm_strdupf("rm -rf '%s'", scratch);

@@ -141,6 +141,61 @@ static void test_config_checks(const struct tm_host_paths *paths)
 	tm_diags_clear(&d);
 }
 
+/*
+ * Why LIO refused a portal, from fixture socket tables: 127.0.0.1:3261 listening, [::]:3262
+ * listening (dual-stack), 10.0.0.9:3263 connected (not listening), as the kernel prints
+ * them on a little-endian host.
+ */
+static void test_portal_refusal(void)
+{
+	static const struct {
+		const char *address, *want, *what;
+	} cases[] = {
+	    {"127.0.0.1:3261", "port 3261 is in use, a socket listens on 127.0.0.1 port 3261",
+	     "the same address and port"},
+	    {"0.0.0.0:3261", "a socket listens on 127.0.0.1 port 3261",
+	     "a wildcard portal overlaps a listening address"},
+	    {"[::1]:3262", "a socket listens on :: port 3262", "an IPv6 wildcard socket"},
+	    {"127.0.0.1:3262", "a socket listens on :: port 3262",
+	     "an IPv6 wildcard socket takes IPv4 too"},
+	    {"127.0.0.1:3263", "the address is not on this host or the port is in use",
+	     "a connected socket is no listener: the cause stays open"},
+	    {"192.0.2.77:3260", "the address is not one of this host's",
+	     "an address no interface has"},
+	};
+	struct tm_host_paths paths = {0};
+	_cleanup_free_ char *net = tm_strdupf("%s/net", dir);
+
+	mkdirs("net");
+	free(tap_write_file(dir, "net/tcp",
+			    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+			    "retrnsmt   uid  timeout inode\n"
+			    "   0: 0100007F:0CBD 00000000:0000 0A 00000000:00000000 00:00000000 "
+			    "00000000     0        0 1001 1 0000000000000000 100 0 0 10 0\n"
+			    "   1: 0900000A:0CBF 0100000A:D431 01 00000000:00000000 00:00000000 "
+			    "00000000     0        0 1002 1 0000000000000000 20 4 30 10 -1\n",
+			    0644));
+	free(tap_write_file(
+	    dir, "net/tcp6",
+	    "  sl  local_address                         remote_address                "
+	    "        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	    "   0: 00000000000000000000000000000000:0CBE "
+	    "00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 "
+	    "00000000     0        0 1003 1 0000000000000000 100 0 0 10 0\n",
+	    0644));
+	paths.proc_net = net;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *why = tm_portal_refusal(cases[i].address, &paths);
+
+		CHECK(why && strstr(why, cases[i].want) && strstr(why, cases[i].address) &&
+			  strstr(why, "(EINVAL)"),
+		      "portal %s: %s", cases[i].address, cases[i].what);
+		if (why)
+			tap_diag("%s", why);
+	}
+	CHECK(!tm_portal_refusal("nonsense", &paths), "not an np name: no explanation");
+}
+
 int main(void)
 {
 	struct tm_host_paths paths;
@@ -155,6 +210,7 @@ int main(void)
 	check_device(&paths, 8, 48, NULL, "a free disk");
 	check_device(&paths, 0, 22, "mounted on /proc (proc)", "devnos are compared, not names");
 	test_config_checks(&paths);
+	test_portal_refusal();
 
 	if (asprintf(&cmd, "rm -rf '%s'", dir) >= 0 && system(cmd) == 0)
 		free(cmd);

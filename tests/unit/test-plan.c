@@ -7,6 +7,7 @@
  *
  *   --- running        target-file text parsed as the kernel's state
  *   --- directives     session IQN INITIATOR | foreign target IQN | foreign backstore HBA/NAME
+ *                      | foreign discovery   (another tool set discovery CHAP)
  *                      | unlink IQN LUN | set IQN PATH VALUE | adopt | force
  *                      | dbroot PATH [ready]   (the dbroot in force; ready: has pr/ and alua/)
  *                      | objects   (storage objects exist that the running state leaves out:
@@ -134,6 +135,9 @@ static int apply_directive(struct golden_case *c, struct tm_config *have, char *
 	}
 	if (streq(w[0], "foreign") && n == 3 && c->n_foreign < ELEMENTSOF(c->foreign))
 		return (c->foreign[c->n_foreign++] = tm_strdupf("%s %s", w[1], w[2])) ? 0 : -ENOMEM;
+	if (streq(w[0], "foreign") && n == 2 && streq(w[1], "discovery") &&
+	    c->n_foreign < ELEMENTSOF(c->foreign))
+		return (c->foreign[c->n_foreign++] = strdup(w[1])) ? 0 : -ENOMEM;
 	t = n > 1 ? tm_config_find_target(have, w[1]) : NULL;
 	if (!t)
 		return -EINVAL;
@@ -166,7 +170,9 @@ static bool foreign(void *userdata, enum tm_obj_kind kind, const char *name)
 {
 	const struct golden_case *c = userdata;
 	_cleanup_free_ char *key =
-	    tm_strdupf("%s %s", kind == TM_OBJ_TARGET ? "target" : "backstore", name);
+	    kind == TM_OBJ_DISCOVERY
+		? strdup("discovery")
+		: tm_strdupf("%s %s", kind == TM_OBJ_TARGET ? "target" : "backstore", name);
 
 	for (size_t i = 0; key && i < c->n_foreign; i++)
 		if (streq(c->foreign[i], key))

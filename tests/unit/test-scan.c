@@ -718,7 +718,7 @@ static void test_plain(const char *golden_dir)
 	t = tm_config_find_target(c, "iqn.2003-01.org.example:bare");
 	CHECK(t && !t->has_tpg && t->n_luns == 0, "IQN without a TPG: has_tpg 0");
 
-	CHECK_INT(c->discovery.n, 2, "discovery: enforce_discovery_auth and userid");
+	CHECK_INT(c->discovery.n, 3, "discovery: enforce_discovery_auth, userid and userid_mutual");
 	CHECK_STR(setting(&c->discovery, "enforce_discovery_auth"), "1", "discovery enforced");
 }
 

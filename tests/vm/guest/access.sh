@@ -8,7 +8,8 @@
 # sees no LUN; a LUN masked for one initiator is not reported to her; wrong user, wrong
 # secret and missing CHAP are refused; a target that does not know the mutual secret is
 # refused by the initiator; with discovery CHAP on, sendtargets without credentials lists
-# nothing and with them lists the targets; a read-only (`ro`) LUN refuses a WRITE sent
+# nothing and with them lists the targets, and removing [discovery] turns it off (but not
+# discovery CHAP another tool set); a read-only (`ro`) LUN refuses a WRITE sent
 # straight through SG_IO with DATA PROTECT / WRITE PROTECTED, and its data stays the same.
 # No disks needed. Prints TAP.
 set -uo pipefail
@@ -202,12 +203,25 @@ is "sendtargets with the discovery credentials lists the three targets" \
 	"$(grep -o 'iqn.2026-12.test.targetmgr:[a-z]*' <<<"$out" | sort -u | wc -l)" 3
 
 check "plan afterwards: nothing to do" "$TM" plan
-# Not asserted (reported on issue 10): with the [discovery] section removed, apply leaves
-# discovery CHAP enforced, as the plan diffs only declared settings.
+check "the ledger records discovery CHAP as targetmgr's" grep -qx discovery /run/targetmgr/owned
+# Removing [discovery] turns discovery CHAP off again (enforcement 0, credentials cleared).
+DA=$CFS/target/iscsi/discovery_auth
 rm -f "$CONF/discovery.conf"
-"$TM" apply >/dev/null 2>&1
-echo "# [discovery] removed and applied: enforce_discovery_auth is" \
-	"$(cat "$CFS/target/iscsi/discovery_auth/enforce_discovery_auth" 2>&1)"
+check "apply with [discovery] removed" "$TM" apply
+is "... enforce_discovery_auth reads 0" "$(cat "$DA/enforce_discovery_auth")" 0
+is "... the discovery CHAP user is cleared" "$(cat "$DA/userid")" NULL
+iscsiadm -m discoverydb -t sendtargets -p "$PORTAL" -o delete >/dev/null 2>&1
+out=$(st)
+is "sendtargets without credentials lists the three targets again" \
+	"$(grep -o 'iqn.2026-12.test.targetmgr:[a-z]*' <<<"$out" | sort -u | wc -l)" 3
+check "plan afterwards: nothing to do" "$TM" plan
+refuse "the ledger no longer lists discovery" grep -qx discovery /run/targetmgr/owned
+# Discovery CHAP that another tool set (written by hand here) is not targetmgr's to undo.
+printf %s discother >"$DA/userid" && printf %s othersecret1234 >"$DA/password" &&
+	printf 1 >"$DA/enforce_discovery_auth"
+check "apply with discovery CHAP set by another tool" "$TM" apply
+is "... leaves it enforced" "$(cat "$DA/enforce_discovery_auth")" 1
+printf 0 >"$DA/enforce_discovery_auth"
 iscsiadm -m session >/dev/null 2>&1 && iscsiadm -m node --logoutall=all >/dev/null 2>&1
 check "targetmgr clear" "$TM" clear
 tap_done

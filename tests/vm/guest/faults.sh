@@ -70,6 +70,8 @@ diag /tmp/refused.out 4
 is "apply fails when the kernel refuses the portal (exit 3)" "$rc" 3
 check "the message names the portal and the kernel's error" \
 	grep -qE 'np/127\.0\.0\.1:3261.*EINVAL' /tmp/refused.out
+check "and says why: the port is in use, by a listener on 127.0.0.1, and how to see whose" \
+	grep -qF "cannot listen on 127.0.0.1:3261: the kernel refused the portal (EINVAL): port 3261 is in use, a socket listens on 127.0.0.1 port 3261 (ss -ltnp 'sport = :3261'" /tmp/refused.out
 check "the refused apply had created objects before the refusal (it stopped midway)" \
 	test -d "$CFS/target/iscsi/iqn.2026-12.test.targetmgr:port"
 "$TM" plan >/tmp/plan.out 2>&1
