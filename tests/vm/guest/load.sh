@@ -88,6 +88,31 @@ rm -f /tmp/load.stop /tmp/fio.*
 fio_loop=$!
 sleep 2 # fio is writing before the first apply
 
+# probe: where one apply under this load spends its time (run-vm.sh --args probe).
+if [[ ${1:-} == probe ]]; then
+	others_b >"$CONF/others.conf"
+	TIMEFORMAT="# probe apply under strace: %R s wall, %U s user, %S s system"
+	{ time strace -f -T -tt -o /tmp/probe.strace "$TM" apply >/tmp/probe.out 2>&1; } 2>&1
+	tail -n 1 /tmp/probe.out
+	echo "# slowest calls:"
+	awk '{ if (match($0, /<[0-9.]+>$/)) { t = substr($0, RSTART + 1, RLENGTH - 2); print t, substr($0, 1, 160) } }' \
+		/tmp/probe.strace | sort -rn | head -n 25 | sed 's/^/#   /'
+	others_a >"$CONF/others.conf"
+	strace -c -f -o /tmp/probe.count "$TM" apply >/dev/null 2>&1
+	head -n 25 /tmp/probe.count | sed 's/^/#   /'
+	for k in 1 2 3; do
+		others_b >"$CONF/others.conf"
+		TIMEFORMAT="# plain apply $k: %R s wall, %U s user, %S s system"
+		{ time "$TM" apply >/dev/null 2>&1; } 2>&1
+		others_a >"$CONF/others.conf"
+	done
+	cat /proc/loadavg | sed 's/^/# loadavg /'
+	touch /tmp/load.stop
+	wait "$fio_loop"
+	tap_done
+	exit
+fi
+
 times=() apply_fail=0
 for a in $(seq 1 "$APPLIES"); do
 	if ((a % 2)); then others_b; else others_a; fi >"$CONF/others.conf.tmp"
