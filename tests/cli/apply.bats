@@ -123,3 +123,35 @@ seed() {
 	run tm apply stray
 	[ "$status" -eq 64 ]
 }
+
+@test "removing [discovery] turns discovery CHAP off; discovery CHAP another tool set stays" {
+	local da=$T/configfs/target/iscsi/discovery_auth
+	fake_kernel
+	seed
+	conf discovery.conf <<-EOF
+	[discovery]
+	chap = discuser discsecret1234
+	mutual-chap = discback discsecret5678
+	EOF
+	run tm apply
+	[ "$status" -eq 0 ]
+	[ "$(cat "$da/enforce_discovery_auth")" = 1 ]
+	grep -qx discovery "$T/state/owned"
+	rm "$T/conf/discovery.conf"
+	run tm plan
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'discovery_auth enforce_discovery_auth: "1" -> "0"'* ]]
+	[[ "$output" != *discsecret* ]]
+	run tm apply
+	[ "$status" -eq 0 ]
+	[ "$(cat "$da/enforce_discovery_auth")" = 0 ]
+	[ "$(cat "$da/userid")" = NULL ] && [ "$(cat "$da/password")" = NULL ]
+	[ "$(cat "$da/userid_mutual")" = NULL ] && [ "$(cat "$da/password_mutual")" = NULL ]
+	! grep -qx discovery "$T/state/owned"
+	# Another tool's: the ledger does not list discovery, so apply leaves it alone.
+	printf 1 >"$da/enforce_discovery_auth" && printf other >"$da/userid"
+	run tm apply
+	[ "$status" -eq 0 ]
+	[ "$output" = "No changes." ]
+	[ "$(cat "$da/enforce_discovery_auth")" = 1 ]
+}

@@ -88,24 +88,32 @@ rm -f /tmp/load.stop /tmp/fio.*
 fio_loop=$!
 sleep 2 # fio is writing before the first apply
 
-# probe: where one apply under this load spends its time (run-vm.sh --args probe).
+# probe: where an apply under this load spends its time (run-vm.sh --args probe): how busy
+# the CPUs are, then applies alternating between the two files, plain, under nice -n -10
+# and under SCHED_FIFO, and one under strace -T -y (the slowest calls).
 if [[ ${1:-} == probe ]]; then
-	others_b >"$CONF/others.conf"
-	TIMEFORMAT="# probe apply under strace: %R s wall, %U s user, %S s system"
-	{ time strace -f -T -tt -o /tmp/probe.strace "$TM" apply >/tmp/probe.out 2>&1; } 2>&1
-	tail -n 1 /tmp/probe.out
+	cpu() { awk '/^cpu /{ print $2 + $3 + $4 + $6 + $7 + $8, $5 }' /proc/stat; }
+	read -r busy0 idle0 < <(cpu)
+	sleep 5
+	read -r busy1 idle1 < <(cpu)
+	echo "# fio alone: CPUs $(((busy1 - busy0) * 100 / (busy1 - busy0 + idle1 - idle0)))% busy;" \
+		"$(grep -E 'procs_(running|blocked)' /proc/stat | tr '\n' ' ')"
+	flip=0
+	timed_apply() {
+		flip=$((1 - flip))
+		if ((flip)); then others_b; else others_a; fi >"$CONF/others.conf"
+		TIMEFORMAT="# $1: %R s wall, %U s user, %S s system"
+		shift
+		{ time "$@" "$TM" apply >/tmp/probe.out 2>&1; } 2>&1
+		tail -n 1 /tmp/probe.out | sed 's/^/#   /'
+	}
+	for k in 1 2 3; do timed_apply "plain apply $k"; done
+	for k in 1 2 3; do timed_apply "nice -n -10 apply $k" nice -n -10; done
+	for k in 1 2 3; do timed_apply "chrt -f 10 apply $k" chrt -f 10; done
+	timed_apply "apply under strace" strace -f -T -y -o /tmp/probe.strace
 	echo "# slowest calls:"
-	awk '{ if (match($0, /<[0-9.]+>$/)) { t = substr($0, RSTART + 1, RLENGTH - 2); print t, substr($0, 1, 160) } }' \
-		/tmp/probe.strace | sort -rn | head -n 25 | sed 's/^/#   /'
-	others_a >"$CONF/others.conf"
-	strace -c -f -o /tmp/probe.count "$TM" apply >/dev/null 2>&1
-	head -n 25 /tmp/probe.count | sed 's/^/#   /'
-	for k in 1 2 3; do
-		others_b >"$CONF/others.conf"
-		TIMEFORMAT="# plain apply $k: %R s wall, %U s user, %S s system"
-		{ time "$TM" apply >/dev/null 2>&1; } 2>&1
-		others_a >"$CONF/others.conf"
-	done
+	awk '{ if (match($0, /<[0-9.]+>$/)) { t = substr($0, RSTART + 1, RLENGTH - 2); print t, substr($0, 1, 200) } }' \
+		/tmp/probe.strace | sort -rn | head -n 15 | sed 's/^/#   /'
 	cat /proc/loadavg | sed 's/^/# loadavg /'
 	touch /tmp/load.stop
 	wait "$fio_loop"
