@@ -7,7 +7,7 @@
 # Prints the apply times and the I/O done. No disks needed. Prints TAP.
 # The applies run under nice -n -5: beside fio and the 8 sessions both TCG vCPUs are busy (10
 # runnable tasks), and an apply at the same priority waits for the CPU: 4 to 14 s of wall time
-# for 1.3 s of CPU, against 2 to 4 s under nice -n -10 and 1.3 to 2.5 s under SCHED_FIFO
+# for 1.1 to 1.8 s of CPU, against 2 to 4 s under nice -n -10 and 1.3 to 2.5 s under SCHED_FIFO
 # (measured with --args probe, which prints these figures and the slowest calls of an apply
 # under strace -T: configfs reads and writes waiting for the CPU, no call that blocks in LIO).
 # The initiator's NOP-Out timeout is 20 s instead of open-iscsi's 5: with the host itself
