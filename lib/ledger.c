@@ -76,9 +76,9 @@ static int push_entry(struct tm_ledger *l, char *entry)
 static const char *const repair_hint =
     "the ledger lists the targets and backstores targetmgr created, one 'target IQN' or "
     "'backstore HBA/NAME' per line, and 'discovery' when it set discovery CHAP; repair it by "
-    "deleting the damaged lines (or the whole "
-    "file): 'targetmgr plan' then shows declared objects it no longer lists as made by another "
-    "tool, and 'targetmgr apply --adopt' records them again";
+    "deleting the damaged lines (or the whole file): 'targetmgr plan' then shows declared "
+    "objects it no longer lists as made by another tool, and 'targetmgr apply --adopt' "
+    "records them again";
 
 /* Why line (len bytes, then a NUL) is not an entry targetmgr writes; NULL when it is one. */
 static const char *entry_problem(const char *line, size_t len)
