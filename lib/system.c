@@ -544,7 +544,7 @@ static bool listens(const char *line, bool v6, const struct in6_addr *a, unsigne
 static int port_taken(const char *proc_net, const struct in6_addr *a, unsigned port,
 		      struct in6_addr *found)
 {
-	int read = 0;
+	int tables = 0;
 
 	for (int v6 = 0; v6 <= 1; v6++) {
 		_cleanup_free_ char *path = tm_strdupf("%s/%s", proc_net, v6 ? "tcp6" : "tcp");
@@ -557,12 +557,12 @@ static int port_taken(const char *proc_net, const struct in6_addr *a, unsigned p
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		read++;
+		tables++;
 		while (getline(&line, &size, f) > 0)
 			if (listens(line, v6, a, port, found))
 				return 1;
 	}
-	return read > 0 ? 0 : -ENOENT;
+	return tables > 0 ? 0 : -ENOENT;
 }
 
 /* Whether a is an address of this host (a wildcard is): 1, 0, or a negative errno. */
