@@ -378,21 +378,23 @@ int daemon_reconcile(struct daemon *d, unsigned reasons)
 	r = prepare_kernel(d, &message);
 	if (r < 0)
 		goto finish;
+	r = tm_ledger_open(d->state_dir, &diags, &ledger);
+	if (r == -EBADMSG) {
+		message = first_error(&diags);
+		goto finish;
+	}
+	if (r >= 0)
+		r = tm_ledger_release(ledger, want);
+	if (r < 0) {
+		message = tm_strdupf("cannot read the ownership ledger: %s", strerror(-r));
+		goto finish;
+	}
 	r = tm_cfs_open(d->configfs_root, &cfs);
 	if (r >= 0)
 		r = tm_scan(cfs, want, &have);
 	if (r < 0) {
 		message = tm_strdupf("cannot read the running state from %s: %s", d->configfs_root,
 				     strerror(-r));
-		goto finish;
-	}
-	r = tm_ledger_open(d->state_dir, &diags, &ledger);
-	if (r == -EBADMSG) {
-		message = first_error(&diags);
-		goto finish;
-	}
-	if (r < 0) {
-		message = tm_strdupf("cannot read the ownership ledger: %s", strerror(-r));
 		goto finish;
 	}
 	opts.userdata = ledger;

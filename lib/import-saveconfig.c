@@ -19,135 +19,6 @@ struct ctx {
 	struct tm_origin o; /* the file, line 0 */
 };
 
-/* What LIO gives a new object, for the settings rtslib dumps (kernel target_core_base.h DA_*
-   and iscsi_target_core.h TA_*, NA_*, iscsi_target_parameters.h); "a|b": either.  NULL:
-   the kernel takes it from the device, so it is not a choice and is not carried. */
-struct lio_default {
-	const char *name, *value;
-};
-
-static const struct lio_default backstore_defaults[] = {
-    {"emulate_model_alias", "0"},
-    {"emulate_dpo", "0|1"}, /* kernels differ; 1 is refused where unsupported */
-    {"emulate_fua_write", "1"},
-    {"emulate_fua_read", "0|1"},
-    {"emulate_ua_intlck_ctrl", "0"},
-    {"emulate_tas", "1"},
-    {"emulate_caw", "1"},
-    {"emulate_3pc", "1"},
-    {"emulate_pr", "1"},
-    {"emulate_rest_reord", "0"},
-    {"enforce_pr_isids", "1"},
-    {"force_pr_aptpl", "0"},
-    {"pi_prot_type", "0"},
-    {"pi_prot_verify", "0"},
-    {"pi_prot_format", "0"},
-    {"unmap_zeroes_data", "0"},
-    {"submit_type", "0"},
-    {"complete_type", "0"},
-    {"emulate_rsoc", "1"},
-    {"block_size", NULL}, /* for a file or memory: file_defaults */
-    {"emulate_write_cache", NULL},
-    {"emulate_tpu", NULL},
-    {"emulate_tpws", NULL},
-    {"is_nonrot", NULL},
-    {"max_sectors", NULL},
-    {"optimal_sectors", NULL},
-    {"queue_depth", NULL},
-    {"max_unmap_lba_count", NULL},
-    {"max_unmap_block_desc_count", NULL},
-    {"unmap_granularity", NULL},
-    {"unmap_granularity_alignment", NULL},
-    {"max_write_same_len", NULL},
-    {"hw_block_size", NULL},
-    {"hw_max_sectors", NULL},
-    {"hw_queue_depth", NULL},
-    {"hw_pi_prot_type", NULL},
-    {"alua_support", NULL},
-    {"pgr_support", NULL},
-};
-
-/* The same for fileio and RAM disk backstores, where nothing comes from a device. */
-static const struct lio_default file_defaults[] = {
-    {"block_size", "512"},
-    {"emulate_tpu", "0"},
-    {"emulate_tpws", "0"},
-    {"is_nonrot", "0"},
-};
-
-static const struct lio_default tpg_attribute_defaults[] = {
-    {"default_cmdsn_depth", "64"},
-    {"default_erl", "0"},
-    {"demo_mode_discovery", "1"},
-    {"fabric_prot_type", "0"},
-    {"login_keys_workaround", "1"},
-    {"login_timeout", "15"},
-    {"netif_timeout", "2"},
-    {"prod_mode_write_protect", "0"},
-    {"t10_pi", "0"},
-    {"tpg_enabled_sendtargets", "1"},
-};
-
-static const struct lio_default tpg_parameter_defaults[] = {
-    {"AuthMethod", "CHAP,None"},
-    {"DataDigest", "CRC32C,None"},
-    {"DataPDUInOrder", "Yes"},
-    {"DataSequenceInOrder", "Yes"},
-    {"DefaultTime2Retain", "20"},
-    {"DefaultTime2Wait", "2"},
-    {"ErrorRecoveryLevel", "0"},
-    {"FirstBurstLength", "65536"},
-    {"HeaderDigest", "CRC32C,None"},
-    {"IFMarkInt", "Reject|2048~65535"},
-    {"IFMarker", "No"},
-    {"ImmediateData", "Yes"},
-    {"InitialR2T", "Yes"},
-    {"MaxBurstLength", "262144"},
-    {"MaxConnections", "1"},
-    {"MaxOutstandingR2T", "1"},
-    {"MaxRecvDataSegmentLength", "8192"},
-    {"MaxXmitDataSegmentLength", "262144"},
-    {"OFMarkInt", "Reject|2048~65535"},
-    {"OFMarker", "No"},
-    {"TargetAlias", "LIO Target"},
-    {"InitiatorRecvDataSegmentLength", "262144"},
-    {"TargetRecvDataSegmentLength", "8192"},
-    {"RDMAExtensions", "No"},
-    {"iSERHCA", NULL},
-};
-
-static const struct lio_default acl_attribute_defaults[] = {
-    {"dataout_timeout", "3"},
-    {"dataout_timeout_retries", "5"},
-    {"default_erl", "0"},
-    {"nopin_response_timeout", "30"},
-    {"nopin_timeout", "15"},
-    {"random_datain_pdu_offsets", "0"},
-    {"random_datain_seq_offsets", "0"},
-    {"random_r2t_offsets", "0"},
-};
-
-/* 1: value is LIO's default, 0: it is not, -1: the kernel derives it (not carried), -2: the
-   setting is unknown. */
-static int is_default(const struct lio_default *table, size_t n, const char *name,
-		      const char *value)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *v;
-		size_t len = strlen(value);
-
-		if (!streq(table[i].name, name))
-			continue;
-		if (!table[i].value)
-			return -1;
-		for (v = table[i].value; v; v = strchr(v, '|') ? strchr(v, '|') + 1 : NULL)
-			if (strncmp(v, value, len) == 0 && (v[len] == '\0' || v[len] == '|'))
-				return 1;
-		return 0;
-	}
-	return -2;
-}
-
 static const char *get_string(json_object *o, const char *key)
 {
 	json_object *v;
@@ -178,8 +49,8 @@ static json_object *get_array(json_object *o, const char *key)
  * differs from LIO's default; where: the object, for messages.
  */
 static int carry_settings(struct ctx *x, json_object *obj, const char *key, const char *prefix,
-			  const struct lio_default *table, size_t n, struct tm_settings *s,
-			  const char *where, bool not_iblock, bool closed)
+			  enum tm_obj_kind kind, enum tm_backstore_type type, struct tm_settings *s,
+			  const char *where, bool closed)
 {
 	json_object *set;
 
@@ -196,12 +67,12 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 			return -ENOMEM;
 		if (!v)
 			continue;
-		k = is_default(table, n, name, v);
+		k = tm_policy_is_lio_default(kind, type, path, v);
 		/* Linux 6.1 dereferences a NULL file in fd_configure_unmap() when emulate_tpu or
 		   emulate_tpws is set on a fileio backstore before it is enabled, which is when
 		   targetmgr writes attributes (found in tests/vm/guest/import.sh). */
-		if (not_iblock && (streq(name, "emulate_tpu") || streq(name, "emulate_tpws")) &&
-		    !streq(v, "0")) {
+		if (kind == TM_OBJ_BACKSTORE && type != TM_BACKSTORE_IBLOCK &&
+		    (streq(name, "emulate_tpu") || streq(name, "emulate_tpws")) && !streq(v, "0")) {
 			tm_import_warn(x->d, x->o,
 				       "%s: %s %s = %s: not carried: the kernel crashes when it is "
 				       "set on a file backstore before the backstore is enabled, "
@@ -209,10 +80,6 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 				       where, key, name, v);
 			continue;
 		}
-		/* What the kernel takes from a block device is a choice for a file or memory. */
-		if (not_iblock && k == -1 &&
-		    is_default(file_defaults, ELEMENTSOF(file_defaults), name, v) >= 0)
-			k = is_default(file_defaults, ELEMENTSOF(file_defaults), name, v);
 		/* What the parser derives (generate_node_acls, ...) goes to the writer as is: it
 		   leaves out what the target file implies. */
 		k = tm_policy_tpg_attr_from_path(path) >= 0 ? 0 : k;
@@ -261,7 +128,7 @@ static int storage_objects(struct ctx *x, json_object *root)
 		    tm_strdupf("storage_objects[%zu] (%s)", i, name ? name : "?");
 		enum tm_backstore_type type;
 		struct tm_backstore *b;
-		json_object *size;
+		json_object *size, *write_back;
 
 		if (!where)
 			return -ENOMEM;
@@ -296,16 +163,13 @@ static int storage_objects(struct ctx *x, json_object *root)
 		b->nullio = get_bool(so, "nullio");
 		if (wwn && !(b->serial = strdup(wwn)))
 			return -ENOMEM;
-		if (type == TM_BACKSTORE_FILEIO && get_bool(so, "write_back"))
-			tm_import_warn(
-			    x->d, x->o,
-			    "%s: write_back: targetmgr's fileio backstores write through "
-			    "(each write reaches the disk before it is acknowledged): "
-			    "safer, slower for small writes",
-			    where);
-		if (carry_settings(x, so, "attributes", "attrib/", backstore_defaults,
-				   ELEMENTSOF(backstore_defaults), &b->settings, where,
-				   type != TM_BACKSTORE_IBLOCK, false) < 0)
+		/* rtslib's write_back=false opens the file O_DSYNC: targetmgr's write-through.
+		   write_back=true is targetmgr's default (buffered, WCE=1). */
+		b->write_through = type == TM_BACKSTORE_FILEIO &&
+				   json_object_object_get_ex(so, "write_back", &write_back) &&
+				   !json_object_get_boolean(write_back);
+		if (carry_settings(x, so, "attributes", "attrib/", TM_OBJ_BACKSTORE, type,
+				   &b->settings, where, false) < 0)
 			return -ENOMEM;
 		for (size_t j = 0; alua && j < json_object_array_length(alua); j++) {
 			const char *g = get_string(json_object_array_get_idx(alua, j), "name");
@@ -448,8 +312,7 @@ static int node_acls(struct ctx *x, json_object *tpg, struct tm_target *t, const
 				return -ENOMEM;
 		}
 		if (carry_chap(x, acl, &a->settings, "auth/") < 0 ||
-		    carry_settings(x, acl, "attributes", "attrib/", acl_attribute_defaults,
-				   ELEMENTSOF(acl_attribute_defaults), &a->settings, aw, false,
+		    carry_settings(x, acl, "attributes", "attrib/", TM_OBJ_ACL, 0, &a->settings, aw,
 				   false) < 0)
 			return -ENOMEM;
 	}
@@ -507,13 +370,11 @@ static int targets(struct ctx *x, json_object *root)
 		if (k >= 0)
 			k = carry_chap(x, tpg, &t->settings, "auth/");
 		if (k >= 0)
-			k = carry_settings(x, tpg, "attributes", "attrib/", tpg_attribute_defaults,
-					   ELEMENTSOF(tpg_attribute_defaults), &t->settings, where,
-					   false, !open);
+			k = carry_settings(x, tpg, "attributes", "attrib/", TM_OBJ_TARGET, 0,
+					   &t->settings, where, !open);
 		if (k >= 0)
-			k = carry_settings(x, tpg, "parameters", "param/", tpg_parameter_defaults,
-					   ELEMENTSOF(tpg_parameter_defaults), &t->settings, where,
-					   false, !open);
+			k = carry_settings(x, tpg, "parameters", "param/", TM_OBJ_TARGET, 0,
+					   &t->settings, where, !open);
 		if (k < 0)
 			return k;
 	}

@@ -205,9 +205,11 @@ static const struct {
     {"blocksize", "block_size", NULL},
     {"write_through", NULL, NULL},
     {"nv_cache", NULL,
-     "LIO's fileio writes through and honours cache flushes; closest: "
-     "attribute.emulate_write_cache=0"},
-    {"o_direct", NULL, "targetmgr's fileio writes through the page cache synchronously"},
+     "LIO always honours cache flushes (targetmgr serves files write-back, reporting the "
+     "write cache, and LIO syncs the file on SYNCHRONIZE CACHE)"},
+    {"o_direct", NULL,
+     "LIO's fileio goes through the page cache; closest: write-through (every write "
+     "synchronous)"},
     {"t10_dev_id", NULL,
      "LIO derives the device identifier (VPD page 0x83) from the unit "
      "serial; closest: serial="},
@@ -259,6 +261,8 @@ static int convert_device(struct ctx *x, const char *handler, const struct node 
 	d->backstore = (ssize_t)(x->c->n_backstores - 1);
 	d->readonly = flag(dev, "read_only");
 	b->readonly = d->readonly && type == TM_BACKSTORE_IBLOCK;
+	/* vdisk_fileio's write_through 1 reports no write cache and syncs each write. */
+	b->write_through = type == TM_BACKSTORE_FILEIO && flag(dev, "write_through");
 	if (usn && word(usn, 1))
 		b->serial = strdup(word(usn, 1));
 	else {

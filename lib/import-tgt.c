@@ -605,10 +605,14 @@ static int convert_store(struct reader *r, struct tgt_target *tt, struct tm_targ
 		if (k < 0)
 			tm_import_warn(r->d, o->o, "write-cache %s: not on or off: not carried",
 				       o->value);
-		else if (k == 0 || type == TM_BACKSTORE_FILEIO)
+		else if (type == TM_BACKSTORE_FILEIO)
+			/* tgt's "off" syncs every write: a write-back file reporting no cache
+			   would lose acknowledged writes (verify refuses it). */
+			b->write_through = k == 0;
+		else if (k == 0)
 			/* iblock reports the device's own cache; the kernel refuses 1 there. */
-			if (tm_settings_set(&b->settings, "attrib/emulate_write_cache",
-					    k ? "1" : "0", false, o->o) < 0)
+			if (tm_settings_set(&b->settings, "attrib/emulate_write_cache", "0", false,
+					    o->o) < 0)
 				return -ENOMEM;
 	}
 	if ((o = lu_get(r, tt, s, "block-size"))) {

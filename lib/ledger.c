@@ -6,13 +6,17 @@
 
 #include "diag.h"
 #include "hashmap.h"
+#include "policy.h"
 #include "util.h"
 
 #define DISCOVERY_ENTRY "discovery"
 
 struct tm_ledger {
 	char *dir;
-	char **entries; /* "target <iqn>", "backstore <hba>/<name>" or "discovery" */
+	/* "target <iqn>", "backstore <hba>/<name>", "discovery", or a declared setting:
+	   "setting target <iqn> <path>", "setting acl <iqn> <initiator> <path>",
+	   "setting backstore <hba>/<name> <path>" */
+	char **entries;
 	size_t n_entries;
 	struct tm_hashmap index; /* positions in entries: the planner asks about every object */
 	bool unsaved;            /* tm_ledger_add() added entries the file lacks */
@@ -67,18 +71,72 @@ static int push_entry(struct tm_ledger *l, char *entry)
 	return 0;
 }
 
-/* How `owned` is read and written: lines "target <iqn>", "backstore <hba>/<name>", or
-   "discovery" once the files declared discovery authentication. */
+/* How `owned` is read and written: lines "target <iqn>", "backstore <hba>/<name>",
+   "discovery" once the files declared discovery authentication, and "setting ..." for each
+   setting of those objects the files declared that goes back to a default without them. */
 #define LEDGER_FILE "owned"
 /* Far beyond any real ledger (80,000 targets take 3 MB): a bound on what is read. */
 #define LEDGER_SIZE_MAX (64u << 20)
 
 static const char *const repair_hint =
     "the ledger lists the targets and backstores targetmgr created, one 'target IQN' or "
-    "'backstore HBA/NAME' per line, and 'discovery' when it set discovery CHAP; repair it by "
+    "'backstore HBA/NAME' per line, 'discovery' when it set discovery CHAP, and 'setting "
+    "...' lines for the settings the files declared; repair it by "
     "deleting the damaged lines (or the whole file): 'targetmgr plan' then shows declared "
     "objects it no longer lists as made by another tool, and 'targetmgr apply --adopt' "
     "records them again";
+
+#define SETTING_PREFIX "setting "
+
+/* A "setting ..." entry, split into its words (pointing into a copy, words). */
+struct setting_entry {
+	enum tm_obj_kind kind;
+	char words[1024];
+	const char *object, *initiator, *path; /* iqn or "hba/name"; ACLs: the initiator */
+};
+
+static bool valid_word(const char *w)
+{
+	return *w && !strchr(w, ' ');
+}
+
+/* "<hba>/<name>", both parts non-empty. */
+static bool backstore_key_ok(const char *key)
+{
+	const char *slash = strchr(key, '/');
+	return slash && slash > key && slash[1] && !strchr(slash + 1, '/') && !strchr(key, ' ');
+}
+
+/* Splits entry into e; false if it is not a setting entry targetmgr writes. */
+static bool split_setting(const char *entry, struct setting_entry *e)
+{
+	const char *rest = startswith(entry, SETTING_PREFIX), *kind;
+	char *w[4] = {NULL}, *save = NULL;
+	size_t n = 0;
+
+	if (!rest || strlen(rest) >= sizeof(e->words) || strstr(rest, "  ") || *rest == ' ' ||
+	    endswith(rest, " "))
+		return false;
+	strcpy(e->words, rest);
+	for (char *t = strtok_r(e->words, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (n == ELEMENTSOF(w))
+			return false;
+		w[n++] = t;
+	}
+	kind = w[0];
+	e->initiator = NULL;
+	if (n == 3 && streq(kind, "target"))
+		e->kind = TM_OBJ_TARGET;
+	else if (n == 4 && streq(kind, "acl"))
+		e->kind = TM_OBJ_ACL, e->initiator = w[2];
+	else if (n == 3 && streq(kind, "backstore") && backstore_key_ok(w[1]))
+		e->kind = TM_OBJ_BACKSTORE;
+	else
+		return false;
+	e->object = w[1];
+	e->path = w[n - 1];
+	return valid_word(e->path) && !strstr(e->path, "..");
+}
 
 /* Why line (len bytes, then a NUL) is not an entry targetmgr writes; NULL when it is one. */
 static const char *entry_problem(const char *line, size_t len)
@@ -94,16 +152,19 @@ static const char *entry_problem(const char *line, size_t len)
 	}
 	if (streq(line, DISCOVERY_ENTRY))
 		return NULL;
+	if (startswith(line, SETTING_PREFIX)) {
+		struct setting_entry e;
+		return split_setting(line, &e)
+			   ? NULL
+			   : "expected 'setting target IQN PATH', 'setting acl "
+			     "IQN INITIATOR PATH' or 'setting backstore HBA/NAME "
+			     "PATH'";
+	}
 	if ((name = startswith(line, "target ")))
 		return *name && !strchr(name, ' ') ? NULL : "expected 'target IQN'";
-	if ((name = startswith(line, "backstore "))) {
-		const char *slash = strchr(name, '/');
-		return slash && slash > name && slash[1] && !strchr(slash + 1, '/') &&
-			       !strchr(name, ' ')
-			   ? NULL
-			   : "expected 'backstore HBA/NAME'";
-	}
-	return "neither 'target IQN', 'backstore HBA/NAME' nor 'discovery'";
+	if ((name = startswith(line, "backstore ")))
+		return backstore_key_ok(name) ? NULL : "expected 'backstore HBA/NAME'";
+	return "neither 'target IQN', 'backstore HBA/NAME', 'discovery' nor 'setting ...'";
 }
 
 static const char *file_type(mode_t m)
@@ -278,9 +339,60 @@ static int ledger_save(struct tm_ledger *l)
 	return 0;
 }
 
-/* Whether c holds the object an entry names; a shared backstore counts only with shared. */
-static bool holds(const struct tm_config *c, const char *entry, bool shared)
+static const struct tm_backstore *find_backstore(const struct tm_config *c, const char *key)
 {
+	const char *slash = strchr(key, '/');
+	_cleanup_free_ char *hba = slash ? strndup(key, (size_t)(slash - key)) : NULL;
+	return hba ? tm_config_find_backstore(c, hba, slash + 1) : NULL;
+}
+
+/* The settings of the object a setting entry names in c; NULL if c has no such object. */
+static struct tm_settings *settings_of(const struct tm_config *c, const struct setting_entry *e,
+				       enum tm_backstore_type *type, struct tm_origin *origin)
+{
+	struct tm_target *t;
+	struct tm_backstore *b;
+	struct tm_acl *a;
+
+	*type = 0;
+	switch (e->kind) {
+	case TM_OBJ_TARGET:
+		t = (struct tm_target *)tm_config_find_target(c, e->object);
+		if (!t)
+			return NULL;
+		*origin = t->origin;
+		return &t->settings;
+	case TM_OBJ_ACL:
+		t = (struct tm_target *)tm_config_find_target(c, e->object);
+		a = t ? (struct tm_acl *)tm_target_find_acl(t, e->initiator) : NULL;
+		if (!a)
+			return NULL;
+		*origin = a->origin;
+		return &a->settings;
+	case TM_OBJ_BACKSTORE:
+		b = (struct tm_backstore *)find_backstore(c, e->object);
+		if (!b)
+			return NULL;
+		*type = b->type;
+		*origin = b->origin;
+		return &b->settings;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Whether c holds what an entry names.  In the declared model (declared): the object, and
+ * for a setting entry the setting, declared (not released); in a running one: the object,
+ * and a backstore only if no other target shares it.
+ */
+static bool holds(const struct tm_config *c, const char *entry, bool declared)
+{
+	const struct tm_setting *s;
+	struct tm_settings *settings;
+	struct setting_entry e;
+	enum tm_backstore_type type;
+	struct tm_origin o;
 	const char *name;
 
 	if (streq(entry, DISCOVERY_ENTRY))
@@ -288,13 +400,13 @@ static bool holds(const struct tm_config *c, const char *entry, bool shared)
 	if ((name = startswith(entry, "target ")))
 		return tm_config_find_target(c, name) != NULL;
 	if ((name = startswith(entry, "backstore "))) {
-		const char *slash = strchr(name, '/');
-		_cleanup_free_ char *hba = slash ? strndup(name, (size_t)(slash - name)) : NULL;
-		const struct tm_backstore *b =
-		    hba ? tm_config_find_backstore(c, hba, slash + 1) : NULL;
-		return b && (shared || !b->shared);
+		const struct tm_backstore *b = find_backstore(c, name);
+		return b && (declared || !b->shared);
 	}
-	return false;
+	if (!split_setting(entry, &e) || !(settings = settings_of(c, &e, &type, &o)))
+		return false;
+	s = declared ? tm_settings_find(settings, e.path) : NULL;
+	return !declared || (s && !s->released);
 }
 
 int tm_ledger_keep_only_in(struct tm_ledger *l, const struct tm_config *want,
@@ -330,6 +442,57 @@ int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
 	return tm_ledger_keep_only_in(l, want, NULL);
 }
 
+/* One "setting ..." entry per declared setting of obj ("target IQN", "acl IQN INITIATOR" or
+   "backstore HBA/NAME") that would go back to a default if no longer declared. */
+static int record_object_settings(struct tm_ledger *l, const char *obj, enum tm_obj_kind kind,
+				  enum tm_backstore_type type, const struct tm_settings *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		char *e;
+
+		if (s->v[i].released || !tm_policy_released_value(kind, type, s->v[i].path))
+			continue;
+		e = tm_strdupf(SETTING_PREFIX "%s %s", obj, s->v[i].path);
+		if (!e)
+			return -ENOMEM;
+		if (has_entry(l, e)) {
+			free(e);
+			continue;
+		}
+		if (push_entry(l, e) < 0)
+			return -ENOMEM;
+		l->unsaved = true;
+	}
+	return 0;
+}
+
+static int record_settings(struct tm_ledger *l, const struct tm_config *want)
+{
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < want->n_targets; i++) {
+		const struct tm_target *t = &want->targets[i];
+		_cleanup_free_ char *obj = tm_strdupf("target %s", t->iqn);
+
+		r = obj ? record_object_settings(l, obj, TM_OBJ_TARGET, 0, &t->settings) : -ENOMEM;
+		for (size_t j = 0; r >= 0 && j < t->n_acls; j++) {
+			_cleanup_free_ char *acl =
+			    tm_strdupf("acl %s %s", t->iqn, t->acls[j].initiator);
+			r = acl ? record_object_settings(l, acl, TM_OBJ_ACL, 0,
+							 &t->acls[j].settings)
+				: -ENOMEM;
+		}
+	}
+	for (size_t i = 0; r >= 0 && i < want->n_backstores; i++) {
+		const struct tm_backstore *b = &want->backstores[i];
+		_cleanup_free_ char *obj = tm_strdupf("backstore %s/%s", b->hba, b->name);
+
+		r = obj ? record_object_settings(l, obj, TM_OBJ_BACKSTORE, b->type, &b->settings)
+			: -ENOMEM;
+	}
+	return r;
+}
+
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)
 {
 	int r;
@@ -353,5 +516,39 @@ int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want)
 		if (r < 0)
 			return r;
 	}
+	r = record_settings(l, want);
+	if (r < 0)
+		return r;
 	return l->unsaved ? ledger_save(l) : 0;
+}
+
+int tm_ledger_release(const struct tm_ledger *l, struct tm_config *want)
+{
+	for (size_t i = 0; i < l->n_entries; i++) {
+		struct tm_settings *settings;
+		struct setting_entry e;
+		enum tm_backstore_type type;
+		const char *value;
+		struct tm_origin o;
+		int r;
+
+		if (!startswith(l->entries[i], SETTING_PREFIX) || !split_setting(l->entries[i], &e))
+			continue;
+		settings = settings_of(want, &e, &type, &o);
+		if (!settings || tm_settings_find(settings, e.path))
+			continue;
+		/* Only while targetmgr still owns the object: a ledger repaired by hand may
+		   have lost its "target" line but kept its settings. */
+		if (!tm_ledger_owns(
+			l, e.kind == TM_OBJ_BACKSTORE ? TM_OBJ_BACKSTORE : TM_OBJ_TARGET, e.object))
+			continue;
+		value = tm_policy_released_value(e.kind, type, e.path);
+		if (!value)
+			continue;
+		r = tm_settings_set(settings, e.path, value, tm_policy_is_secret(e.path), o);
+		if (r < 0)
+			return r;
+		tm_settings_find(settings, e.path)->released = true;
+	}
+	return 0;
 }

@@ -9,6 +9,12 @@
  * entry (harmless: it names nothing) but never an unrecorded object.  Everything below an
  * owned target (TPG, portals, LUNs, ACLs, mapped LUNs) is owned with it.  Objects another
  * tool made are never modified or removed, unless adopted with `apply --adopt`.
+ *
+ * The ledger also remembers which settings of those objects the files declared (a CHAP
+ * credential, an attribute. or parameter. line), so that once the files stop declaring one
+ * it goes back to LIO's default (tm_policy_released_value()): the running state alone cannot
+ * tell a value the files set from one LIO chose, and reading every setting of every object to
+ * find out would multiply what a plan reads.
  */
 #pragma once
 
@@ -43,12 +49,23 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name);
 
 /*
  * Records every declared target and backstore, and discovery authentication if declared
- * (once planning succeeded, each is owned already, about to be created, or adopted), then
+ * (once planning succeeded, each is owned already, about to be created, or adopted), and
+ * their declared settings that would go back to a default without a declaration, then
  * saves atomically (temporary file, fsync, rename, never through a symbolic link) if anything
  * was added, here or by tm_ledger_add() since the last save.  Called before the plan is
  * executed.
  */
 int tm_ledger_record(struct tm_ledger *l, const struct tm_config *want);
+
+/*
+ * Adds to want, for each object it declares that the ledger holds declared settings of, every
+ * such setting the files no longer declare, with the value it goes back to
+ * (tm_policy_released_value()), marked released: the scanner reads it because want names it,
+ * and the planner writes it where the running value differs.  Call before scanning.  Records
+ * (tm_ledger_record()) leave released settings out, so that the ledger forgets them once a
+ * plan ran to the end.  0 or -ENOMEM.
+ */
+int tm_ledger_release(const struct tm_ledger *l, struct tm_config *want);
 
 /*
  * After a plan ran to the end, targetmgr owns exactly the declared objects: drops every other

@@ -457,6 +457,7 @@ int tm_settings_set(struct tm_settings *s, const char *path, const char *value, 
 	e->secret = secret;
 	e->origin = origin;
 	e->secret_file = NULL;
+	e->released = false;
 	return 0;
 }
 

@@ -43,6 +43,8 @@ struct tm_setting {
 	   the config (tm_config_intern_file()), so that `save` can refer to it instead of
 	   writing the secret.  NULL otherwise. */
 	const char *secret_file;
+	/* Not declared any more: going back to LIO's default (tm_ledger_release()). */
+	bool released;
 };
 
 struct tm_settings {

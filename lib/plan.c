@@ -133,11 +133,15 @@ static int diff_settings(struct planner *p, const struct tm_op *base,
 
 		if (setting_stage(base, s->path) != stage)
 			continue;
-		/* A new object already holds the kernel's default: writing it changes nothing. */
-		if (!have && streq_ptr(kernel_default(base, s->path), s->value))
+		/* A new object already holds the kernel's default (a released setting is one
+		   going back to it): writing it changes nothing. */
+		if (!have && (s->released || streq_ptr(kernel_default(base, s->path), s->value)))
 			continue;
 		h = have ? tm_settings_find(have, s->path) : NULL;
-		if (h && streq(h->value, s->value))
+		if (h && tm_policy_same_value(s->path, h->value, s->value))
+			continue;
+		/* Not there to go back: an attribute this kernel lacks. */
+		if (!h && s->released)
 			continue;
 		op.type = TM_OP_SET;
 		op.setting = s;

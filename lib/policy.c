@@ -81,6 +81,11 @@ char *tm_policy_chap_path(const char *prefix, bool mutual, bool secret)
 			  mutual ? "_mutual" : "");
 }
 
+bool tm_policy_is_secret(const char *path)
+{
+	return endswith(path, "password") || endswith(path, "password_mutual");
+}
+
 bool tm_policy_credential_set(const char *value)
 {
 	return value && *value && !streq(value, "NULL");
@@ -112,6 +117,223 @@ bool tm_policy_discovery_differs(const struct tm_settings *have, const struct tm
 	}
 	h = tm_settings_find(have, d->secret ? d[-1].path : d->path);
 	return h && tm_policy_credential_set(h->value);
+}
+
+/* The settings every backstore gets from the policy (tm_policy_backstore_settings()). */
+static const char *const backstore_policy_paths[] = {"attrib/emulate_pr", "wwn/vendor_id",
+						     "wwn/product_id"};
+
+static bool thin_applies(enum tm_backstore_type type)
+{
+	return type == TM_BACKSTORE_FILEIO || type == TM_BACKSTORE_IBLOCK;
+}
+
+/* Whether the policy writes path for every backstore of that type (so that removing it from
+   a line is already a change back), or LIO derives it (wwn/). */
+static bool is_backstore_policy_path(enum tm_backstore_type type, const char *path)
+{
+	for (size_t i = 0; i < ELEMENTSOF(backstore_policy_paths); i++)
+		if (streq(path, backstore_policy_paths[i]))
+			return true;
+	if (thin_applies(type) &&
+	    (streq(path, "attrib/emulate_tpu") || streq(path, "attrib/emulate_tpws")))
+		return true;
+	return !startswith(path, "attrib/");
+}
+
+/* ---- LIO's defaults ---- */
+
+/* What LIO gives a new object, for the settings a target file may declare (and rtslib dumps):
+   kernel target_core_base.h DA_*, iscsi_target_core.h TA_*, NA_*, iscsi_target_parameters.h;
+   "a|b": either (kernels differ).  NULL: the kernel takes it from the device. */
+struct lio_default {
+	const char *name, *value;
+};
+
+static const struct lio_default backstore_defaults[] = {
+    {"emulate_model_alias", "0"},
+    {"emulate_dpo", "0|1"}, /* kernels differ; 1 is refused where unsupported */
+    {"emulate_fua_write", "1"},
+    {"emulate_fua_read", "0|1"},
+    {"emulate_ua_intlck_ctrl", "0"},
+    {"emulate_tas", "1"},
+    {"emulate_caw", "1"},
+    {"emulate_3pc", "1"},
+    {"emulate_pr", "1"},
+    {"emulate_rest_reord", "0"},
+    {"enforce_pr_isids", "1"},
+    {"force_pr_aptpl", "0"},
+    {"pi_prot_type", "0"},
+    {"pi_prot_verify", "0"},
+    {"pi_prot_format", "0"},
+    {"unmap_zeroes_data", "0"},
+    {"submit_type", "0"},
+    {"complete_type", "0"},
+    {"emulate_rsoc", "1"},
+    {"block_size", NULL}, /* for a file or memory: file_defaults */
+    {"emulate_write_cache", NULL},
+    {"emulate_tpu", NULL},
+    {"emulate_tpws", NULL},
+    {"is_nonrot", NULL},
+    {"max_sectors", NULL},
+    {"optimal_sectors", NULL},
+    {"queue_depth", NULL},
+    {"max_unmap_lba_count", NULL},
+    {"max_unmap_block_desc_count", NULL},
+    {"unmap_granularity", NULL},
+    {"unmap_granularity_alignment", NULL},
+    {"max_write_same_len", NULL},
+    {"hw_block_size", NULL},
+    {"hw_max_sectors", NULL},
+    {"hw_queue_depth", NULL},
+    {"hw_pi_prot_type", NULL},
+    {"alua_support", NULL},
+    {"pgr_support", NULL},
+};
+
+/* The same for fileio and RAM disk backstores, where nothing comes from a device. */
+static const struct lio_default file_defaults[] = {
+    {"block_size", "512"},
+    {"emulate_tpu", "0"},
+    {"emulate_tpws", "0"},
+    {"is_nonrot", "0"},
+};
+
+static const struct lio_default tpg_attribute_defaults[] = {
+    {"default_cmdsn_depth", "64"},
+    {"default_erl", "0"},
+    {"demo_mode_discovery", "1"},
+    {"fabric_prot_type", "0"},
+    {"login_keys_workaround", "1"},
+    {"login_timeout", "15"},
+    {"netif_timeout", "2"},
+    {"prod_mode_write_protect", "0"},
+    {"t10_pi", "0"},
+    {"tpg_enabled_sendtargets", "1"},
+};
+
+static const struct lio_default tpg_parameter_defaults[] = {
+    {"AuthMethod", "CHAP,None"},
+    {"DataDigest", "CRC32C,None"},
+    {"DataPDUInOrder", "Yes"},
+    {"DataSequenceInOrder", "Yes"},
+    {"DefaultTime2Retain", "20"},
+    {"DefaultTime2Wait", "2"},
+    {"ErrorRecoveryLevel", "0"},
+    {"FirstBurstLength", "65536"},
+    {"HeaderDigest", "CRC32C,None"},
+    {"IFMarkInt", "Reject|2048~65535"},
+    {"IFMarker", "No"},
+    {"ImmediateData", "Yes"},
+    {"InitialR2T", "Yes"},
+    {"MaxBurstLength", "262144"},
+    {"MaxConnections", "1"},
+    {"MaxOutstandingR2T", "1"},
+    {"MaxRecvDataSegmentLength", "8192"},
+    {"MaxXmitDataSegmentLength", "262144"},
+    {"OFMarkInt", "Reject|2048~65535"},
+    {"OFMarker", "No"},
+    {"TargetAlias", "LIO Target"},
+    {"InitiatorRecvDataSegmentLength", "262144"},
+    {"TargetRecvDataSegmentLength", "8192"},
+    {"RDMAExtensions", "No"},
+    {"iSERHCA", NULL},
+};
+
+static const struct lio_default acl_attribute_defaults[] = {
+    {"dataout_timeout", "3"},
+    {"dataout_timeout_retries", "5"},
+    {"default_erl", "0"},
+    {"nopin_response_timeout", "30"},
+    {"nopin_timeout", "15"},
+    {"random_datain_pdu_offsets", "0"},
+    {"random_datain_seq_offsets", "0"},
+    {"random_r2t_offsets", "0"},
+};
+
+static const struct lio_default *lio_find(const struct lio_default *table, size_t n,
+					  const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(table[i].name, name))
+			return &table[i];
+	return NULL;
+}
+#define LIO_FIND(table, name) lio_find(table, ELEMENTSOF(table), name)
+
+int tm_policy_lio_default(enum tm_obj_kind kind, enum tm_backstore_type type, const char *path,
+			  const char **ret)
+{
+	const struct lio_default *d = NULL;
+	const char *name;
+
+	if (kind == TM_OBJ_TARGET && (name = startswith(path, "param/")))
+		d = LIO_FIND(tpg_parameter_defaults, name);
+	else if (!(name = startswith(path, "attrib/")))
+		d = NULL;
+	else if (kind == TM_OBJ_TARGET)
+		d = LIO_FIND(tpg_attribute_defaults, name);
+	else if (kind == TM_OBJ_ACL)
+		d = LIO_FIND(acl_attribute_defaults, name);
+	else if (kind == TM_OBJ_BACKSTORE) {
+		/* What the kernel takes from a block device is fixed for a file or memory. */
+		if (type != TM_BACKSTORE_IBLOCK)
+			d = LIO_FIND(file_defaults, name);
+		if (!d)
+			d = LIO_FIND(backstore_defaults, name);
+	}
+	if (!d)
+		return 0;
+	*ret = d->value;
+	return 1;
+}
+
+int tm_policy_is_lio_default(enum tm_obj_kind kind, enum tm_backstore_type type, const char *path,
+			     const char *value)
+{
+	size_t len = strlen(value);
+	const char *v;
+
+	if (tm_policy_lio_default(kind, type, path, &v) == 0)
+		return -2;
+	if (!v)
+		return -1;
+	for (; v; v = strchr(v, '|') ? strchr(v, '|') + 1 : NULL)
+		if (strncmp(v, value, len) == 0 && (v[len] == '\0' || v[len] == '|'))
+			return 1;
+	return 0;
+}
+
+static bool is_credential(const char *path)
+{
+	const char *name = startswith(path, "auth/");
+	return name && (streq(name, "userid") || streq(name, "password") ||
+			streq(name, "userid_mutual") || streq(name, "password_mutual"));
+}
+
+const char *tm_policy_released_value(enum tm_obj_kind kind, enum tm_backstore_type type,
+				     const char *path)
+{
+	const char *v;
+
+	if (kind == TM_OBJ_TARGET && tm_policy_tpg_attr_from_path(path) >= 0)
+		return NULL; /* written for every target */
+	if (kind == TM_OBJ_BACKSTORE && is_backstore_policy_path(type, path))
+		return NULL; /* written for every backstore of the type */
+	/* iscsi_target_configfs.c: "NULL" clears the credential's NAF_*_SET flag. */
+	if ((kind == TM_OBJ_TARGET || kind == TM_OBJ_ACL) && is_credential(path))
+		return "NULL";
+	if (tm_policy_lio_default(kind, type, path, &v) <= 0 || !v || strchr(v, '|'))
+		return NULL;
+	return v;
+}
+
+bool tm_policy_same_value(const char *path, const char *a, const char *b)
+{
+	if (streq(a, b))
+		return true;
+	/* LIO shows a credential never set as "" and one cleared as "NULL". */
+	return is_credential(path) && !tm_policy_credential_set(a) && !tm_policy_credential_set(b);
 }
 
 /*
@@ -176,11 +398,12 @@ static int set_unless_given(struct tm_settings *s, const char *path, const char 
 int tm_policy_backstore_settings(struct tm_settings *s, enum tm_backstore_type type,
 				 struct tm_origin o)
 {
-	static const char *const paths[] = {"attrib/emulate_pr", "wwn/vendor_id", "wwn/product_id"};
 	int r = 0;
 
-	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(paths); i++)
-		r = set_unless_given(s, paths[i], tm_policy_backstore_default(type, paths[i]), o);
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(backstore_policy_paths); i++)
+		r = set_unless_given(s, backstore_policy_paths[i],
+				     tm_policy_backstore_default(type, backstore_policy_paths[i]),
+				     o);
 	return r;
 }
 
@@ -189,7 +412,7 @@ int tm_policy_thin_settings(struct tm_settings *s, enum tm_backstore_type type, 
 {
 	int r;
 
-	if (type != TM_BACKSTORE_FILEIO && type != TM_BACKSTORE_IBLOCK)
+	if (!thin_applies(type))
 		return 0;
 	r = set_unless_given(s, "attrib/emulate_tpu", can_discard ? "1" : "0", o);
 	if (r >= 0)

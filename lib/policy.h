@@ -76,6 +76,8 @@ int tm_policy_enable(struct tm_settings *s, struct tm_origin o);
 /* CHAP credentials: <prefix>userid, <prefix>password and their _mutual twins; prefix "auth/"
    for TPGs and ACLs, "" for discovery.  NULL on ENOMEM. */
 char *tm_policy_chap_path(const char *prefix, bool mutual, bool secret);
+/* Whether the setting at path is a CHAP secret (a password, of any object). */
+bool tm_policy_is_secret(const char *path);
 /* Whether a credential read from LIO is set: LIO shows a cleared one as "NULL". */
 bool tm_policy_credential_set(const char *value);
 
@@ -84,6 +86,38 @@ bool tm_policy_credential_set(const char *value);
 const char *tm_policy_kernel_default(enum tm_obj_kind kind, const char *path);
 /* The same for a new storage object of that type. */
 const char *tm_policy_backstore_default(enum tm_backstore_type type, const char *path);
+
+/* ---- LIO's defaults, and what a setting goes back to ---- */
+
+/*
+ * What LIO gives a new object for a setting the target files may declare: kind TM_OBJ_TARGET
+ * for a TPG's "attrib/..." and "param/...", TM_OBJ_ACL for an ACL's "attrib/...",
+ * TM_OBJ_BACKSTORE for a storage object's "attrib/..." (of that type; type is ignored for the
+ * others).  1 with *ret the value ("a|b" where kernels differ, NULL where the kernel takes it
+ * from the device), or 0 for a setting LIO does not have.
+ */
+int tm_policy_lio_default(enum tm_obj_kind kind, enum tm_backstore_type type, const char *path,
+			  const char **ret);
+/* Whether value is LIO's default for it: 1 yes, 0 no, -1 the kernel takes it from the
+   device, -2 a setting LIO does not have. */
+int tm_policy_is_lio_default(enum tm_obj_kind kind, enum tm_backstore_type type, const char *path,
+			     const char *value);
+
+/*
+ * What a setting of an object goes back to once the target files, which declared it, stop
+ * declaring it (the ledger remembers which they declared, ledger.h): LIO's default, and
+ * "NULL" for a CHAP credential (LIO then stops asking for it or offering it).  NULL: nothing,
+ * because targetmgr writes the setting for every such object anyway (it derives it: the
+ * TPG's authentication, a backstore's emulate_pr ...), or because LIO takes its default from
+ * the device (a block device's queue_depth, a file's emulate_write_cache ...), which a running
+ * object no longer shows.
+ */
+const char *tm_policy_released_value(enum tm_obj_kind kind, enum tm_backstore_type type,
+				     const char *path);
+
+/* Whether two values of the setting at path are the same state: a CHAP credential LIO shows
+   as "" (never set) is the same as one shown as "NULL" (cleared). */
+bool tm_policy_same_value(const char *path, const char *a, const char *b);
 
 /* ---- storage objects ---- */
 

@@ -44,17 +44,6 @@ static bool is_dir(const char *path)
 	return stat(path, &st) >= 0 && S_ISDIR(st.st_mode);
 }
 
-static bool endswith(const char *s, const char *suffix)
-{
-	size_t ls = strlen(s), lx = strlen(suffix);
-	return ls >= lx && streq(s + ls - lx, suffix);
-}
-
-static bool is_secret(const char *path)
-{
-	return endswith(path, "password") || endswith(path, "password_mutual");
-}
-
 /* Parses a number the way kstrtoull(s, 0, …) does: decimal, 0x… hex or 0… octal. */
 static int parse_number(const char *s, unsigned long long max, unsigned long long *ret)
 {
@@ -137,7 +126,7 @@ static int read_setting(struct tm_cfs *cfs, const char *dir, const char *path,
 		return r;
 	/* Stored as just the serial, so that it compares with the declared value. */
 	value = streq(path, "wwn/vpd_unit_serial") ? serial_from_vpd(v) : v;
-	return tm_settings_set(s, path, value, is_secret(path), (struct tm_origin){0});
+	return tm_settings_set(s, path, value, tm_policy_is_secret(path), (struct tm_origin){0});
 }
 
 /* The declared object's setting paths (declared may be NULL), then the always-read ones. */

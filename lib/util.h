@@ -46,6 +46,12 @@ static inline const char *startswith(const char *s, const char *prefix)
 	return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
+static inline bool endswith(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+	return ls >= lx && streq(s + ls - lx, suffix);
+}
+
 /*
  * Appends one zeroed element to a (pointer, count) array; returns it, or NULL on ENOMEM.  The
  * room grows geometrically (to the next power of two), so n appends cost O(n).  The capacity is

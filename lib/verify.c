@@ -782,6 +782,7 @@ static void groups_clear(struct groups *g)
 static void check_backstore(struct backstore_checks *k, size_t i, struct tm_diags *d)
 {
 	const struct tm_backstore *b = &k->c->backstores[i], *o;
+	const struct tm_setting *wce;
 	struct group *g, *gf = NULL;
 	size_t j, jf = SIZE_MAX;
 
@@ -789,6 +790,18 @@ static void check_backstore(struct backstore_checks *k, size_t i, struct tm_diag
 	case TM_BACKSTORE_RAMDISK:
 		if (b->size == 0)
 			report_error(d, &b->origin, "a RAM disk needs size=");
+		break;
+	case TM_BACKSTORE_FILEIO:
+		/* LIO opens a write-back file without O_DSYNC and fsyncs only on SYNCHRONIZE
+		   CACHE or FUA, which initiators send only while the write cache is reported. */
+		wce = tm_settings_find(&b->settings, "attrib/emulate_write_cache");
+		if (!b->write_through && wce && streq(wce->value, "0"))
+			report_error(d, &wce->origin,
+				     "attribute.emulate_write_cache=0 on a write-back file: "
+				     "initiators would never flush, and LIO acknowledges writes "
+				     "still in the page cache, which a power loss would lose; to "
+				     "report no write cache, use write-through (every write "
+				     "reaches the disk before it is acknowledged)");
 		break;
 	case TM_BACKSTORE_IBLOCK:
 		if (b->size != 0)

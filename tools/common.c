@@ -281,10 +281,14 @@ int cli_build_plan(struct tm_cli *cli, const struct cli_command_opts *copts,
 		if (r < 0)
 			return r;
 	}
-	r = cli_scan(cli, ctx->want, &ctx->cfs, &ctx->have);
+	r = cli_open_ledger(cli, &ctx->ledger);
 	if (r < 0)
 		return r;
-	r = cli_open_ledger(cli, &ctx->ledger);
+	/* Before the scan, which then reads the settings going back too. */
+	r = tm_ledger_release(ctx->ledger, ctx->want);
+	if (r < 0)
+		return log_error_errno(r, "cannot plan");
+	r = cli_scan(cli, ctx->want, &ctx->cfs, &ctx->have);
 	if (r < 0)
 		return r;
 	opts.userdata = ctx->ledger;

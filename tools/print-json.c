@@ -148,6 +148,8 @@ static void json_plan(FILE *f, const struct tm_plan *plan, bool executed)
 		json_add(e, "object", json_val_str(what));
 		if (op->type == TM_OP_SET) {
 			json_add(e, "setting", json_val_str(op->setting->path));
+			if (op->setting->released)
+				json_add(e, "released", json_val_bool(true));
 			if (op->setting->secret) {
 				json_add(e, "secret", json_val_bool(true));
 			} else {

@@ -132,13 +132,14 @@ static void text_plan(FILE *f, const struct tm_plan *plan, bool executed)
 		case TM_OP_SET:
 			set++;
 			if (op->setting->secret)
-				fprintf(f, "~ %s %s: (secret)\n", what, op->setting->path);
+				fprintf(f, "~ %s %s: (secret)", what, op->setting->path);
 			else if (op->old_value)
-				fprintf(f, "~ %s %s: \"%s\" -> \"%s\"\n", what, op->setting->path,
+				fprintf(f, "~ %s %s: \"%s\" -> \"%s\"", what, op->setting->path,
 					op->old_value, op->setting->value);
 			else
-				fprintf(f, "~ %s %s: \"%s\"\n", what, op->setting->path,
+				fprintf(f, "~ %s %s: \"%s\"", what, op->setting->path,
 					op->setting->value);
+			fputs(op->setting->released ? " (no longer declared)\n" : "\n", f);
 			break;
 		}
 	}

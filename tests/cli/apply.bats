@@ -155,3 +155,74 @@ seed() {
 	[ "$output" = "No changes." ]
 	[ "$(cat "$da/enforce_discovery_auth")" = 1 ]
 }
+
+@test "settings the files stop declaring go back to LIO's defaults; only targetmgr's own" {
+	local acl=$T/configfs/$TPG/acls/iqn.1993-08.org.debian:01:aaaa
+	fake_kernel
+	conf t.conf <<-EOF
+	[target $IQN]
+	lun 0 = ramdisk size=4M nullio attribute.emulate_3pc=0
+	chap = iscsiuser pruebaiscsi2021
+	mutual-chap = targetuser mutualsecret2021
+	attribute.login_timeout = 30
+	parameter.MaxRecvDataSegmentLength = 262144
+	[initiator iqn.1993-08.org.debian:01:aaaa]
+	attribute.nopin_timeout = 20
+	EOF
+	run tm apply
+	[ "$status" -eq 0 ]
+	local bs=("$T"/configfs/target/core/rd_mcp_*/iqn.2021-02.com.example.t-lun0)
+	[ "$(cat "$acl/auth/userid_mutual")" = targetuser ]
+	grep -qx "setting acl $IQN iqn.1993-08.org.debian:01:aaaa auth/password_mutual" "$T/state/owned"
+	grep -qx "setting target $IQN attrib/login_timeout" "$T/state/owned"
+	grep -qx "setting backstore ${bs[0]#"$T"/configfs/target/core/} attrib/emulate_3pc" "$T/state/owned"
+	# What targetmgr derives for every target is not recorded.
+	! grep -q "attrib/authentication" "$T/state/owned"
+	conf t.conf <<-EOF
+	[target $IQN]
+	lun 0 = ramdisk size=4M nullio
+	chap = iscsiuser pruebaiscsi2021
+	initiator = iqn.1993-08.org.debian:01:aaaa
+	EOF
+	run tm plan
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'auth/userid_mutual: "targetuser" -> "NULL" (no longer declared)'* ]]
+	[[ "$output" == *'auth/password_mutual: (secret) (no longer declared)'* ]]
+	[[ "$output" == *'attrib/login_timeout: "30" -> "15" (no longer declared)'* ]]
+	[[ "$output" == *'param/MaxRecvDataSegmentLength: "262144" -> "8192" (no longer declared)'* ]]
+	[[ "$output" == *'attrib/nopin_timeout: "20" -> "15" (no longer declared)'* ]]
+	[[ "$output" == *'attrib/emulate_3pc: "0" -> "1" (no longer declared)'* ]]
+	[[ "$output" == *"Plan: 0 to create, 6 to change, 0 to delete."* ]]
+	[[ "$output" != *mutualsecret2021* ]]
+	run tm plan --json
+	[ "$(jq '[.operations[] | select(.released)] | length' <<<"$output")" = 6 ]
+	[[ "$output" != *mutualsecret2021* ]]
+	run tm apply
+	[ "$status" -eq 0 ]
+	[ "$(cat "$acl/auth/userid_mutual")" = NULL ] && [ "$(cat "$acl/auth/password_mutual")" = NULL ]
+	[ "$(cat "$acl/auth/userid")" = iscsiuser ]
+	[ "$(cat "$T/configfs/$TPG/attrib/login_timeout")" = 15 ]
+	[ "$(cat "$T/configfs/$TPG/param/MaxRecvDataSegmentLength")" = 8192 ]
+	[ "$(cat "$acl/attrib/nopin_timeout")" = 15 ]
+	[ "$(cat "${bs[0]}/attrib/emulate_3pc")" = 1 ]
+	! grep -q "^setting" "$T/state/owned"
+	run tm apply
+	[ "$output" = "No changes." ]
+	# Set by another tool, on targetmgr's target: not the files' to take back.
+	printf 30 >"$T/configfs/$TPG/attrib/login_timeout"
+	run tm apply
+	[ "$output" = "No changes." ]
+	[ "$(cat "$T/configfs/$TPG/attrib/login_timeout")" = 30 ]
+}
+
+@test "a damaged setting line in the ledger is refused, naming its line" {
+	fake_kernel
+	seed
+	run tm apply
+	[ "$status" -eq 0 ]
+	printf 'setting target %s\n' "$IQN" >>"$T/state/owned"
+	TM_FAKECFS_LOG=$T/changes run tm apply
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"owned:"*": error: damaged ownership ledger: not an entry targetmgr writes (expected 'setting target IQN PATH'"* ]]
+	[ ! -e "$T/changes" ]
+}

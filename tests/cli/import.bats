@@ -154,7 +154,7 @@ tgt_root() {
 @test "scst: warnings, and --strict refuses the documented example" {
 	run --separate-stderr -0 "$TM" import scst "$CORPUS/scst/scst-docs.conf"
 	[[ $output == *"[target iqn.2006-10.net.vlnb:tgt]"* ]]
-	[[ $stderr == *"scst-docs.conf:65: warning: INITIATOR iqn.1993-08.org.debian:01:*"* ]]
+	[[ $stderr == *"scst-docs.conf:66: warning: INITIATOR iqn.1993-08.org.debian:01:*"* ]]
 	run -1 "$TM" import --strict scst "$CORPUS/scst/scst-docs.conf"
 }
 

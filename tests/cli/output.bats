@@ -76,7 +76,7 @@ put() {
 	printf 'target %s\ngarbage here\nbackstore nohba\n\x01target x\n' "$IQN" >>"$T/state/owned"
 	cp "$T/state/owned" "$T/owned.before"
 	run -1 tm apply
-	[[ "$output" == *"$T/state/owned:4: error: damaged ownership ledger: not an entry targetmgr writes (neither 'target IQN', 'backstore HBA/NAME' nor 'discovery')"* ]]
+	[[ "$output" == *"$T/state/owned:4: error: damaged ownership ledger: not an entry targetmgr writes (neither 'target IQN', 'backstore HBA/NAME', 'discovery' nor 'setting ...')"* ]]
 	[[ "$output" == *"$T/state/owned:5: error: damaged ownership ledger: not an entry targetmgr writes (expected 'backstore HBA/NAME')"* ]]
 	[[ "$output" == *"$T/state/owned:6: error: damaged ownership ledger: not an entry targetmgr writes (it holds a control character)"* ]]
 	[[ "$output" == *"3 damaged line(s): the ledger lists the targets and backstores targetmgr created"*"repair it by deleting the damaged lines"* ]]

@@ -203,6 +203,12 @@ static void test_tgt(void)
 		  lun(res.back, "iqn.2024-01.com.example:all", 1)->readonly,
 	      "readonly 1 makes the LUN read-only");
 	CHECK(res.back && res.back->discovery.n > 0, "discovery CHAP carried");
+	CHECK(lun_backstore(res.back, "iqn.2024-01.com.example:all", 2) &&
+		  lun_backstore(res.back, "iqn.2024-01.com.example:all", 2)->write_through &&
+		  !tm_settings_find(
+		      &lun_backstore(res.back, "iqn.2024-01.com.example:all", 2)->settings,
+		      "attrib/emulate_write_cache"),
+	      "write-cache off on a file is write-through, not a hidden write cache");
 	result_done(&res);
 
 	run("tgt-errors", "tgt", "", "/tgt/errors.conf", &res);
@@ -251,6 +257,18 @@ static void test_saveconfig(void)
 	    "an attribute at LIO's default is not");
 	result_done(&res);
 
+	/* rtslib's write_back=false is O_DSYNC: write-through; true is targetmgr's default. */
+	run("saveconfig-write-back", "saveconfig", "", "/saveconfig/write-back.json", &res);
+	CHECK(lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.writeback", 0) &&
+		  !lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.writeback", 0)
+		       ->write_through,
+	      "write_back=true is served write-back");
+	CHECK(lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.writeback", 1) &&
+		  lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.writeback", 1)
+		      ->write_through,
+	      "write_back=false is served write-through");
+	result_done(&res);
+
 	/* No path: /etc/rtslib-fb-target/saveconfig.json is missing, /etc/target's is read. */
 	run("saveconfig-default", "saveconfig", "/saveconfig/root", NULL, &res);
 	CHECK_INT(res.r, 0, "the default path falls back to /etc/target/saveconfig.json");
@@ -275,6 +293,11 @@ static void test_scst(void)
 	CHECK(lun(res.back, "iqn.2006-10.net.vlnb:tgt1", 0) &&
 		  lun(res.back, "iqn.2006-10.net.vlnb:tgt1", 0)->readonly,
 	      "a read_only device is a read-only LUN");
+	CHECK(lun_backstore(res.back, "iqn.2006-10.net.vlnb:tgt1", 0) &&
+		  lun_backstore(res.back, "iqn.2006-10.net.vlnb:tgt1", 0)->write_through &&
+		  lun_backstore(res.back, "iqn.2006-10.net.vlnb:tgt", 0) &&
+		  !lun_backstore(res.back, "iqn.2006-10.net.vlnb:tgt", 0)->write_through,
+	      "vdisk_fileio's write_through 1 is write-through, 0 write-back");
 	result_done(&res);
 
 	run("scst-duplicate-target", "scst", "", "/scst/duplicate-target.conf", &res);

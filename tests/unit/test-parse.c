@@ -692,7 +692,7 @@ static const struct {
     {"[target " T1 "]\n    incominguser iscsiuser Sup3rS3cretPw\n", 2,
      "tgt syntax: write 'chap = USER SECRET'"},
     {"[target " T1 "]\nbacking-store /dev/sdb\n", 2, "tgt syntax: write 'lun N = PATH'"},
-    {"[target " T1 "]\nwrite-cache off\n", 2, "attribute.emulate_write_cache=0"},
+    {"[target " T1 "]\nwrite-cache off\n", 2, "'write-through' on a 'lun' line"},
     {"[target " T1 "]\nlun x = /srv/a.img\n", 2, "expected 'lun N' with N from 0 to 65535"},
     {"[target " T1 "]\nlun 65536 = /srv/a.img\n", 2, "from 0 to 65535"},
     {"[target " T1 "]\nlun -1 = /srv/a.img\n", 2, "from 0 to 65535"},

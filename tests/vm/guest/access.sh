@@ -7,7 +7,8 @@
 # Proves: an initiator outside the ACL cannot log in (LIO says so in the kernel log) and
 # sees no LUN; a LUN masked for one initiator is not reported to her; wrong user, wrong
 # secret and missing CHAP are refused; a target that does not know the mutual secret is
-# refused by the initiator; with discovery CHAP on, sendtargets without credentials lists
+# refused by the initiator, and once the file drops mutual-chap (and an attribute and a
+# parameter) they go back to LIO's defaults; with discovery CHAP on, sendtargets without credentials lists
 # nothing and with them lists the targets, and removing [discovery] turns it off (but not
 # discovery CHAP another tool set); a read-only (`ro`) LUN refuses a WRITE sent
 # straight through SG_IO with DATA PROTECT / WRITE PROTECTED, and its data stays the same.
@@ -94,6 +95,8 @@ initiator = $ALICE
 lun 0 = ramdisk size=8M
 chap = muser msecret123456
 mutual-chap = mtarget mutualsecret99
+attribute.login_timeout = 20
+parameter.MaxRecvDataSegmentLength = 65536
 initiator = $ALICE
 CONF
 check "targetmgr apply: an ACL target with a ro LUN, a CHAP target, a mutual-CHAP target" "$TM" apply
@@ -174,6 +177,32 @@ refuse "a wrong forward secret with the right mutual one refused" login_as ifali
 is "no session to $TMU after three refusals" "$(sessions_to "$TMU")" 0
 auth ifalice "$TMU" muser msecret123456 mtarget mutualsecret99
 check "both secrets right: login" login_as ifalice "$TMU"
+check "... and LUN 0 visible" lun_dev "$TMU" 0
+logout_as ifalice "$TMU" >/dev/null
+
+# Settings the files stop declaring go back to LIO's: the ledger remembers the declared ones.
+echo "# --- settings no longer declared"
+TPGM=$CFS/target/iscsi/$TMU/tpgt_1
+check "the ledger records the ACL's declared mutual CHAP user" \
+	grep -qx "setting acl $TMU $ALICE auth/userid_mutual" /run/targetmgr/owned
+sed -i '/^mutual-chap = mtarget/d; /^attribute.login_timeout/d; /^parameter.MaxRecvData/d' \
+	"$CONF/access.conf"
+out=$("$TM" plan 2>&1)
+is "plan: the mutual user and secret, the attribute and the parameter go back" \
+	"$(grep -c '(no longer declared)' <<<"$out")" 4
+diag <(echo "$out")
+refuse "... and the plan shows no secret" grep -q mutualsecret99 <<<"$out"
+check "apply" "$TM" apply
+is "... the ACL's mutual CHAP user and secret read NULL" \
+	"$(cat "$TPGM/acls/$ALICE/auth/userid_mutual")/$(cat "$TPGM/acls/$ALICE/auth/password_mutual")" NULL/NULL
+is "... login_timeout and MaxRecvDataSegmentLength are LIO's again" \
+	"$(cat "$TPGM/attrib/login_timeout")/$(cat "$TPGM/param/MaxRecvDataSegmentLength")" 15/8192
+refuse "... and the ledger no longer records the mutual CHAP user" \
+	grep -qx "setting acl $TMU $ALICE auth/userid_mutual" /run/targetmgr/owned
+check "plan afterwards: nothing to do" "$TM" plan
+refuse "an initiator asking the target for the old mutual secret is refused" login_as ifalice "$TMU"
+auth ifalice "$TMU" muser msecret123456
+check "one-way CHAP logs in" login_as ifalice "$TMU"
 check "... and LUN 0 visible" lun_dev "$TMU" 0
 logout_as ifalice "$TMU" >/dev/null
 

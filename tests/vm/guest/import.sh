@@ -147,7 +147,7 @@ check "saveconfig.json is written" test -s /etc/rtslib-fb-target/saveconfig.json
 # The parts of a saveconfig that must survive, in a stable order.
 summary() {
 	jq -S '{
-	  storage_objects: [.storage_objects[] | {name, plugin, dev, wwn,
+	  storage_objects: [.storage_objects[] | {name, plugin, dev, wwn, write_back,
 	    is_nonrot: .attributes.is_nonrot, emulate_model_alias: .attributes.emulate_model_alias}]
 	    | sort_by(.name),
 	  targets: [.targets[] | {wwn, tpgs: [.tpgs[] | {tag,
@@ -174,7 +174,7 @@ diag /tmp/import-sc.err
 check "targetmgr apply serves it" "$TM" apply
 check "targetctl save lists what LIO serves now" targetctl save /tmp/sc-after-full.json
 summary /tmp/sc-after-full.json >/tmp/sc-after.json
-is "targetctl save: same objects, serials, LUN numbers, ACLs, CHAP and attributes" \
+is "targetctl save: same objects, serials, write-back modes, LUN numbers, ACLs, CHAP and attributes" \
 	"$(cat /tmp/sc-after.json)" "$(cat /tmp/sc-before.json)"
 diff /tmp/sc-before.json /tmp/sc-after.json | sed 's/^/#   | /' | head -n 30
 # The secret itself, compared without printing it.
