@@ -15,6 +15,16 @@ const struct tm_alua_group *tm_alua_find_declared(const struct tm_config *c, con
 	return NULL;
 }
 
+const struct tm_alua_group *tm_alua_lun_group(const struct tm_backstore *b, const struct tm_lun *l)
+{
+	const struct tm_setting *s = tm_settings_find(&l->settings, TM_LAYOUT_LUN_ALUA_GROUP);
+
+	for (size_t i = 0; s && i < b->n_alua_groups; i++)
+		if (streq(b->alua_groups[i].name, s->value))
+			return &b->alua_groups[i];
+	return NULL;
+}
+
 static bool id_taken(const struct tm_config *c, unsigned id)
 {
 	for (size_t i = 0; i < c->n_alua_groups; i++)

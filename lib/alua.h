@@ -11,6 +11,10 @@
 #include "diag.h"
 #include "model.h"
 
+/* The group of backstore b that LUN l's target port is in (l links b), or NULL for LIO's
+   default group. */
+const struct tm_alua_group *tm_alua_lun_group(const struct tm_backstore *b, const struct tm_lun *l);
+
 /* The [alua NAME] section of that name, or NULL. */
 const struct tm_alua_group *tm_alua_find_declared(const struct tm_config *c, const char *name);
 

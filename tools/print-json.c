@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Output for programs.  Secrets never appear: only "secret": true where a value was hidden. */
+#include "../lib/alua.h"
+#include "../lib/layout.h"
+#include "../lib/syntax.h"
 #include "../lib/util.h"
 #include "json.h"
 #include "print.h"
@@ -35,6 +38,24 @@ static bool backstore_managed(const struct tm_backstore *b, owned_fn owned, void
 		return true;
 	name = tm_strdupf("%s/%s", b->hba, b->name);
 	return name && owned(userdata, TM_OBJ_BACKSTORE, name);
+}
+
+/* A LUN's ALUA group: its name and id, and state and type in the target files' words. */
+static json_object *json_alua_group(const struct tm_alua_group *g)
+{
+	json_object *o = json_object_new_object();
+
+	json_add(o, "group", json_val_str(g->name));
+	json_add(o, "id", json_val_uint(g->id));
+	json_add(
+	    o, "state",
+	    json_val_str(tm_syntax_alua_state_word(setting(&g->settings, TM_LAYOUT_ALUA_STATE))));
+	json_add(
+	    o, "type",
+	    json_val_str(tm_syntax_alua_type_word(setting(&g->settings, TM_LAYOUT_ALUA_TYPE))));
+	json_add(o, "preferred",
+		 json_val_bool(streq_ptr(setting(&g->settings, TM_LAYOUT_ALUA_PREFERRED), "1")));
+	return o;
 }
 
 static json_object *json_backstore(const struct tm_backstore *b, bool managed)
@@ -98,11 +119,14 @@ static json_object *json_target(const struct tm_config *have, const struct tm_ta
 		const struct tm_backstore *b =
 		    tm_config_find_backstore(have, l->backstore_hba, l->backstore_name);
 		json_object *e = json_push(list, json_object_new_object());
+		const struct tm_alua_group *g;
 
 		json_add(e, "lun", json_val_uint(l->number));
 		if (b)
 			json_add(e, "backstore",
 				 json_backstore(b, backstore_managed(b, owned, userdata)));
+		if (b && (g = tm_alua_lun_group(b, l)))
+			json_add(e, "alua", json_alua_group(g));
 	}
 	list = json_add(o, "acls", json_object_new_array());
 	for (size_t k = 0; k < t->n_acls; k++)

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Output for people: `show` reads like `tgtadm --op show --mode target`, plans like terraform. */
+#include "../lib/alua.h"
+#include "../lib/layout.h"
+#include "../lib/syntax.h"
 #include "../lib/util.h"
 #include "print.h"
 
@@ -47,6 +50,17 @@ static void print_backstore(FILE *f, const struct tm_backstore *b)
 		b->nullio ? ", nullio" : "");
 }
 
+/* "ALUA group: NAME (id N), active/optimized, implicit, preferred" */
+static void print_alua_group(FILE *f, const struct tm_alua_group *g)
+{
+	const char *state = tm_syntax_alua_state_word(setting(&g->settings, TM_LAYOUT_ALUA_STATE));
+	const char *type = tm_syntax_alua_type_word(setting(&g->settings, TM_LAYOUT_ALUA_TYPE));
+
+	fprintf(f, "            ALUA group: %s (id %u), %s, %s%s\n", g->name, g->id,
+		state ? state : "unknown state", type ? type : "unknown type",
+		setting_is(&g->settings, TM_LAYOUT_ALUA_PREFERRED, "1") ? ", preferred" : "");
+}
+
 static void text_show(FILE *f, const struct tm_config *have,
 		      bool (*owned)(void *userdata, enum tm_obj_kind kind, const char *name),
 		      void *userdata)
@@ -73,9 +87,13 @@ static void text_show(FILE *f, const struct tm_config *have,
 			const struct tm_lun *l = &t->luns[j];
 			const struct tm_backstore *b =
 			    tm_config_find_backstore(have, l->backstore_hba, l->backstore_name);
+			const struct tm_alua_group *g;
+
 			fprintf(f, "        LUN: %u\n", l->number);
 			if (b)
 				print_backstore(f, b);
+			if (b && (g = tm_alua_lun_group(b, l)))
+				print_alua_group(f, g);
 		}
 		if (open) {
 			print_auth(f, "    ", &t->settings, auth);

@@ -103,3 +103,18 @@ rmdir $DISK/alua/far" ]
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"t.conf:2: error: LUN 0: ALUA group 'nowhere' is not declared"* ]]
 }
+
+@test "show prints each LUN's group, its state and type, in text and JSON" {
+	fake_kernel
+	seed standby
+	run tm apply
+	[ "$status" -eq 0 ]
+	run tm show
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ALUA group: near (id 1), active/optimized, implicit"* ]]
+	[[ "$output" == *"ALUA group: far (id 2), standby, implicit"* ]]
+	run tm show --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -c --arg b "$B" '.targets[] | select(.iqn == $b) | .luns[0].alua' <<<"$output")" = \
+		'{"group":"far","id":2,"state":"standby","type":"implicit","preferred":false}' ]
+}
