@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "import.h"
+#include "layout.h"
 #include "policy.h"
 #include "syntax.h"
 #include "util.h"
@@ -101,6 +102,46 @@ static int carry_settings(struct ctx *x, json_object *obj, const char *key, cons
 	return 0;
 }
 
+/*
+ * An ALUA group of a storage object (alua_tpgs[]), as the scanner reads one: its id, and
+ * alua_access_type, alua_access_state and preferred as LIO's numbers; the writer turns the
+ * groups LUNs are in into [alua NAME] sections.  LIO's default group is every LUN's already.
+ */
+static int carry_alua_group(struct ctx *x, json_object *tpg, struct tm_backstore *b,
+			    const char *where)
+{
+	static const char *const keys[][2] = {
+	    {"alua_access_type", TM_LAYOUT_ALUA_TYPE},
+	    {"alua_access_state", TM_LAYOUT_ALUA_STATE},
+	    {"preferred", TM_LAYOUT_ALUA_PREFERRED},
+	};
+	const char *name = get_string(tpg, "name");
+	json_object *id;
+	struct tm_alua_group *g;
+
+	if (!name || streq(name, TM_LAYOUT_ALUA_DEFAULT_GROUP))
+		return 0;
+	if (!tm_syntax_alua_group_name_ok(name))
+		return tm_import_warn(x->d, x->o,
+				      "%s: ALUA group %s: not a name target files take (1 to 64 of "
+				      "A-Z a-z 0-9 . _ -): not carried, its LUNs are in LIO's "
+				      "default group",
+				      where, name);
+	g = TM_PUSH(b->alua_groups, b->n_alua_groups);
+	if (!g || !(g->name = strdup(name)))
+		return -ENOMEM;
+	g->origin = x->o;
+	if (json_object_object_get_ex(tpg, "tg_pt_gp_id", &id) && json_object_get_int(id) > 0 &&
+	    json_object_get_int(id) <= (int)TM_SYNTAX_ALUA_ID_MAX)
+		g->id = (unsigned)json_object_get_int(id);
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		const char *v = get_string(tpg, keys[i][0]);
+		if (v && tm_settings_set(&g->settings, keys[i][1], v, false, x->o) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int carry_chap(struct ctx *x, json_object *obj, struct tm_settings *s, const char *prefix)
 {
 	for (int mutual = 0; mutual < 2; mutual++) {
@@ -171,16 +212,9 @@ static int storage_objects(struct ctx *x, json_object *root)
 		if (carry_settings(x, so, "attributes", "attrib/", TM_OBJ_BACKSTORE, type,
 				   &b->settings, where, false) < 0)
 			return -ENOMEM;
-		for (size_t j = 0; alua && j < json_object_array_length(alua); j++) {
-			const char *g = get_string(json_object_array_get_idx(alua, j), "name");
-
-			if (g && !streq(g, "default_tg_pt_gp"))
-				tm_import_warn(
-				    x->d, x->o,
-				    "%s: ALUA group %s: target files hold no ALUA groups "
-				    "(LIO's default group serves every LUN): not carried",
-				    where, g);
-		}
+		for (size_t j = 0; alua && j < json_object_array_length(alua); j++)
+			if (carry_alua_group(x, json_object_array_get_idx(alua, j), b, where) < 0)
+				return -ENOMEM;
 	}
 	return 0;
 }
@@ -265,14 +299,57 @@ static int tpg_luns(struct ctx *x, json_object *tpg, struct tm_target *t, const 
 				       where, json_object_get_int(index), so ? so : "(none)");
 			continue;
 		}
-		if (group && !streq(group, "default_tg_pt_gp"))
-			tm_import_warn(x->d, x->o,
-				       "%s: LUN %d: ALUA port group %s: target files hold no ALUA "
-				       "groups: the LUN is in LIO's default group",
-				       where, json_object_get_int(index), group);
 		lun = tm_import_add_lun(t, (unsigned)json_object_get_int(index), b, x->o);
 		if (!lun)
 			return -ENOMEM;
+		if (!group || streq(group, TM_LAYOUT_ALUA_DEFAULT_GROUP))
+			continue;
+		if (!tm_backstore_find_alua_group(b, group))
+			tm_import_warn(x->d, x->o,
+				       "%s: LUN %d: ALUA group %s is not a carried group of its "
+				       "storage object %s: the LUN is in LIO's default group",
+				       where, json_object_get_int(index), group, b->name);
+		else if (tm_settings_set(&lun->settings, TM_LAYOUT_LUN_ALUA_GROUP, group, false,
+					 x->o) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Whether a carried LUN of backstore b is in its group g. */
+static bool alua_group_used(const struct tm_config *c, const struct tm_backstore *b,
+			    const struct tm_alua_group *g)
+{
+	for (size_t i = 0; i < c->n_targets; i++)
+		for (size_t j = 0; j < c->targets[i].n_luns; j++) {
+			const struct tm_lun *l = &c->targets[i].luns[j];
+			const struct tm_setting *s =
+			    tm_settings_find(&l->settings, TM_LAYOUT_LUN_ALUA_GROUP);
+
+			if (s && streq(s->value, g->name) && streq(l->backstore_hba, b->hba) &&
+			    streq(l->backstore_name, b->name))
+				return true;
+		}
+	return false;
+}
+
+/* Target files declare the groups LUNs are in: a group no LUN is in is not written. */
+static int warn_idle_alua_groups(struct ctx *x)
+{
+	for (size_t i = 0; i < x->c->n_backstores; i++) {
+		const struct tm_backstore *b = &x->c->backstores[i];
+
+		for (size_t j = 0; j < b->n_alua_groups; j++) {
+			int r = 0;
+			if (!alua_group_used(x->c, b, &b->alua_groups[j]))
+				r = tm_import_warn(
+				    x->d, x->o,
+				    "storage object %s: ALUA group %s has no LUN: not "
+				    "carried",
+				    b->name, b->alua_groups[j].name);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -481,6 +558,8 @@ int tm_import_saveconfig(const char *path, const struct tm_import_options *opts,
 	k = storage_objects(&x, root);
 	if (k >= 0)
 		k = targets(&x, root);
+	if (k >= 0)
+		k = warn_idle_alua_groups(&x);
 	if (k >= 0)
 		k = discovery(&x, root);
 	if (k >= 0 && tm_config_index(c) < 0)

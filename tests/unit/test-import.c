@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "import.h"
+#include "layout.h"
 #include "model.h"
 #include "parse.h"
 #include "save.h"
@@ -267,6 +268,20 @@ static void test_saveconfig(void)
 		  lun_backstore(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.writeback", 1)
 		      ->write_through,
 	      "write_back=false is served write-through");
+	result_done(&res);
+
+	/* ALUA groups: each LUN's group, with id, type, state and preferred. */
+	run("saveconfig-alua", "saveconfig", "", "/saveconfig/alua.json", &res);
+	CHECK(res.r == 0 && res.d.n == 0, "ALUA groups are carried without a warning");
+	CHECK(res.text && strstr(res.text, "[alua far]\nid = 20\nstate = standby\n") &&
+		  strstr(res.text,
+			 "[alua near]\nid = 10\nstate = active/optimized\npreferred = yes\n"),
+	      "each group is declared once with its id, state and preference");
+	CHECK(lun(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.far", 0) &&
+		  tm_settings_find(
+		      &lun(res.back, "iqn.2003-01.org.linux-iscsi.host.x8664:sn.far", 0)->settings,
+		      TM_LAYOUT_LUN_ALUA_GROUP),
+	      "the LUN is in its group once the written files are read back");
 	result_done(&res);
 
 	/* No path: /etc/rtslib-fb-target/saveconfig.json is missing, /etc/target's is read. */
