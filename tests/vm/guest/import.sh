@@ -122,7 +122,7 @@ truncate -s 24M /srv/iscsi/sc1.img
 # targetcli's `saveconfig`.
 cat >/tmp/build.py <<EOF
 from rtslib_fb import (RTSRoot, FileIOStorageObject, BlockStorageObject, FabricModule, Target,
-                       TPG, LUN, NetworkPortal, NodeACL, MappedLUN)
+                       TPG, LUN, NetworkPortal, NodeACL, MappedLUN, ALUATargetPortGroup)
 sc1 = FileIOStorageObject("sc1", "/srv/iscsi/sc1.img", size=25165824, write_back=False)
 sc2 = BlockStorageObject("sc2", "/dev/disk/by-id/virtio-TMIMP2")
 sc1.set_attribute("emulate_model_alias", 1)
@@ -134,6 +134,11 @@ NetworkPortal(tpg, "0.0.0.0", 3260)
 tpg.set_parameter("MaxRecvDataSegmentLength", "131072")
 l0 = LUN(tpg, 0, sc1)
 l3 = LUN(tpg, 3, sc2)
+# An ALUA group of sc1 (implicit, active/optimized, preferred) with LUN 0's port in it.
+near = ALUATargetPortGroup(sc1, "near", 10)
+near.alua_access_type = 1
+near.preferred = 1
+assert l0._set_alua_tg_pt_gp_name("near") == 0
 acl = NodeACL(tpg, "$INITIATOR")
 acl.chap_userid = "scuser"
 acl.chap_password = "Sup3rS3cretPw"
@@ -148,10 +153,12 @@ check "saveconfig.json is written" test -s /etc/rtslib-fb-target/saveconfig.json
 summary() {
 	jq -S '{
 	  storage_objects: [.storage_objects[] | {name, plugin, dev, wwn, write_back,
-	    is_nonrot: .attributes.is_nonrot, emulate_model_alias: .attributes.emulate_model_alias}]
+	    is_nonrot: .attributes.is_nonrot, emulate_model_alias: .attributes.emulate_model_alias,
+	    alua: [.alua_tpgs[]? | {name, tg_pt_gp_id, alua_access_type, alua_access_state,
+	      preferred}] | sort_by(.name)}]
 	    | sort_by(.name),
 	  targets: [.targets[] | {wwn, tpgs: [.tpgs[] | {tag,
-	    luns: [.luns[] | {index, storage_object}] | sort_by(.index),
+	    luns: [.luns[] | {index, storage_object, alua_tg_pt_gp_name}] | sort_by(.index),
 	    portals: [.portals[] | {ip_address, port}],
 	    mrdsl: .parameters.MaxRecvDataSegmentLength,
 	    acls: [.node_acls[] | {node_wwn, chap_userid, chap_password_set: (.chap_password != null),
@@ -160,6 +167,8 @@ summary() {
 }
 summary /etc/rtslib-fb-target/saveconfig.json >/tmp/sc-before.json
 diag /tmp/sc-before.json 60
+check "the saveconfig holds ALUA group near, with LUN 0 in it" \
+	test "$(jq -c '[.storage_objects[].alua[] | select(.name == "near") | .tg_pt_gp_id], [.targets[].tpgs[].luns[] | select(.alua_tg_pt_gp_name == "near") | .index]' /tmp/sc-before.json | tr -d '\n')" = "[10][0]"
 discover >/dev/null
 node_chap "$SC" scuser Sup3rS3cretPw >/dev/null
 check "login to the target" login_all "$SC"
@@ -171,10 +180,11 @@ check "targetctl clear" targetctl clear
 "$TM" import saveconfig -o "$CONF" >/tmp/import-sc.out 2>/tmp/import-sc.err
 is_rc "targetmgr import saveconfig -o (default path)" "$?" 0 /tmp/import-sc.err
 diag /tmp/import-sc.err
+check "the import declares [alua near]" grep -rqx '\[alua near\]' "$CONF"
 check "targetmgr apply serves it" "$TM" apply
 check "targetctl save lists what LIO serves now" targetctl save /tmp/sc-after-full.json
 summary /tmp/sc-after-full.json >/tmp/sc-after.json
-is "targetctl save: same objects, serials, write-back modes, LUN numbers, ACLs, CHAP and attributes" \
+is "targetctl save: same objects, serials, write-back modes, ALUA groups, LUN numbers, ACLs, CHAP and attributes" \
 	"$(cat /tmp/sc-after.json)" "$(cat /tmp/sc-before.json)"
 diff /tmp/sc-before.json /tmp/sc-after.json | sed 's/^/#   | /' | head -n 30
 # The secret itself, compared without printing it.
