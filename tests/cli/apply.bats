@@ -178,12 +178,7 @@ seed() {
 	grep -qx "setting backstore ${bs[0]#"$T"/configfs/target/core/} attrib/emulate_3pc" "$T/state/owned"
 	# What targetmgr derives for every target is not recorded.
 	! grep -q "attrib/authentication" "$T/state/owned"
-	conf t.conf <<-EOF
-	[target $IQN]
-	lun 0 = ramdisk size=4M nullio
-	chap = iscsiuser pruebaiscsi2021
-	initiator = iqn.1993-08.org.debian:01:aaaa
-	EOF
+	seed # the same, without mutual-chap, attribute. and parameter. lines
 	run tm plan
 	[ "$status" -eq 2 ]
 	[[ "$output" == *'auth/userid_mutual: "targetuser" -> "NULL" (no longer declared)'* ]]
