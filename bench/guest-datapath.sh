@@ -7,6 +7,9 @@
 # BENCHBLK disk) are served, one after the other, by:
 #   targetmgr      targetmgr apply of a plain `lun 1 = PATH` line: its defaults
 #   targetmgr-aio  (file only) the same, with LIO's fd_async_io=1 set by hand (see below)
+#   targetmgr-tpu0 targetmgr with attribute.emulate_tpu=0 attribute.emulate_tpws=0: exactly
+#                  targetcli's LIO configuration, so that targetmgr-tpu0 against targetcli
+#                  measures nothing but noise and the order of the tools
 #   targetcli      targetcli-fb's defaults: the rtslib-fb calls its create commands make
 #                  (targetcli itself needs a system D-Bus, which the guest does not run):
 #                  fileio write_back=True, block as the device says, portal 0.0.0.0:3260
@@ -20,7 +23,9 @@
 # A host shared with other work makes single figures noisy, so the whole comparison runs
 # ROUNDS times, the order of the tools rotated each round (A B C, B C A, C A B, ...) so that
 # a slow minute of the host does not always fall on the same tool; bench/datapath reports the
-# median of the rounds and their spread.
+# median of the rounds and their spread.  Arguments: RUNTIME ROUNDS [TOOLS [BACKINGS]], the
+# lists separated by ':' (default targetmgr:targetcli:tgt:targetmgr-aio and file:block;
+# file-only tools are left out on the block device).
 # Results: /out/datapath.tsv (backing, tool, profile, metric, value, round); bench/datapath
 # prints the table.  logs/attrib-BACKING-TOOL.txt: every attribute of the LIO backstore.
 set -uo pipefail
@@ -30,8 +35,12 @@ RES=/out/datapath.tsv
 LOGS=/out/logs
 RUNTIME=${1:-5}
 ROUNDS=${2:-3}
-TOOLS=(targetmgr targetcli tgt)
-FILE_TOOLS=("${TOOLS[@]}" targetmgr-aio)
+IFS=: read -r -a FILE_TOOLS <<<"${3:-targetmgr:targetcli:tgt:targetmgr-aio}"
+IFS=: read -r -a BACKINGS <<<"${4:-file:block}"
+TOOLS=()
+for tool in "${FILE_TOOLS[@]}"; do
+	[[ $tool == targetmgr-aio ]] || TOOLS+=("$tool")
+done
 FS=/dev/disk/by-id/virtio-BENCHFS
 BLK=/dev/disk/by-id/virtio-BENCHBLK
 MNT=/srv/bench
@@ -54,15 +63,17 @@ fio_args() { # PROFILE
 
 # --- serving: each tool's defaults -----------------------------------------------------------
 
-serve_targetmgr() { # PATH
+serve_targetmgr() { # PATH [LUN OPTIONS]
 	mkdir -p /etc/targetmgr/targets.d
-	printf '[target %s]\nlun 1 = %s\ninitiator = %s\n' "$IQN" "$1" "$INITIATOR" \
+	printf '[target %s]\nlun 1 = %s%s\ninitiator = %s\n' "$IQN" "$1" "${2:+ $2}" "$INITIATOR" \
 		>/etc/targetmgr/targets.d/bench.conf
 	"$TM" apply
 }
 stop_targetmgr() {
 	"$TM" clear && rm -f /etc/targetmgr/targets.d/bench.conf
 }
+serve_targetmgr-tpu0() { serve_targetmgr "$1" "attribute.emulate_tpu=0 attribute.emulate_tpws=0"; }
+stop_targetmgr-tpu0() { stop_targetmgr; }
 
 # targetmgr-aio (file only): targetmgr's fileio backstore made again by hand with LIO's
 # fd_async_io=1 as well (a creation-time control targetmgr has no syntax for) and adopted.
@@ -198,6 +209,7 @@ record - - - targetcli "$(dpkg-query -W -f '${Version}' targetcli-fb)"
 record - - - tgt "$(dpkg-query -W -f '${Version}' tgt)"
 record - - - runtime "$RUNTIME"
 record - - - rounds "$ROUNDS"
+record - - - tools "${FILE_TOOLS[*]}"
 
 # The same data under every tool: the whole file and the whole disk written once (not sparse).
 if ! mkfs.ext4 -q -F "$FS" || ! mount "$FS" "$MNT"; then
@@ -214,7 +226,7 @@ say "512 MiB file and 512 MiB disk written in $(($(date +%s) - t0)) s"
 
 blk=$(readlink -f "$BLK")
 for ((round = 1; round <= ROUNDS; round++)); do
-	for backing in file block; do
+	for backing in "${BACKINGS[@]}"; do
 		if [[ $backing == file ]]; then
 			path=$FILE tools=("${FILE_TOOLS[@]}")
 		else
