@@ -290,13 +290,9 @@ bool tm_ledger_owned_cb(void *ledger, enum tm_obj_kind kind, const char *name)
 	return tm_ledger_owns(ledger, kind, name);
 }
 
-int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
+/* Adds entry e (taken, NULL: ENOMEM) unless the ledger has it: 1 added, 0 there already. */
+static int add_entry(struct tm_ledger *l, char *e)
 {
-	char *e;
-
-	if (!kind_word(kind) && kind != TM_OBJ_DISCOVERY)
-		return -EINVAL;
-	e = entry_of(kind, name);
 	if (!e)
 		return -ENOMEM;
 	if (has_entry(l, e)) {
@@ -307,6 +303,13 @@ int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
 		return -ENOMEM;
 	l->unsaved = true;
 	return 1;
+}
+
+int tm_ledger_add(struct tm_ledger *l, enum tm_obj_kind kind, const char *name)
+{
+	if (!kind_word(kind) && kind != TM_OBJ_DISCOVERY)
+		return -EINVAL;
+	return add_entry(l, entry_of(kind, name));
 }
 
 static int ledger_save(struct tm_ledger *l)
@@ -447,23 +450,12 @@ int tm_ledger_keep_only(struct tm_ledger *l, const struct tm_config *want)
 static int record_object_settings(struct tm_ledger *l, const char *obj, enum tm_obj_kind kind,
 				  enum tm_backstore_type type, const struct tm_settings *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		char *e;
+	int r = 0;
 
-		if (s->v[i].released || !tm_policy_released_value(kind, type, s->v[i].path))
-			continue;
-		e = tm_strdupf(SETTING_PREFIX "%s %s", obj, s->v[i].path);
-		if (!e)
-			return -ENOMEM;
-		if (has_entry(l, e)) {
-			free(e);
-			continue;
-		}
-		if (push_entry(l, e) < 0)
-			return -ENOMEM;
-		l->unsaved = true;
-	}
-	return 0;
+	for (size_t i = 0; r >= 0 && i < s->n; i++)
+		if (!s->v[i].released && tm_policy_released_value(kind, type, s->v[i].path))
+			r = add_entry(l, tm_strdupf(SETTING_PREFIX "%s %s", obj, s->v[i].path));
+	return r < 0 ? r : 0;
 }
 
 static int record_settings(struct tm_ledger *l, const struct tm_config *want)
