@@ -552,15 +552,24 @@ static void lun_alua(struct writer *w, const struct tm_target *t, struct lun_out
 static void write_alua_groups(struct writer *w, FILE *f)
 {
 	for (size_t i = 0; i < w->n_alua; i++) {
-		const struct tm_alua_group *g = w->alua[i];
+		const struct tm_alua_group *g = w->alua[i], *same_id = NULL;
 		const char *type = get(&g->settings, TM_LAYOUT_ALUA_TYPE);
 		const char *state = get(&g->settings, TM_LAYOUT_ALUA_STATE);
 		const char *preferred = get(&g->settings, TM_LAYOUT_ALUA_PREFERRED);
 		const char *type_word = tm_syntax_alua_type_word(type);
 		const char *state_word = tm_syntax_alua_state_word(state);
 
+		/* LIO numbers groups per storage object, target files once: two groups of two
+		   backstores may share an id the files cannot give both. */
+		for (size_t j = 0; g->id && !same_id && j < i; j++)
+			if (w->alua[j]->id == g->id)
+				same_id = w->alua[j];
 		fprintf(f, "\n[alua %s]\n", g->name);
-		if (g->id)
+		if (same_id)
+			fprintf(
+			    f, "; id %u is group %s's too: not saved, targetmgr gives a free one\n",
+			    g->id, same_id->name);
+		else if (g->id)
 			fprintf(f, "id = %u\n", g->id);
 		if (type_word && !streq(type_word, "implicit"))
 			fprintf(f, "type = %s\n", type_word);

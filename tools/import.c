@@ -52,6 +52,9 @@ static void usage(FILE *f)
 	    f);
 }
 
+/* Where import -o DIR writes every target when they cannot go one per file. */
+#define ONE_FILE "targets.conf"
+
 /* The text for the targets select() picks, parsed and verified as `check` would. */
 struct selection {
 	const char *iqn; /* NULL: no target, but discovery and backstores */
@@ -138,7 +141,7 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 	const char *dir = NULL, *path;
 	_cleanup_free_ char *header = NULL;
 	_cleanup_close_ int dfd = -EBADF;
-	bool strict = false;
+	bool strict = false, one_file = false;
 	int (*import)(const char *, const struct tm_import_options *, struct tm_config *,
 		      struct tm_diags *) = NULL;
 	int r, o, ret = TM_EXIT_FAILURE;
@@ -188,10 +191,20 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 		if (!header)
 			r = -ENOMEM;
 	}
+	/* Target files declare an ALUA group once, for every target whose LUNs are in it: one
+	   file per target would declare it twice, or give two groups one id. */
+	for (size_t i = 0; dir && !one_file && i < c->n_backstores; i++)
+		one_file = c->backstores[i].n_alua_groups > 0;
+	if (r >= 0 && one_file &&
+	    tm_diag_add(&d, TM_WARNING, NULL, 0,
+			"ALUA groups are declared once for all targets: every target is written "
+			"to %s/" ONE_FILE,
+			dir) < 0)
+		r = -ENOMEM;
 	if (r >= 0) {
 		struct selection all = {0};
 		struct tm_save_options so = {.header = header};
-		size_t n = dir ? c->n_targets + 1 : 1;
+		size_t n = dir && !one_file ? c->n_targets + 1 : 1;
 
 		out = calloc(n, sizeof(*out));
 		if (!out)
@@ -199,7 +212,7 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 		for (size_t i = 0; r >= 0 && i < n; i++) {
 			struct output *f = &out[n_out++];
 
-			if (dir) {
+			if (dir && !one_file) {
 				all.iqn = i < c->n_targets ? c->targets[i].iqn : NULL;
 				so.select = select_one;
 				so.userdata = &all;
@@ -212,6 +225,10 @@ int tm_cmd_import(struct tm_cli *cli, int argc, char **argv)
 					break;
 				}
 			} else {
+				if (one_file && !(f->name = strdup(ONE_FILE))) {
+					r = -ENOMEM;
+					break;
+				}
 				f->secret = has_secret(&c->discovery);
 				for (size_t j = 0; j < c->n_targets; j++)
 					f->secret = f->secret || target_has_secret(&c->targets[j]);

@@ -124,6 +124,20 @@ tgt_root() {
 	run -0 "$TM" -c "$T/out" check
 }
 
+@test "-o DIR: targets with ALUA groups go to one file, so each group is declared once" {
+	mkdir -p "$T/srv"
+	# Two targets serving one file, each port in its own group (ids 10 and 10: LIO numbers
+	# groups per storage object).
+	sed -e "s|/srv/iscsi/shared.img|$T/srv/shared.img|" -e 's/"tg_pt_gp_id": 20/"tg_pt_gp_id": 10/' \
+		"$CORPUS/saveconfig/alua.json" >"$T/alua.json"
+	run -0 --separate-stderr "$TM" import -o "$T/out" saveconfig "$T/alua.json"
+	[[ $stderr == *"ALUA groups are declared once for all targets: every target is written to $T/out/targets.conf"* ]]
+	[ "$(ls "$T/out")" = targets.conf ]
+	[ "$(grep -c '^\[alua ' "$T/out/targets.conf")" = 2 ]
+	grep -q "^; id 10 is group near's too" "$T/out/targets.conf"
+	run -0 "$TM" -c "$T/out" check
+}
+
 @test "-o DIR refuses a symbolic link in the way, never writes through it or replaces it" {
 	tgt_root
 	mkdir -p "$T/out"

@@ -284,6 +284,14 @@ static void test_saveconfig(void)
 	      "the LUN is in its group once the written files are read back");
 	result_done(&res);
 
+	/* Two groups with one id (LIO numbers them per storage object): the second's is not
+	   written, so that the files parse (found by fuzz-import-saveconfig). */
+	run("saveconfig-alua-same-id", "saveconfig", "", "/saveconfig/alua-same-id.json", &res);
+	CHECK(res.r == 0 && res.back && res.back->n_alua_groups == 2 &&
+		  res.back->alua_groups[0].id != res.back->alua_groups[1].id,
+	      "two groups sharing an id are written so that the files parse, with two ids");
+	result_done(&res);
+
 	/* No path: /etc/rtslib-fb-target/saveconfig.json is missing, /etc/target's is read. */
 	run("saveconfig-default", "saveconfig", "/saveconfig/root", NULL, &res);
 	CHECK_INT(res.r, 0, "the default path falls back to /etc/target/saveconfig.json");
