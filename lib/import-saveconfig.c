@@ -194,6 +194,14 @@ static int storage_objects(struct ctx *x, json_object *root)
 			tm_import_warn(x->d, x->o, "%s: no dev: not carried", where);
 			continue;
 		}
+		if (json_object_object_get_ex(so, "size", &size) &&
+		    (json_object_get_int64(size) < 0 ||
+		     (uint64_t)json_object_get_int64(size) > tm_syntax_size_max(type))) {
+			tm_import_warn(x->d, x->o,
+				       "%s: size %s: not a size LIO serves: not carried", where,
+				       json_object_get_string(size));
+			continue;
+		}
 		b = tm_import_add_backstore(x->c, type, name,
 					    type == TM_BACKSTORE_RAMDISK ? NULL : dev, x->o);
 		if (!b)
